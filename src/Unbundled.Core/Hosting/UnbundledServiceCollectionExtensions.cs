@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Unbundled.Hosting;
+using Unbundled.Master;
+using Unbundled.Model;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers Unbundled's services.</summary>
+public static class UnbundledServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the master model and its options (bound from <c>Unbundled:Master</c> when a configuration
+    /// is given). A log store must be added too (<c>UseSqliteLog</c> or <c>UsePostgresLog</c>).
+    /// </summary>
+    public static UnbundledBuilder AddUnbundled(this IServiceCollection services, IConfiguration? configuration = null)
+    {
+        var options = services.AddOptions<MasterOptions>();
+        if (configuration is not null) options.Bind(configuration.GetSection("Unbundled:Master"));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(provider => new ModelTypeRegistry(provider.GetServices<ModelType>()));
+        services.TryAddSingleton<MasterModel>();
+        services.AddHostedService<CommandLogInitializer>();
+        return new UnbundledBuilder(services);
+    }
+}

@@ -1,0 +1,197 @@
+using System.Text.Json;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+using Unbundled.Log;
+using Unbundled.Model;
+
+namespace Unbundled.Master;
+
+/// <summary>
+/// The master model: applies flushes strictly in order per model, runs interceptors, appends to the
+/// command log and answers with what the client is missing. Flushes to one model are serialised in
+/// this process by a lock and across processes by the version check of the append (optimistic
+/// concurrency): a flush that loses the race is re-applied on the newer state.
+/// </summary>
+public sealed class MasterModel : IDisposable
+{
+    private readonly ICommandLog _log;
+    private readonly ModelTypeRegistry _types;
+    private readonly MasterOptions _options;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<MasterModel> _logger;
+    private readonly GroupCommitter _committer;
+    private readonly MemoryCache _cache;
+    private readonly SemaphoreSlim[] _locks = Enumerable.Range(0, 1024).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+    private readonly ResiliencePipeline _conflictRetry;
+
+    /// <summary>Creates the master over a log and the registered model types.</summary>
+    public MasterModel(ICommandLog log, ModelTypeRegistry types, IOptions<MasterOptions> options, TimeProvider clock, ILogger<MasterModel> logger)
+    {
+        _log = log;
+        _types = types;
+        _options = options.Value;
+        _clock = clock;
+        _logger = logger;
+        _committer = new GroupCommitter(log, _options.MaxAppendsPerTransaction);
+        _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = _options.CachedModels });
+        _conflictRetry = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<ConcurrencyConflictException>(),
+                MaxRetryAttempts = _options.MaxConflictRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(2),
+                MaxDelay = TimeSpan.FromMilliseconds(200),
+            })
+            .Build();
+    }
+
+    /// <summary>Applies a client's flush and answers with the new version and what the client lacks.</summary>
+    /// <exception cref="FlushRejectedException">The flush was refused; nothing was applied.</exception>
+    public async Task<FlushResult> FlushAsync(FlushRequest request, CancellationToken cancellationToken)
+    {
+        var type = Validate(request);
+        var paths = ParsePaths(request.Commands);
+        var gate = _locks[(int)((uint)request.Model.GetHashCode() % (uint)_locks.Length)];
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await _conflictRetry.ExecuteAsync(
+                async token => await FlushOnceAsync(request, type, paths, token).ConfigureAwait(false),
+                cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>The model's current state, read from the log (not from this process's cache).</summary>
+    public Task<ModelState> ReadAsync(ModelKey model, CancellationToken cancellationToken)
+    {
+        RequireType(model);
+        return ModelLoader.LoadAsync(_log, model, cancellationToken);
+    }
+
+    /// <summary>The model's commands after <paramref name="afterVersion"/>, and its current version.</summary>
+    public async Task<IReadOnlyList<LogEntry>> ReadCommandsAsync(ModelKey model, long afterVersion, CancellationToken cancellationToken)
+    {
+        RequireType(model);
+        if (afterVersion < 0) throw new FlushRejectedException(FlushError.Malformed, "the version to read after cannot be negative");
+        return await _log.ReadModelEntriesAsync(model, afterVersion, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _cache.Dispose();
+        foreach (var gate in _locks) gate.Dispose();
+    }
+
+    private async ValueTask<FlushResult> FlushOnceAsync(FlushRequest request, ModelType type, DocumentPath[] paths, CancellationToken cancellationToken)
+    {
+        var state = _cache.Get<ModelState>(request.Model);
+        if (state is null || request.BaseVersion > state.Version)
+            state = await ModelLoader.LoadAsync(_log, request.Model, cancellationToken).ConfigureAwait(false);
+        if (request.BaseVersion > state.Version)
+            throw new FlushRejectedException(FlushError.VersionAhead,
+                $"the client is at version {request.BaseVersion} but {request.Model} is at version {state.Version}");
+
+        if (request.Commands.Count == 0) return await AnswerAsync(request, state, state, [], cancellationToken).ConfigureAwait(false);
+
+        var now = _clock.GetUtcNow();
+        var document = state.Document?.DeepClone();
+        var applied = new Command[request.Commands.Count];
+        for (var i = 0; i < applied.Length; i++)
+        {
+            var command = request.Commands[i];
+            try
+            {
+                var context = new CommandContext(request.Model, document, state.Version + i, paths[i], request.Caller, now);
+                foreach (var interceptor in type.Interceptors)
+                    command = await interceptor.InterceptAsync(context, command, cancellationToken).ConfigureAwait(false);
+                var path = command.Path == request.Commands[i].Path ? paths[i] : ParsePath(command.Path, i);
+                document = ModelDocument.Apply(document, command, path);
+            }
+            catch (CommandFailedException failure)
+            {
+                throw new FlushRejectedException(FlushError.CommandRejected, failure.Reason, i);
+            }
+            applied[i] = command;
+        }
+
+        var newVersion = state.Version + applied.Length;
+        var snapshot = newVersion / _options.SnapshotEvery > state.Version / _options.SnapshotEvery
+            ? new ModelSnapshot(newVersion, document)
+            : null;
+        AppendResult appended;
+        try
+        {
+            appended = await _committer.AppendAsync(new ModelAppend(request.Model, state.Version, applied, now, snapshot)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ConcurrencyConflictException)
+        {
+            _cache.Remove(request.Model);
+            _logger.LogDebug("Flush to {Model} lost a race with another writer at version {Version}; applying it again", request.Model, state.Version);
+            throw;
+        }
+
+        var entries = new LogEntry[applied.Length];
+        for (var i = 0; i < applied.Length; i++)
+            entries[i] = new LogEntry(appended.FirstPosition + i, request.Model, state.Version + i + 1, applied[i], now);
+        var after = new ModelState(newVersion, appended.LastPosition, document);
+        _cache.Set(request.Model, after, new MemoryCacheEntryOptions { Size = 1 });
+        return await AnswerAsync(request, state, after, entries, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<FlushResult> AnswerAsync(FlushRequest request, ModelState before, ModelState after, LogEntry[] own, CancellationToken cancellationToken)
+    {
+        if (request.BaseVersion == before.Version)
+            return new FlushResult(request.Model, after.Version, after.LastPosition, own, null);
+
+        var missed = await _log.ReadModelEntriesAsync(request.Model, request.BaseVersion, cancellationToken).ConfigureAwait(false);
+        var missing = missed.Where(e => e.Version <= before.Version).Concat(own).ToList();
+        var commandBytes = missing.Sum(e => CommandJson.Serialize(e.Command).Length);
+        var snapshotBytes = after.Document is null ? 4 : JsonSerializer.SerializeToUtf8Bytes(after.Document).Length;
+        return commandBytes > snapshotBytes
+            ? new FlushResult(request.Model, after.Version, after.LastPosition, null, new ModelSnapshot(after.Version, after.Document))
+            : new FlushResult(request.Model, after.Version, after.LastPosition, missing, null);
+    }
+
+    private ModelType Validate(FlushRequest request)
+    {
+        var type = RequireType(request.Model);
+        if (request.BaseVersion < 0)
+            throw new FlushRejectedException(FlushError.Malformed, "baseVersion cannot be negative");
+        if (request.Commands.Count > _options.MaxCommandsPerFlush)
+            throw new FlushRejectedException(FlushError.TooLarge,
+                $"the flush carries {request.Commands.Count} commands; at most {_options.MaxCommandsPerFlush} are accepted at once");
+        return type;
+    }
+
+    private ModelType RequireType(ModelKey model)
+    {
+        if (string.IsNullOrEmpty(model.Id))
+            throw new FlushRejectedException(FlushError.Malformed, "the model id is empty");
+        return _types.TryGet(model.Type, out var type)
+            ? type
+            : throw new FlushRejectedException(FlushError.UnknownModelType,
+                $"'{model.Type}' is not a registered model type (registered: {string.Join(", ", _types.Names.Order())})");
+    }
+
+    private static DocumentPath[] ParsePaths(IReadOnlyList<Command> commands)
+    {
+        var paths = new DocumentPath[commands.Count];
+        for (var i = 0; i < paths.Length; i++) paths[i] = ParsePath(commands[i].Path, i);
+        return paths;
+    }
+
+    private static DocumentPath ParsePath(string path, int index) =>
+        DocumentPath.TryParse(path, out var parsed, out var error)
+            ? parsed
+            : throw new FlushRejectedException(FlushError.InvalidPath, error!, index);
+}

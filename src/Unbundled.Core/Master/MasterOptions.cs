@@ -1,0 +1,20 @@
+namespace Unbundled.Master;
+
+/// <summary>Limits and tuning of the master model (section <c>Unbundled:Master</c>).</summary>
+public sealed class MasterOptions
+{
+    /// <summary>Most commands one flush may carry; more is refused as too large.</summary>
+    public int MaxCommandsPerFlush { get; set; } = 1000;
+
+    /// <summary>A snapshot is stored whenever a model's version crosses a multiple of this.</summary>
+    public int SnapshotEvery { get; set; } = 100;
+
+    /// <summary>How many models' states the master keeps in memory.</summary>
+    public int CachedModels { get; set; } = 10_000;
+
+    /// <summary>How often a flush is retried when another process wrote the same model first.</summary>
+    public int MaxConflictRetries { get; set; } = 20;
+
+    /// <summary>Most model appends written together in one log transaction (group commit).</summary>
+    public int MaxAppendsPerTransaction { get; set; } = 64;
+}

@@ -1,0 +1,52 @@
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace Unbundled.Model;
+
+/// <summary>What a command does at its path.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<CommandOp>))]
+public enum CommandOp
+{
+    /// <summary>Adds a value where none is (an object member, an array slot, or the whole document).</summary>
+    [JsonStringEnumMemberName("create")] Create,
+
+    /// <summary>Replaces the value that is there.</summary>
+    [JsonStringEnumMemberName("update")] Update,
+
+    /// <summary>Removes the value that is there; at the root it deletes the model.</summary>
+    [JsonStringEnumMemberName("delete")] Delete,
+}
+
+/// <summary>
+/// One change to a model's document: an operation at a JSON Pointer path (RFC 6901, with <c>-</c>
+/// for "after the last array item"), an optional value, and metadata that interceptors attach
+/// (the caller's identity, server timestamps).
+/// </summary>
+public sealed record Command
+{
+    /// <summary>The operation.</summary>
+    [JsonPropertyName("op")]
+    public required CommandOp Op { get; init; }
+
+    /// <summary>Where in the document, as a JSON Pointer; the empty string is the whole document.</summary>
+    [JsonPropertyName("path")]
+    public required string Path { get; init; }
+
+    /// <summary>The value to create or update with; absent for deletes.</summary>
+    [JsonPropertyName("value")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JsonNode? Value { get; init; }
+
+    /// <summary>Facts the master attached, such as who issued the command.</summary>
+    [JsonPropertyName("meta")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, string>? Meta { get; init; }
+
+    /// <summary>This command with one more metadata entry.</summary>
+    public Command WithMeta(string name, string value)
+    {
+        var meta = Meta is null ? new Dictionary<string, string>() : new Dictionary<string, string>(Meta);
+        meta[name] = value;
+        return this with { Meta = meta };
+    }
+}
