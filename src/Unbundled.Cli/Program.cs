@@ -1,0 +1,8 @@
+using System.CommandLine;
+using Unbundled.Cli.Verbs;
+
+var root = new RootCommand("Unbundled: a command log as the source of truth, and derived views declared in pipelines.yaml.")
+{
+    RunVerb.Create(),
+};
+return await root.Parse(args).InvokeAsync();

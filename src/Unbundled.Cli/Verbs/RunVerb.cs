@@ -1,0 +1,33 @@
+using System.CommandLine;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
+using Unbundled.Server;
+
+namespace Unbundled.Cli.Verbs;
+
+/// <summary><c>unbundled run</c>: the server on the configured command log, or the embedded SQLite file.</summary>
+internal static class RunVerb
+{
+    public static Command Create()
+    {
+        var urls = new Option<string?>("--urls") { Description = $"Where to listen (default {UnbundledApp.DefaultUrl})." };
+        var database = new Option<string?>("--sqlite") { Description = "The embedded log's file (default unbundled.db in the current directory)." };
+        var command = new Command("run", "Run the server. Further --Section:Key=value arguments override configuration.")
+        {
+            urls,
+            database,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            var hostArgs = new List<string>(parsed.UnmatchedTokens);
+            if (parsed.GetValue(urls) is { } listen) hostArgs.Add($"--urls={listen}");
+            if (parsed.GetValue(database) is { } file) hostArgs.Add($"--Unbundled:Log:Sqlite:Path={file}");
+            await using var app = UnbundledApp.Build([.. hostArgs]);
+            await app.StartAsync(cancellationToken);
+            await app.WaitForShutdownAsync(cancellationToken);
+            return 0;
+        });
+        return command;
+    }
+}
