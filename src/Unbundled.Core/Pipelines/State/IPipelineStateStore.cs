@@ -1,0 +1,38 @@
+using Unbundled.Sdk.Events;
+
+namespace Unbundled.Pipelines.State;
+
+/// <summary>
+/// What the engine keeps per pipeline beside the command log, in the same database: offsets of sinks
+/// that cannot keep their own, and the dead-letter store. Implemented by every log store.
+/// </summary>
+public interface IPipelineStateStore
+{
+    /// <summary>Creates the tables when missing.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken);
+
+    /// <summary>The pipeline's stored offset (0: none yet).</summary>
+    Task<long> LoadOffsetAsync(string pipeline, CancellationToken cancellationToken);
+
+    /// <summary>Stores the pipeline's offset (it only ever moves forward).</summary>
+    Task StoreOffsetAsync(string pipeline, long offset, CancellationToken cancellationToken);
+
+    /// <summary>Adds a dead letter: an event the pipeline could not process, with the reason.</summary>
+    Task AddDeadLetterAsync(DeadLetter letter, CancellationToken cancellationToken);
+
+    /// <summary>How many dead letters the pipeline has.</summary>
+    Task<long> CountDeadLettersAsync(string pipeline, CancellationToken cancellationToken);
+
+    /// <summary>One page of the pipeline's dead letters after id <paramref name="afterId"/>, oldest first; never the whole store at once.</summary>
+    Task<IReadOnlyList<DeadLetter>> ReadDeadLettersAsync(string pipeline, long afterId, int pageSize, CancellationToken cancellationToken);
+}
+
+/// <summary>An event a pipeline could not process.</summary>
+/// <param name="Id">The store's id (0 before it is stored).</param>
+/// <param name="Pipeline">The pipeline.</param>
+/// <param name="Position">The event's log position.</param>
+/// <param name="Key">The event's key (model id), or the document key a sink refused.</param>
+/// <param name="Event">The event, as JSON in the Debezium envelope.</param>
+/// <param name="Reason">Why it failed.</param>
+/// <param name="FailedAt">When.</param>
+public sealed record DeadLetter(long Id, string Pipeline, long Position, string Key, string Event, string Reason, DateTimeOffset FailedAt);

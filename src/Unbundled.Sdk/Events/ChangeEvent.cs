@@ -1,0 +1,87 @@
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace Unbundled.Sdk.Events;
+
+/// <summary>
+/// One change to one model, in the Debezium envelope (<c>op</c>, <c>before</c>, <c>after</c>,
+/// <c>source</c>, <c>ts_ms</c>), so pipelines consume our log and real Debezium topics alike.
+/// </summary>
+public sealed record ChangeEvent
+{
+    /// <summary>The model's id: the event key, and the Kafka message key on the wire.</summary>
+    [JsonIgnore]
+    public required string Key { get; init; }
+
+    /// <summary><c>c</c> create, <c>u</c> update, <c>d</c> delete, <c>r</c> read (a snapshot row).</summary>
+    [JsonPropertyName("op")]
+    public required ChangeOp Op { get; init; }
+
+    /// <summary>The model's document before the change; null for creates and snapshot reads.</summary>
+    [JsonPropertyName("before")]
+    public JsonNode? Before { get; init; }
+
+    /// <summary>The model's document after the change; null for deletes.</summary>
+    [JsonPropertyName("after")]
+    public JsonNode? After { get; init; }
+
+    /// <summary>Where the change came from.</summary>
+    [JsonPropertyName("source")]
+    public required ChangeSource Source { get; init; }
+
+    /// <summary>When the pipeline engine built the event, in Unix milliseconds.</summary>
+    [JsonPropertyName("ts_ms")]
+    public long TsMs { get; init; }
+}
+
+/// <summary>The Debezium <c>op</c> codes.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ChangeOp>))]
+public enum ChangeOp
+{
+    /// <summary>A model came into being.</summary>
+    [JsonStringEnumMemberName("c")] Create,
+
+    /// <summary>A model's document changed.</summary>
+    [JsonStringEnumMemberName("u")] Update,
+
+    /// <summary>A model was deleted.</summary>
+    [JsonStringEnumMemberName("d")] Delete,
+
+    /// <summary>A model's state read from a snapshot rather than from a change.</summary>
+    [JsonStringEnumMemberName("r")] Read,
+}
+
+/// <summary>
+/// The Debezium <c>source</c> block. Our own fields (<c>position</c>, <c>version</c>) stand beside the
+/// ones Debezium tools know (<c>connector</c>, <c>name</c>, <c>table</c>, <c>ts_ms</c>, <c>snapshot</c>).
+/// </summary>
+public sealed record ChangeSource
+{
+    /// <summary>The connector that produced the event (<c>unbundled</c> for our log).</summary>
+    [JsonPropertyName("connector")]
+    public string Connector { get; init; } = "unbundled";
+
+    /// <summary>The logical name of the source (the server or topic prefix).</summary>
+    [JsonPropertyName("name")]
+    public string Name { get; init; } = "unbundled";
+
+    /// <summary>The model type (Debezium's table).</summary>
+    [JsonPropertyName("table")]
+    public required string Table { get; init; }
+
+    /// <summary>The log position: a total order over all events of the source.</summary>
+    [JsonPropertyName("position")]
+    public required long Position { get; init; }
+
+    /// <summary>The model's version after the change: the version that guards every derived write.</summary>
+    [JsonPropertyName("version")]
+    public required long Version { get; init; }
+
+    /// <summary>When the change was committed, in Unix milliseconds.</summary>
+    [JsonPropertyName("ts_ms")]
+    public long TsMs { get; init; }
+
+    /// <summary><c>true</c>/<c>last</c> while a snapshot is read, <c>false</c> otherwise (Debezium's convention).</summary>
+    [JsonPropertyName("snapshot")]
+    public string Snapshot { get; init; } = "false";
+}

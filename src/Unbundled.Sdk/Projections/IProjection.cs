@@ -1,0 +1,19 @@
+using Unbundled.Sdk.Events;
+using Unbundled.Sdk.Sinks;
+
+namespace Unbundled.Sdk.Projections;
+
+/// <summary>
+/// Application logic that derives view documents from one change event: pure, no I/O. It may fan a
+/// model out into several documents, or into none, and must emit deletes (null documents) for what
+/// the change removed, which it can tell by comparing <see cref="ChangeEvent.Before"/> and
+/// <see cref="ChangeEvent.After"/>. Named in pipelines.yaml as <c>projection: NAME</c>.
+/// </summary>
+public interface IProjection
+{
+    /// <summary>The name pipelines.yaml uses.</summary>
+    string Name { get; }
+
+    /// <summary>The documents this change writes or deletes; each carries the event's version and position.</summary>
+    IEnumerable<SinkDocument> Project(ChangeEvent change);
+}

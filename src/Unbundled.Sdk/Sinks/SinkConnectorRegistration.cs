@@ -1,0 +1,47 @@
+namespace Unbundled.Sdk.Sinks;
+
+/// <summary>What a connector learns about the pipeline it serves.</summary>
+/// <param name="Pipeline">The pipeline's name (unique in pipelines.yaml): use it to namespace keys, indices and offsets.</param>
+/// <param name="Services">The host's services (loggers, options, clients).</param>
+public sealed record SinkContext(string Pipeline, IServiceProvider Services);
+
+/// <summary>
+/// A sink connector known by name in pipelines.yaml (<c>to: { sink: NAME, with: {...} }</c>): the type its
+/// <c>with:</c> options bind to, and how to build it. Register with <c>services.AddSinkConnector</c>.
+/// </summary>
+public interface ISinkConnectorFactory
+{
+    /// <summary>The name pipelines.yaml uses.</summary>
+    string Name { get; }
+
+    /// <summary>The options class the <c>with:</c> block binds to (public settable properties).</summary>
+    Type OptionsType { get; }
+
+    /// <summary>Checks bound options, returning each problem as (option name, message); empty when valid.</summary>
+    IEnumerable<(string Option, string Message)> Validate(object options);
+
+    /// <summary>Builds the connector for one pipeline.</summary>
+    ISinkConnector Create(object options, SinkContext context);
+}
+
+/// <summary>A typed base for connector factories: options of <typeparamref name="TOptions"/>.</summary>
+public abstract class SinkConnectorFactory<TOptions> : ISinkConnectorFactory where TOptions : class, new()
+{
+    /// <inheritdoc />
+    public abstract string Name { get; }
+
+    /// <inheritdoc />
+    public Type OptionsType => typeof(TOptions);
+
+    /// <inheritdoc />
+    public IEnumerable<(string Option, string Message)> Validate(object options) => Validate((TOptions)options);
+
+    /// <inheritdoc />
+    public ISinkConnector Create(object options, SinkContext context) => Create((TOptions)options, context);
+
+    /// <summary>Checks the options; the default accepts anything that bound.</summary>
+    protected virtual IEnumerable<(string Option, string Message)> Validate(TOptions options) => [];
+
+    /// <summary>Builds the connector.</summary>
+    protected abstract ISinkConnector Create(TOptions options, SinkContext context);
+}

@@ -1,0 +1,45 @@
+using System.Text.Json.Nodes;
+
+namespace Unbundled.Sdk.Sinks;
+
+/// <summary>
+/// One derived document to write, or to delete. Every write is guarded by <see cref="Version"/>: a
+/// sink ignores it when the view already holds that key at an equal or newer version (a delete
+/// leaves a tombstone that counts), which makes replays and duplicates harmless.
+/// </summary>
+/// <param name="Key">The document's key in the view (an index id, a Redis key suffix, a channel).</param>
+/// <param name="Version">The version guarding the write: the source model's version.</param>
+/// <param name="Position">The log position of the event that produced it.</param>
+/// <param name="Document">
+/// The document to write; for a delete, the document as it was last derived when known (so that
+/// key templates over its fields still resolve), else null.
+/// </param>
+/// <param name="IsDelete">True when this write removes the key.</param>
+public sealed record SinkDocument(string Key, long Version, long Position, JsonObject? Document, bool IsDelete = false)
+{
+    /// <summary>A write of <paramref name="document"/> at <paramref name="key"/>.</summary>
+    public static SinkDocument Upsert(string key, long version, long position, JsonObject document) => new(key, version, position, document);
+
+    /// <summary>A delete of <paramref name="key"/>, carrying the last derived document when known.</summary>
+    public static SinkDocument Delete(string key, long version, long position, JsonObject? lastDocument = null) =>
+        new(key, version, position, lastDocument, IsDelete: true);
+}
+
+/// <summary>
+/// A batch for a sink: the documents derived from the events up to and including log position
+/// <see cref="Offset"/>. After the sink acknowledged it, the pipeline's offset is <see cref="Offset"/>.
+/// </summary>
+/// <param name="Pipeline">The pipeline writing.</param>
+/// <param name="Documents">The writes, in log order (one key may appear more than once).</param>
+/// <param name="Offset">The last log position this batch covers.</param>
+public sealed record SinkBatch(string Pipeline, IReadOnlyList<SinkDocument> Documents, long Offset);
+
+/// <summary>What the sink did with a batch: the writes it refused for good, each with why (they go to the dead-letter store).</summary>
+public sealed record SinkBatchResult(IReadOnlyList<SinkRejection> Rejected)
+{
+    /// <summary>Every write was applied (or was an ignored stale write).</summary>
+    public static readonly SinkBatchResult Success = new([]);
+}
+
+/// <summary>One write a sink refused permanently (a mapping error, an oversized value), with the reason.</summary>
+public sealed record SinkRejection(SinkDocument Document, string Reason);
