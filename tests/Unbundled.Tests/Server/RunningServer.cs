@@ -1,0 +1,48 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Unbundled.Log;
+using Unbundled.Server;
+
+namespace Unbundled.Tests.Server;
+
+/// <summary>The real server on a free loopback port, over its own embedded log file, with a client for it.</summary>
+public sealed class RunningServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly TempDirectory _directory;
+
+    private RunningServer(WebApplication app, TempDirectory directory)
+    {
+        _app = app;
+        _directory = directory;
+        Client = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+    }
+
+    /// <summary>A client whose base address is the server.</summary>
+    public HttpClient Client { get; }
+
+    /// <summary>The server's command log.</summary>
+    public ICommandLog Log => _app.Services.GetRequiredService<ICommandLog>();
+
+    /// <summary>Starts a server; <paramref name="settings"/> are extra <c>--Key=value</c> configuration.</summary>
+    public static async Task<RunningServer> StartAsync(params string[] settings)
+    {
+        var directory = new TempDirectory();
+        var app = UnbundledApp.Build([
+            "--urls=http://127.0.0.1:0",
+            "--Unbundled:Log:Provider=sqlite",
+            $"--Unbundled:Log:Sqlite:Path={directory.File("log.db")}",
+            .. settings]);
+        await app.StartAsync();
+        return new RunningServer(app, directory);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _directory.Dispose();
+    }
+}
