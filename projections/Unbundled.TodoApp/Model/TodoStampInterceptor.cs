@@ -5,8 +5,8 @@ using Unbundled.Model;
 namespace Unbundled.TodoApp.Model;
 
 /// <summary>
-/// Computes the values only the server may set on a new todo: its id (when the client gave none) and
-/// its creation time from the master's clock, so clients with skewed clocks still sort correctly.
+/// Computes the values only the server may set on a new todo: its id (when the client gave none), its
+/// creation time from the master's clock and who created it, so clients with skewed clocks still sort correctly.
 /// </summary>
 public sealed class TodoStampInterceptor : ICommandInterceptor
 {
@@ -19,6 +19,7 @@ public sealed class TodoStampInterceptor : ICommandInterceptor
         var stamped = (JsonObject)todo.DeepClone();
         if (stamped["id"] is null) stamped["id"] = Guid.CreateVersion7(context.Now).ToString("N");
         stamped["createdAt"] = context.Now.ToString("O", CultureInfo.InvariantCulture);
+        stamped["createdBy"] = context.Caller;
         return ValueTask.FromResult(command with { Value = stamped });
     }
 }
