@@ -25,7 +25,12 @@ internal static class LogStoreSelection
             case "postgres":
                 if (string.IsNullOrWhiteSpace(postgres))
                     throw new InvalidOperationException("Unbundled:Log:Provider is 'postgres' but no connection string is set: set Unbundled:Log:Postgres:ConnectionString or UNBUNDLED_POSTGRES.");
-                throw new NotSupportedException("The PostgreSQL command log is being merged in; use the SQLite log for now.");
+                builder.UsePostgresLog(options =>
+                {
+                    section.GetSection("Postgres").Bind(options);
+                    options.ConnectionString = postgres;
+                });
+                break;
             default:
                 throw new InvalidOperationException($"Unbundled:Log:Provider is '{provider}'; it must be 'sqlite' or 'postgres'.");
         }

@@ -103,7 +103,7 @@ public sealed class MasterModel : IDisposable
 
         if (request.Commands.Count == 0) return await AnswerAsync(request, state, state, [], cancellationToken).ConfigureAwait(false);
 
-        var now = _clock.GetUtcNow();
+        var now = ToMilliseconds(_clock.GetUtcNow());
         var document = state.Document?.DeepClone();
         var applied = new Command[request.Commands.Count];
         for (var i = 0; i < applied.Length; i++)
@@ -161,6 +161,10 @@ public sealed class MasterModel : IDisposable
             ? new FlushResult(request.Model, after.Version, after.LastPosition, null, new ModelSnapshot(after.Version, after.Document))
             : new FlushResult(request.Model, after.Version, after.LastPosition, missing, null);
     }
+
+    // Every store keeps timestamps to the millisecond; answering with the same precision keeps a
+    // flush's answer identical to what later reads of the log return.
+    private static DateTimeOffset ToMilliseconds(DateTimeOffset time) => time.AddTicks(-(time.Ticks % TimeSpan.TicksPerMillisecond));
 
     private ModelType Validate(FlushRequest request)
     {

@@ -1,0 +1,14 @@
+namespace Unbundled.Log.Postgres;
+
+/// <summary>Where the PostgreSQL command log lives (section <c>Unbundled:Log:Postgres</c>).</summary>
+public sealed class PostgresLogOptions
+{
+    /// <summary>The Npgsql connection string.</summary>
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>The schema holding the log's tables (letters, digits and underscores).</summary>
+    public string Schema { get; set; } = "unbundled";
+
+    /// <summary>Longest wait for a notification before a waiting reader looks at the log anyway (covers notifications lost while the listener reconnects).</summary>
+    public TimeSpan SafetyPollInterval { get; set; } = TimeSpan.FromSeconds(5);
+}

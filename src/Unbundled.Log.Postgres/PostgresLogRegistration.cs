@@ -1,0 +1,19 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Unbundled.Hosting;
+using Unbundled.Log;
+using Unbundled.Log.Postgres;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the PostgreSQL command log.</summary>
+public static class PostgresLogRegistration
+{
+    /// <summary>Uses PostgreSQL as the command log.</summary>
+    public static UnbundledBuilder UsePostgresLog(this UnbundledBuilder builder, Action<PostgresLogOptions> configure)
+    {
+        builder.Services.AddOptions<PostgresLogOptions>().Configure(configure);
+        builder.Services.TryAddSingleton<PostgresCommandLog>();
+        builder.Services.TryAddSingleton<ICommandLog>(provider => provider.GetRequiredService<PostgresCommandLog>());
+        return builder;
+    }
+}
