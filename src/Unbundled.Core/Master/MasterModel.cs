@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -104,7 +105,41 @@ public sealed class MasterModel : IDisposable
         if (request.Commands.Count == 0) return await AnswerAsync(request, state, state, [], cancellationToken).ConfigureAwait(false);
 
         var now = ToMilliseconds(_clock.GetUtcNow());
-        var document = state.Document?.DeepClone();
+        // The cached document is changed in place, under the model's lock, rather than copied for
+        // every flush: copying cost as much as applying. Any failure before the append is durable
+        // drops it from the cache, so a half-applied document is never seen again.
+        JsonNode? document;
+        Command[] applied;
+        AppendResult appended;
+        try
+        {
+            (applied, document) = await ApplyAsync(request, type, paths, state, now, cancellationToken).ConfigureAwait(false);
+            var newVersion = state.Version + applied.Length;
+            var snapshot = newVersion / _options.SnapshotEvery > state.Version / _options.SnapshotEvery
+                ? new ModelSnapshot(newVersion, document)
+                : null;
+            appended = await _committer.AppendAsync(new ModelAppend(request.Model, state.Version, applied, now, snapshot)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception failure)
+        {
+            _cache.Remove(request.Model);
+            if (failure is ConcurrencyConflictException)
+                _logger.LogDebug("Flush to {Model} lost a race with another writer at version {Version}; applying it again", request.Model, state.Version);
+            throw;
+        }
+
+        var entries = new LogEntry[applied.Length];
+        for (var i = 0; i < applied.Length; i++)
+            entries[i] = new LogEntry(appended.FirstPosition + i, request.Model, state.Version + i + 1, applied[i], now);
+        var after = new ModelState(state.Version + applied.Length, appended.LastPosition, document);
+        _cache.Set(request.Model, after, new MemoryCacheEntryOptions { Size = 1 });
+        return await AnswerAsync(request, state, after, entries, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<(Command[] Applied, JsonNode? Document)> ApplyAsync(
+        FlushRequest request, ModelType type, DocumentPath[] paths, ModelState state, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var document = state.Document;
         var applied = new Command[request.Commands.Count];
         for (var i = 0; i < applied.Length; i++)
         {
@@ -123,29 +158,7 @@ public sealed class MasterModel : IDisposable
             }
             applied[i] = command;
         }
-
-        var newVersion = state.Version + applied.Length;
-        var snapshot = newVersion / _options.SnapshotEvery > state.Version / _options.SnapshotEvery
-            ? new ModelSnapshot(newVersion, document)
-            : null;
-        AppendResult appended;
-        try
-        {
-            appended = await _committer.AppendAsync(new ModelAppend(request.Model, state.Version, applied, now, snapshot)).WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (ConcurrencyConflictException)
-        {
-            _cache.Remove(request.Model);
-            _logger.LogDebug("Flush to {Model} lost a race with another writer at version {Version}; applying it again", request.Model, state.Version);
-            throw;
-        }
-
-        var entries = new LogEntry[applied.Length];
-        for (var i = 0; i < applied.Length; i++)
-            entries[i] = new LogEntry(appended.FirstPosition + i, request.Model, state.Version + i + 1, applied[i], now);
-        var after = new ModelState(newVersion, appended.LastPosition, document);
-        _cache.Set(request.Model, after, new MemoryCacheEntryOptions { Size = 1 });
-        return await AnswerAsync(request, state, after, entries, cancellationToken).ConfigureAwait(false);
+        return (applied, document);
     }
 
     private async Task<FlushResult> AnswerAsync(FlushRequest request, ModelState before, ModelState after, LogEntry[] own, CancellationToken cancellationToken)
@@ -158,7 +171,7 @@ public sealed class MasterModel : IDisposable
         var commandBytes = missing.Sum(e => CommandJson.Serialize(e.Command).Length);
         var snapshotBytes = after.Document is null ? 4 : JsonSerializer.SerializeToUtf8Bytes(after.Document).Length;
         return commandBytes > snapshotBytes
-            ? new FlushResult(request.Model, after.Version, after.LastPosition, null, new ModelSnapshot(after.Version, after.Document))
+            ? new FlushResult(request.Model, after.Version, after.LastPosition, null, new ModelSnapshot(after.Version, after.Document?.DeepClone()))
             : new FlushResult(request.Model, after.Version, after.LastPosition, missing, null);
     }
 

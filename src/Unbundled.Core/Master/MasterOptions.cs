@@ -6,8 +6,12 @@ public sealed class MasterOptions
     /// <summary>Most commands one flush may carry; more is refused as too large.</summary>
     public int MaxCommandsPerFlush { get; set; } = 1000;
 
-    /// <summary>A snapshot is stored whenever a model's version crosses a multiple of this.</summary>
-    public int SnapshotEvery { get; set; } = 100;
+    /// <summary>
+    /// A snapshot is stored whenever a model's version crosses a multiple of this. Writing the whole
+    /// document costs as much as many commands, so a larger interval appends faster; loading a model
+    /// replays at most this many commands after its snapshot.
+    /// </summary>
+    public int SnapshotEvery { get; set; } = 1000;
 
     /// <summary>How many models' states the master keeps in memory.</summary>
     public int CachedModels { get; set; } = 10_000;

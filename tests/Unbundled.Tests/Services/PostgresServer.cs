@@ -1,5 +1,6 @@
 using Npgsql;
 using Testcontainers.PostgreSql;
+using Unbundled.Testing;
 
 namespace Unbundled.Tests.Services;
 

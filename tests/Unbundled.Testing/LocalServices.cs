@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 
-namespace Unbundled.Tests.Services;
+namespace Unbundled.Testing;
 
 /// <summary>
 /// Runs compose/local-services.sh once per test run — it installs PostgreSQL and Redis when missing

@@ -1,0 +1,19 @@
+using Unbundled.Bench;
+using Unbundled.Bench.Scenarios;
+
+// dotnet run -c Release --project bench/Unbundled.Bench -- <scenario> [--quick]
+IReadOnlyDictionary<string, Func<bool, Task<BenchResult>>> scenarios = new Dictionary<string, Func<bool, Task<BenchResult>>>
+{
+    ["append-postgres"] = AppendScenario.PostgresAsync,
+    ["append-sqlite"] = AppendScenario.SqliteAsync,
+};
+
+if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var run))
+{
+    Console.Error.WriteLine($"usage: Unbundled.Bench <scenario> [--quick]\nscenarios: {string.Join(", ", scenarios.Keys)}");
+    return 2;
+}
+
+var result = await run(args.Contains("--quick"));
+Console.WriteLine(result);
+return 0;
