@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Unbundled.Hosting;
 using Unbundled.Log;
 using Unbundled.Log.Postgres;
+using Unbundled.Pipelines.State;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -14,6 +15,7 @@ public static class PostgresLogRegistration
         builder.Services.AddOptions<PostgresLogOptions>().Configure(configure);
         builder.Services.TryAddSingleton<PostgresCommandLog>();
         builder.Services.TryAddSingleton<ICommandLog>(provider => provider.GetRequiredService<PostgresCommandLog>());
+        builder.Services.TryAddSingleton<IPipelineStateStore, PostgresPipelineStateStore>();
         return builder;
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Unbundled.Hosting;
 using Unbundled.Log;
 using Unbundled.Log.Sqlite;
+using Unbundled.Pipelines.State;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -15,6 +16,7 @@ public static class SqliteLogRegistration
         if (configure is not null) options.Configure(configure);
         builder.Services.TryAddSingleton<SqliteCommandLog>();
         builder.Services.TryAddSingleton<ICommandLog>(provider => provider.GetRequiredService<SqliteCommandLog>());
+        builder.Services.TryAddSingleton<IPipelineStateStore, SqlitePipelineStateStore>();
         return builder;
     }
 }

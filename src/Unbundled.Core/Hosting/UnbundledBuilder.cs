@@ -1,20 +1,90 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Unbundled.Log;
 using Unbundled.Model;
+using Unbundled.Pipelines.Definition;
+using Unbundled.Pipelines.Observability;
+using Unbundled.Pipelines.State;
+using Unbundled.Pipelines.Workers;
+using Unbundled.Sdk.Projections;
+using Unbundled.Sdk.Sinks;
 
 namespace Unbundled.Hosting;
 
-/// <summary>Configures Unbundled in a service collection: model types, the log store, and later pipelines.</summary>
+/// <summary>
+/// Configures Unbundled in a service collection: model types, the log store, sink connectors,
+/// projections and pipelines. It remembers what was registered so that pipelines.yaml is validated
+/// against it before the host starts.
+/// </summary>
 public sealed class UnbundledBuilder(IServiceCollection services)
 {
+    private readonly List<string> _modelTypes = [];
+    private readonly Dictionary<string, ISinkConnectorFactory> _connectors = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IProjection> _projections = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _pipelines = new(StringComparer.Ordinal);
+
     /// <summary>The service collection being configured.</summary>
     public IServiceCollection Services { get; } = services;
+
+    /// <summary>The registered model type names.</summary>
+    public IReadOnlyCollection<string> ModelTypes => _modelTypes;
+
+    /// <summary>The registered sink connectors, by name.</summary>
+    public IReadOnlyDictionary<string, ISinkConnectorFactory> SinkConnectors => _connectors;
+
+    /// <summary>The registered projections, by name.</summary>
+    public IReadOnlyDictionary<string, IProjection> Projections => _projections;
 
     /// <summary>Registers a model type the master will accept, with its interceptors.</summary>
     public UnbundledBuilder AddModelType(string name, Action<ModelTypeBuilder>? configure = null)
     {
         var type = new ModelTypeBuilder(name);
         configure?.Invoke(type);
+        _modelTypes.Add(name);
         Services.AddSingleton(type.Build);
+        return this;
+    }
+
+    /// <summary>Makes a sink connector available to pipelines under its name.</summary>
+    public UnbundledBuilder AddSinkConnector(ISinkConnectorFactory connector)
+    {
+        if (!_connectors.TryAdd(connector.Name, connector))
+            throw new InvalidOperationException($"A sink connector named '{connector.Name}' is registered already.");
+        Services.AddSingleton(connector);
+        return this;
+    }
+
+    /// <summary>Makes a projection available to pipelines under its name.</summary>
+    public UnbundledBuilder AddProjection(IProjection projection)
+    {
+        if (!_projections.TryAdd(projection.Name, projection))
+            throw new InvalidOperationException($"A projection named '{projection.Name}' is registered already.");
+        Services.AddSingleton(projection);
+        return this;
+    }
+
+    /// <summary>Runs a pipeline: one hosted worker keeps its view up to date.</summary>
+    public UnbundledBuilder AddPipeline(PipelineDefinition pipeline)
+    {
+        if (!_pipelines.Add(pipeline.Name))
+            throw new InvalidOperationException($"A pipeline named '{pipeline.Name}' is registered already.");
+        var projection = pipeline.Projection switch
+        {
+            NamedProjection named => _projections.TryGetValue(named.Name, out var found)
+                ? found
+                : throw new InvalidOperationException($"Pipeline '{pipeline.Name}' names the projection '{named.Name}', which is not registered."),
+            SelectProjection select => new Unbundled.Pipelines.Projection.SelectProjector(select),
+            _ => throw new InvalidOperationException($"Pipeline '{pipeline.Name}' has no projection."),
+        };
+        Services.AddSingleton<IHostedService>(provider => new PipelineWorker(
+            pipeline,
+            provider.GetRequiredService<ICommandLog>(),
+            provider.GetRequiredService<IPipelineStateStore>(),
+            projection,
+            provider.GetRequiredService<PipelineMonitor>(),
+            provider,
+            provider.GetRequiredService<ILogger<PipelineWorker>>()));
         return this;
     }
 }

@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
 using Unbundled.Hosting;
 using Unbundled.Master;
 using Unbundled.Model;
+using Unbundled.Pipelines.Observability;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -21,6 +21,7 @@ public static class UnbundledServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(provider => new ModelTypeRegistry(provider.GetServices<ModelType>()));
         services.TryAddSingleton<MasterModel>();
+        services.TryAddSingleton<PipelineMonitor>();
         services.AddHostedService<CommandLogInitializer>();
         return new UnbundledBuilder(services);
     }

@@ -9,9 +9,9 @@ namespace Unbundled.Sdk.Events;
 /// </summary>
 public sealed record ChangeEvent
 {
-    /// <summary>The model's id: the event key, and the Kafka message key on the wire.</summary>
+    /// <summary>The model's id: the event key, carried as the Kafka message key on the wire rather than in the envelope.</summary>
     [JsonIgnore]
-    public required string Key { get; init; }
+    public string Key { get; init; } = "";
 
     /// <summary><c>c</c> create, <c>u</c> update, <c>d</c> delete, <c>r</c> read (a snapshot row).</summary>
     [JsonPropertyName("op")]

@@ -1,0 +1,140 @@
+using System.Text.Json.Serialization;
+using Unbundled.Log;
+using Unbundled.Sdk.Sinks;
+
+namespace Unbundled.Pipelines.Observability;
+
+/// <summary>What a pipeline's worker is doing.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<PipelineState>))]
+public enum PipelineState
+{
+    /// <summary>Connecting its sink and loading its offset.</summary>
+    Starting,
+
+    /// <summary>Processing a backlog.</summary>
+    CatchingUp,
+
+    /// <summary>Caught up with the log, waiting for new entries.</summary>
+    Running,
+
+    /// <summary>Its sink failed; retrying the same batch with backoff.</summary>
+    Retrying,
+
+    /// <summary>Stopped by its error policy after a poison event.</summary>
+    Faulted,
+
+    /// <summary>Shut down.</summary>
+    Stopped,
+}
+
+/// <summary>
+/// The live progress of one pipeline, written by its worker and read by the status API, health
+/// checks, metrics and read-your-writes waits.
+/// </summary>
+public sealed class PipelineProgress(string pipeline)
+{
+    private readonly AppendSignal _advanced = new();
+    private long _offset;
+    private long _head;
+    private long _events;
+    private long _errors;
+    private long _deadLetters;
+    private long _lastEntryTicks;
+    private double _eventsPerSecond;
+    private long _rateWindowStart = Environment.TickCount64;
+    private long _rateWindowEvents;
+
+    /// <summary>The pipeline's name.</summary>
+    public string Pipeline { get; } = pipeline;
+
+    /// <summary>What the worker is doing.</summary>
+    public PipelineState State { get; private set; } = PipelineState.Starting;
+
+    /// <summary>The last log position whose effects the view holds.</summary>
+    public long Offset => Interlocked.Read(ref _offset);
+
+    /// <summary>The newest log position the worker knows of.</summary>
+    public long Head => Math.Max(Interlocked.Read(ref _head), Offset);
+
+    /// <summary>Events processed since start.</summary>
+    public long Events => Interlocked.Read(ref _events);
+
+    /// <summary>Failed sink writes and other errors since start.</summary>
+    public long Errors => Interlocked.Read(ref _errors);
+
+    /// <summary>Events sent to the dead-letter store since start.</summary>
+    public long DeadLetters => Interlocked.Read(ref _deadLetters);
+
+    /// <summary>Events per second over the last few seconds.</summary>
+    public double EventsPerSecond => Volatile.Read(ref _eventsPerSecond);
+
+    /// <summary>The newest error's message, if any.</summary>
+    public string? LastError { get; private set; }
+
+    /// <summary>The sink the worker writes to, once connected (the read API reads through it).</summary>
+    public ISinkConnector? Sink { get; private set; }
+
+    /// <summary>How far behind the log the view is, in entries.</summary>
+    public long LagEvents => Head - Offset;
+
+    /// <summary>How old the oldest unprocessed change is, in seconds (0 when caught up).</summary>
+    public double LagSeconds => LagEvents == 0 || Interlocked.Read(ref _lastEntryTicks) == 0
+        ? 0
+        : Math.Max(0, (DateTimeOffset.UtcNow - new DateTimeOffset(Interlocked.Read(ref _lastEntryTicks), TimeSpan.Zero)).TotalSeconds);
+
+    /// <summary>Completes when the offset reaches <paramref name="position"/>, or throws on timeout.</summary>
+    public async Task WaitForOffsetAsync(long position, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        while (true)
+        {
+            var next = _advanced.Next;
+            if (Offset >= position) return;
+            await next.WaitAsync(deadline.Token).ConfigureAwait(false);
+        }
+    }
+
+    internal void Connected(ISinkConnector sink, long offset)
+    {
+        Sink = sink;
+        Interlocked.Exchange(ref _offset, offset);
+        _advanced.Notify();
+    }
+
+    internal void Enter(PipelineState state) => State = state;
+
+    internal void SawHead(long head)
+    {
+        long current;
+        while ((current = Interlocked.Read(ref _head)) < head && Interlocked.CompareExchange(ref _head, head, current) != current) { }
+    }
+
+    internal void Advanced(long offset, int events, DateTimeOffset lastEntryTime)
+    {
+        Interlocked.Exchange(ref _offset, offset);
+        Interlocked.Add(ref _events, events);
+        Interlocked.Exchange(ref _lastEntryTicks, lastEntryTime.UtcTicks);
+        UpdateRate(events);
+        _advanced.Notify();
+    }
+
+    internal void Failed(Exception error)
+    {
+        Interlocked.Increment(ref _errors);
+        LastError = $"{error.GetType().Name}: {error.Message}";
+    }
+
+    internal void DeadLettered(int count) => Interlocked.Add(ref _deadLetters, count);
+
+    private void UpdateRate(int events)
+    {
+        var now = Environment.TickCount64;
+        var total = Interlocked.Add(ref _rateWindowEvents, events);
+        var elapsed = now - Interlocked.Read(ref _rateWindowStart);
+        if (elapsed < 1000) return;
+        Volatile.Write(ref _eventsPerSecond, total * 1000.0 / elapsed);
+        Interlocked.Exchange(ref _rateWindowStart, now);
+        Interlocked.Exchange(ref _rateWindowEvents, 0);
+    }
+}

@@ -1,0 +1,50 @@
+using System.Text.Json.Nodes;
+using Unbundled.Pipelines.Definition;
+using Unbundled.Sdk.Events;
+using Unbundled.Sdk.Projections;
+using Unbundled.Sdk.Sinks;
+
+namespace Unbundled.Pipelines.Projection;
+
+/// <summary>
+/// Runs a declarative <c>select:</c>: one document per model, its key from the key template and its
+/// fields from paths, templates and literals. A delete is projected from the document as it was
+/// before, so that key templates over its fields still resolve.
+/// </summary>
+public sealed class SelectProjector(SelectProjection selection) : IProjection
+{
+    private readonly EventTemplate _key = Parse(selection.KeyTemplate);
+    private readonly IReadOnlyList<(string Name, Func<ChangeEvent, JsonNode?> Value)> _fields = selection.Fields.Select(Compile).ToList();
+
+    /// <inheritdoc />
+    public string Name => "select";
+
+    /// <inheritdoc />
+    public IEnumerable<SinkDocument> Project(ChangeEvent change)
+    {
+        var deleted = change.Op == ChangeOp.Delete;
+        var subject = deleted ? change with { After = change.Before } : change;
+        if (!_key.TryRender(subject, out var key, out var missing))
+            throw new InvalidOperationException($"the key template '{_key}' needs {missing}, which this event does not have");
+
+        var document = new JsonObject();
+        foreach (var (name, value) in _fields) document[name] = value(subject)?.DeepClone();
+        yield return deleted
+            ? SinkDocument.Delete(key, change.Source.Version, change.Source.Position, document)
+            : SinkDocument.Upsert(key, change.Source.Version, change.Source.Position, document);
+    }
+
+    private static (string, Func<ChangeEvent, JsonNode?>) Compile(SelectField field) => field.Value switch
+    {
+        PathValue path => (field.Name, EventPath.TryParse(path.Path, out var parsed, out var error) ? parsed.Resolve : throw new ArgumentException(error)),
+        TemplateValue template => (field.Name, Render(Parse(template.Template))),
+        LiteralValue literal => (field.Name, _ => literal.Value),
+        _ => throw new ArgumentException($"field '{field.Name}' has no value"),
+    };
+
+    private static Func<ChangeEvent, JsonNode?> Render(EventTemplate template) =>
+        change => template.TryRender(change, out var text, out _) ? JsonValue.Create(text) : null;
+
+    private static EventTemplate Parse(string template) =>
+        EventTemplate.TryParse(template, out var parsed, out var error) ? parsed : throw new ArgumentException(error);
+}

@@ -1,0 +1,112 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Unbundled.Pipelines.State;
+
+namespace Unbundled.Log.Postgres;
+
+/// <summary>Pipeline offsets and dead letters in the PostgreSQL log's schema.</summary>
+public sealed class PostgresPipelineStateStore : IPipelineStateStore, IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly string _schema;
+
+    /// <summary>Uses the same database and schema as the command log.</summary>
+    public PostgresPipelineStateStore(IOptions<PostgresLogOptions> options)
+    {
+        _dataSource = NpgsqlDataSource.Create(options.Value.ConnectionString);
+        _schema = $"\"{options.Value.Schema}\"";
+    }
+
+    /// <inheritdoc />
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand($"""
+            SELECT pg_advisory_xact_lock(hashtext('unbundled.state.' || {Quote(_schema)}));
+            CREATE SCHEMA IF NOT EXISTS {_schema};
+            CREATE TABLE IF NOT EXISTS {_schema}.pipeline_offsets (
+                pipeline text   PRIMARY KEY,
+                position bigint NOT NULL);
+            CREATE TABLE IF NOT EXISTS {_schema}.dead_letters (
+                id        bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                pipeline  text        NOT NULL,
+                position  bigint      NOT NULL,
+                key       text        NOT NULL,
+                event     text        NOT NULL,
+                reason    text        NOT NULL,
+                failed_at timestamptz NOT NULL);
+            CREATE INDEX IF NOT EXISTS dead_letters_by_pipeline ON {_schema}.dead_letters (pipeline, id);
+            """, connection, transaction);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<long> LoadOffsetAsync(string pipeline, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"SELECT position FROM {_schema}.pipeline_offsets WHERE pipeline = $1");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pipeline });
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long offset ? offset : 0;
+    }
+
+    /// <inheritdoc />
+    public async Task StoreOffsetAsync(string pipeline, long offset, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"""
+            INSERT INTO {_schema}.pipeline_offsets (pipeline, position) VALUES ($1, $2)
+            ON CONFLICT (pipeline) DO UPDATE SET position = excluded.position WHERE excluded.position > pipeline_offsets.position
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pipeline });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = offset });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task AddDeadLetterAsync(DeadLetter letter, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"""
+            INSERT INTO {_schema}.dead_letters (pipeline, position, key, event, reason, failed_at) VALUES ($1, $2, $3, $4, $5, $6)
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = letter.Pipeline });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = letter.Position });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = letter.Key });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = letter.Event });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = letter.Reason });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = letter.FailedAt.ToUniversalTime() });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<long> CountDeadLettersAsync(string pipeline, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"SELECT count(*) FROM {_schema}.dead_letters WHERE pipeline = $1");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pipeline });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<DeadLetter>> ReadDeadLettersAsync(string pipeline, long afterId, int pageSize, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"""
+            SELECT id, pipeline, position, key, event, reason, failed_at FROM {_schema}.dead_letters
+            WHERE pipeline = $1 AND id > $2 ORDER BY id LIMIT $3
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pipeline });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterId });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = pageSize });
+        var letters = new List<DeadLetter>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            letters.Add(new DeadLetter(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4),
+                reader.GetString(5), reader.GetFieldValue<DateTimeOffset>(6)));
+        }
+        return letters;
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    private static string Quote(string identifier) => "'" + identifier.Replace("'", "''") + "'";
+}

@@ -1,0 +1,119 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using Unbundled.Pipelines.State;
+
+namespace Unbundled.Log.Sqlite;
+
+/// <summary>Pipeline offsets and dead letters in the embedded log's SQLite file.</summary>
+public sealed class SqlitePipelineStateStore(IOptions<SqliteLogOptions> options) : IPipelineStateStore
+{
+    private readonly string _connectionString = new SqliteConnectionStringBuilder
+    {
+        DataSource = Path.GetFullPath(options.Value.Path),
+        Pooling = true,
+        DefaultTimeout = 30,
+    }.ToString();
+
+    /// <inheritdoc />
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            CREATE TABLE IF NOT EXISTS pipeline_offsets (
+                pipeline TEXT PRIMARY KEY,
+                position INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS dead_letters (
+                id        INTEGER PRIMARY KEY AUTOINCREMENT,
+                pipeline  TEXT    NOT NULL,
+                position  INTEGER NOT NULL,
+                key       TEXT    NOT NULL,
+                event     TEXT    NOT NULL,
+                reason    TEXT    NOT NULL,
+                failed_ms INTEGER NOT NULL);
+            CREATE INDEX IF NOT EXISTS dead_letters_by_pipeline ON dead_letters (pipeline, id);
+            """;
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<long> LoadOffsetAsync(string pipeline, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT position FROM pipeline_offsets WHERE pipeline = $p";
+        command.Parameters.AddWithValue("$p", pipeline);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long offset ? offset : 0;
+    }
+
+    /// <inheritdoc />
+    public async Task StoreOffsetAsync(string pipeline, long offset, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO pipeline_offsets (pipeline, position) VALUES ($p, $o)
+            ON CONFLICT (pipeline) DO UPDATE SET position = excluded.position WHERE excluded.position > position
+            """;
+        command.Parameters.AddWithValue("$p", pipeline);
+        command.Parameters.AddWithValue("$o", offset);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task AddDeadLetterAsync(DeadLetter letter, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO dead_letters (pipeline, position, key, event, reason, failed_ms) VALUES ($p, $pos, $k, $e, $r, $t)";
+        command.Parameters.AddWithValue("$p", letter.Pipeline);
+        command.Parameters.AddWithValue("$pos", letter.Position);
+        command.Parameters.AddWithValue("$k", letter.Key);
+        command.Parameters.AddWithValue("$e", letter.Event);
+        command.Parameters.AddWithValue("$r", letter.Reason);
+        command.Parameters.AddWithValue("$t", letter.FailedAt.ToUnixTimeMilliseconds());
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<long> CountDeadLettersAsync(string pipeline, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM dead_letters WHERE pipeline = $p";
+        command.Parameters.AddWithValue("$p", pipeline);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<DeadLetter>> ReadDeadLettersAsync(string pipeline, long afterId, int pageSize, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT id, pipeline, position, key, event, reason, failed_ms FROM dead_letters
+            WHERE pipeline = $p AND id > $after ORDER BY id LIMIT $n
+            """;
+        command.Parameters.AddWithValue("$p", pipeline);
+        command.Parameters.AddWithValue("$after", afterId);
+        command.Parameters.AddWithValue("$n", pageSize);
+        var letters = new List<DeadLetter>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            letters.Add(new DeadLetter(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4),
+                reader.GetString(5), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6))));
+        }
+        return letters;
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA busy_timeout = 30000;";
+        await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return connection;
+    }
+}

@@ -1,0 +1,106 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Unbundled.Hosting;
+using Unbundled.Log;
+using Unbundled.Master;
+using Unbundled.Model;
+using Unbundled.Pipelines.Definition;
+using Unbundled.Pipelines.Observability;
+using Unbundled.Pipelines.State;
+using Unbundled.Sdk.Projections;
+using Unbundled.TodoApp.Projections;
+
+namespace Unbundled.Tests.Pipelines;
+
+/// <summary>A host with the todo-list model, an embedded log in a temporary file and the given pipelines.</summary>
+public sealed class PipelineHarness : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private PipelineHarness(IHost host) => _host = host;
+
+    /// <summary>The master to flush to.</summary>
+    public MasterModel Master => _host.Services.GetRequiredService<MasterModel>();
+
+    /// <summary>The log.</summary>
+    public ICommandLog Log => _host.Services.GetRequiredService<ICommandLog>();
+
+    /// <summary>Offsets and dead letters.</summary>
+    public IPipelineStateStore State => _host.Services.GetRequiredService<IPipelineStateStore>();
+
+    /// <summary>The workers' progress.</summary>
+    public PipelineMonitor Monitor => _host.Services.GetRequiredService<PipelineMonitor>();
+
+    /// <summary>Starts a host over <paramref name="logFile"/> running <paramref name="pipelines"/>.</summary>
+    public static async Task<PipelineHarness> StartAsync(string logFile, IEnumerable<PipelineDefinition> pipelines, params IProjection[] projections)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var unbundled = builder.Services.AddUnbundled()
+            .UseSqliteLog(options => options.Path = logFile)
+            .AddTodoApp(maxTodosPerList: 10_000)
+            .AddSinkConnector(new RecordingSinkFactory())
+            .AddProjection(new TodoItemsProjection());
+        foreach (var projection in projections) unbundled.AddProjection(projection);
+        foreach (var pipeline in pipelines) unbundled.AddPipeline(pipeline);
+        var host = builder.Build();
+        await host.StartAsync();
+        return new PipelineHarness(host);
+    }
+
+    /// <summary>A pipeline from the todo lists into a recording view.</summary>
+    public static PipelineDefinition Pipeline(string name, RecordingView view, ProjectionDefinition? projection = null, FilterExpression? where = null,
+        ErrorPolicy onError = ErrorPolicy.DeadLetter, bool keepsOffset = false, int batchSize = 1000)
+    {
+        var at = new SourceSpan("test", 1, 1);
+        return new PipelineDefinition(name,
+            new SourceDefinition("todo-lists", ["todo-list"], at),
+            where,
+            projection ?? new NamedProjection(TodoItemsProjection.ProjectionName),
+            new SinkDefinition(name + "-sink", new RecordingSinkFactory(), new RecordingSinkOptions { View = view, KeepsOffset = keepsOffset }, at),
+            onError,
+            new BatchOptions(batchSize),
+            name,
+            at);
+    }
+
+    /// <summary>Flushes commands to a list, based on its current version.</summary>
+    public async Task<FlushResult> FlushAsync(string list, params Command[] commands)
+    {
+        var key = new ModelKey("todo-list", list);
+        var state = await Master.ReadAsync(key, default);
+        return await Master.FlushAsync(new FlushRequest(key, state.Version, commands, "tester"), default);
+    }
+
+    /// <summary>Waits until every pipeline's offset reached the log's head.</summary>
+    public async Task CatchUpAsync(params string[] pipelines)
+    {
+        var head = await Log.ReadHeadAsync(default);
+        foreach (var pipeline in pipelines)
+        {
+            Assert.True(Monitor.TryGet(pipeline, out var progress), $"no pipeline {pipeline}");
+            await progress.WaitForOffsetAsync(head, TimeSpan.FromSeconds(15), default);
+        }
+    }
+
+    /// <summary>Command to create a list.</summary>
+    public static Command NewList(string title) => new() { Op = CommandOp.Create, Path = "", Value = new JsonObject { ["title"] = title, ["todos"] = new JsonArray() } };
+
+    /// <summary>Command to add a todo.</summary>
+    public static Command AddTodo(string id, string title) => new() { Op = CommandOp.Create, Path = "/todos/-", Value = new JsonObject { ["id"] = id, ["title"] = title, ["done"] = false } };
+
+    /// <summary>Command to change a field.</summary>
+    public static Command Set(string path, JsonNode? value) => new() { Op = CommandOp.Update, Path = path, Value = value };
+
+    /// <summary>Command to delete at a path.</summary>
+    public static Command Delete(string path) => new() { Op = CommandOp.Delete, Path = path };
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+    }
+}
