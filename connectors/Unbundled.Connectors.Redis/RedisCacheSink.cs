@@ -1,0 +1,163 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using StackExchange.Redis;
+using Unbundled.Sdk.Sinks;
+
+namespace Unbundled.Connectors.Redis;
+
+/// <summary>
+/// A Redis read cache of derived documents. Each batch is one Lua script call that, for every
+/// document in order, skips it unless its version is above the one the view holds for that key
+/// (deletes leave their version behind as a tombstone), writes or deletes it, and finally moves the
+/// pipeline's offset forward — all atomically, so a crash can never separate writes from offset.
+/// Versions live in the hash <c>unbundled:{pipeline}:versions</c>, the offset in <c>unbundled:{pipeline}:offset</c>.
+/// </summary>
+public sealed class RedisCacheSink : ISinkConnector
+{
+    // Lua 5.1 (Redis) has unpack, Lua 5.4 (Garnet) table.unpack.
+    private const string WriteScript = """
+        local unpack = table.unpack or unpack
+        local versions, offsetKey = KEYS[1], KEYS[2]
+        local ttl = tonumber(ARGV[2])
+        local a = 3
+        for i = 3, #KEYS do
+          local key = KEYS[i]
+          local version, op, n = tonumber(ARGV[a]), ARGV[a + 1], tonumber(ARGV[a + 2])
+          a = a + 3
+          local held = tonumber(redis.call('HGET', versions, key) or '0')
+          if version > held then
+            if op == 'd' then
+              redis.call('DEL', key)
+            elseif op == 'j' then
+              if ttl > 0 then redis.call('SET', key, ARGV[a], 'PX', ttl) else redis.call('SET', key, ARGV[a]) end
+            else
+              redis.call('DEL', key)
+              if n > 0 then redis.call('HSET', key, unpack(ARGV, a, a + n - 1)) end
+              if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+            end
+            redis.call('HSET', versions, key, version)
+          end
+          a = a + n
+        end
+        local current = tonumber(redis.call('GET', offsetKey) or '0')
+        if tonumber(ARGV[1]) > current then redis.call('SET', offsetKey, ARGV[1]) end
+        return 1
+        """;
+
+    private readonly RedisCacheOptions _options;
+    private readonly DocumentKeyTemplate _key;
+    private readonly Func<CancellationToken, Task<IConnectionMultiplexer>> _connect;
+    private readonly RedisKey _versionsKey;
+    private readonly RedisKey _offsetKey;
+    private IDatabase? _database;
+
+    /// <summary>Creates the sink of one pipeline over a connection the caller provides.</summary>
+    public RedisCacheSink(string pipeline, RedisCacheOptions options, Func<CancellationToken, Task<IConnectionMultiplexer>> connect)
+    {
+        _options = options;
+        _connect = connect;
+        _key = DocumentKeyTemplate.TryParse(options.Key, out var key, out var error) ? key : throw new ArgumentException(error, nameof(options));
+        _versionsKey = $"unbundled:{pipeline}:versions";
+        _offsetKey = $"unbundled:{pipeline}:offset";
+    }
+
+    /// <inheritdoc />
+    public bool KeepsOffset => true;
+
+    /// <inheritdoc />
+    public async Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        var connection = await _connect(cancellationToken).ConfigureAwait(false);
+        _database = connection.GetDatabase(_options.Database);
+        await Call(() => _database.PingAsync()).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<long> LoadOffsetAsync(CancellationToken cancellationToken)
+    {
+        var offset = await Call(() => Database.StringGetAsync(_offsetKey)).ConfigureAwait(false);
+        return offset.HasValue ? (long)offset : 0;
+    }
+
+    /// <inheritdoc />
+    public async Task<SinkBatchResult> WriteAsync(SinkBatch batch, CancellationToken cancellationToken)
+    {
+        var keys = new List<RedisKey>(batch.Documents.Count + 2) { _versionsKey, _offsetKey };
+        var values = new List<RedisValue>(batch.Documents.Count * 4 + 2)
+        {
+            batch.Offset,
+            _options.Ttl is { } ttl ? (long)ttl.TotalMilliseconds : 0,
+        };
+        var rejected = new List<SinkRejection>();
+        foreach (var document in batch.Documents)
+        {
+            var key = _key.Render(document, out var missing);
+            if (key is null)
+            {
+                rejected.Add(new SinkRejection(document, $"the key template '{_options.Key}' needs the field '{missing}', which the document does not have as a scalar"));
+                continue;
+            }
+            keys.Add(_options.Prefix + key);
+            values.Add(document.Version);
+            AddPayload(values, document);
+        }
+        await Call(() => Database.ScriptEvaluateAsync(WriteScript, [.. keys], [.. values])).ConfigureAwait(false);
+        return rejected.Count == 0 ? SinkBatchResult.Success : new SinkBatchResult(rejected);
+    }
+
+    /// <inheritdoc />
+    public async Task<JsonObject?> ReadAsync(string key, CancellationToken cancellationToken)
+    {
+        if (_options.Format == RedisValueFormat.Json)
+        {
+            var value = await Call(() => Database.StringGetAsync(key)).ConfigureAwait(false);
+            return value.HasValue ? JsonNode.Parse(value.ToString()) as JsonObject : null;
+        }
+        var fields = await Call(() => Database.HashGetAllAsync(key)).ConfigureAwait(false);
+        if (fields.Length == 0) return null;
+        var document = new JsonObject();
+        foreach (var field in fields) document[field.Name.ToString()] = field.Value.ToString();
+        return document;
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private IDatabase Database => _database ?? throw new InvalidOperationException("The Redis sink is not connected.");
+
+    private void AddPayload(List<RedisValue> values, SinkDocument document)
+    {
+        if (document.IsDelete)
+        {
+            values.Add("d");
+            values.Add(0);
+            return;
+        }
+        if (_options.Format == RedisValueFormat.Json)
+        {
+            values.Add("j");
+            values.Add(1);
+            values.Add(document.Document!.ToJsonString());
+            return;
+        }
+        values.Add("h");
+        values.Add(document.Document!.Count * 2);
+        foreach (var (name, value) in document.Document)
+        {
+            values.Add(name);
+            values.Add(value is null ? "null" : value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : value.ToJsonString());
+        }
+    }
+
+    private static async Task<T> Call<T>(Func<Task<T>> operation)
+    {
+        try
+        {
+            return await operation().ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is RedisConnectionException or RedisTimeoutException or ObjectDisposedException)
+        {
+            throw new SinkUnavailableException($"Redis is unavailable: {error.Message}", error);
+        }
+    }
+}

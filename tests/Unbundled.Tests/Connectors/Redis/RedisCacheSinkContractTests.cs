@@ -1,0 +1,64 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Unbundled.Connectors.Redis;
+using Unbundled.Sdk.Sinks;
+using Unbundled.Server.Embedded;
+using Unbundled.Tests.Contract;
+using Unbundled.Tests.Services;
+
+namespace Unbundled.Tests.Connectors.Redis;
+
+/// <summary>The sink contract on a real redis-server.</summary>
+[Collection(RedisCollection.Name)]
+public sealed class RedisCacheSinkContractTests(RedisServer redis) : SinkConnectorContract, IAsyncLifetime
+{
+    private readonly RedisConnections _connections = new();
+
+    protected override async Task<ISinkConnector> CreateSinkAsync(string pipeline)
+    {
+        var sink = new RedisCacheSink(pipeline, new RedisCacheOptions { Prefix = pipeline + ":" }, _ => _connections.GetAsync(redis.Connection));
+        await sink.ConnectAsync(default);
+        return new PrefixedReads(sink, pipeline + ":");
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _connections.DisposeAsync();
+}
+
+/// <summary>The same contract on the embedded Garnet server, through the same connector code and Lua script.</summary>
+public sealed class GarnetCacheSinkContractTests : SinkConnectorContract, IAsyncLifetime
+{
+    private readonly EmbeddedGarnetServer _garnet = new(NullLogger<EmbeddedGarnetServer>.Instance);
+    private readonly RedisConnections _connections = new();
+
+    protected override async Task<ISinkConnector> CreateSinkAsync(string pipeline)
+    {
+        var sink = new RedisCacheSink(pipeline, new RedisCacheOptions(), _ => _connections.GetAsync(_garnet.Connection));
+        await sink.ConnectAsync(default);
+        return sink;
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        await _connections.DisposeAsync();
+        _garnet.Dispose();
+    }
+}
+
+/// <summary>Reads a prefixed view by the document key, so the contract's reads find what it wrote.</summary>
+internal sealed class PrefixedReads(ISinkConnector inner, string prefix) : ISinkConnector
+{
+    public bool KeepsOffset => inner.KeepsOffset;
+
+    public Task ConnectAsync(CancellationToken cancellationToken) => inner.ConnectAsync(cancellationToken);
+
+    public Task<long> LoadOffsetAsync(CancellationToken cancellationToken) => inner.LoadOffsetAsync(cancellationToken);
+
+    public Task<SinkBatchResult> WriteAsync(SinkBatch batch, CancellationToken cancellationToken) => inner.WriteAsync(batch, cancellationToken);
+
+    public Task<System.Text.Json.Nodes.JsonObject?> ReadAsync(string key, CancellationToken cancellationToken) => inner.ReadAsync(prefix + key, cancellationToken);
+
+    public ValueTask DisposeAsync() => inner.DisposeAsync();
+}

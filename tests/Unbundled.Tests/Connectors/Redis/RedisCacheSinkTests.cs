@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using StackExchange.Redis;
+using Unbundled.Connectors.Redis;
+using Unbundled.Sdk.Sinks;
+using Unbundled.Tests.Services;
+
+namespace Unbundled.Tests.Connectors.Redis;
+
+/// <summary>What the Redis cache adds to the sink contract: key templates, formats, TTLs, plain redis-cli reads, outages.</summary>
+[Collection(RedisCollection.Name)]
+public sealed class RedisCacheSinkTests(RedisServer redis) : IAsyncLifetime
+{
+    private readonly RedisConnections _connections = new();
+    private readonly string _pipeline = $"redis-{Guid.NewGuid():N}";
+
+    private async Task<RedisCacheSink> SinkAsync(RedisCacheOptions options, string? connection = null)
+    {
+        var sink = new RedisCacheSink(_pipeline, options, _ => _connections.GetAsync(connection ?? redis.Connection));
+        await sink.ConnectAsync(default);
+        return sink;
+    }
+
+    private static SinkDocument Todo(string list, string id, long version, bool done = false) =>
+        SinkDocument.Upsert($"{list}:{id}", version, version, new JsonObject { ["listId"] = list, ["id"] = id, ["title"] = $"todo {id}", ["done"] = done });
+
+    private static async Task<string> RedisCliAsync(string connection, params string[] arguments)
+    {
+        var endpoint = connection.Split(',')[0].Split(':');
+        using var cli = Process.Start(new ProcessStartInfo("redis-cli", ["-h", endpoint[0], "-p", endpoint[1], .. arguments]) { RedirectStandardOutput = true })!;
+        var output = await cli.StandardOutput.ReadToEndAsync();
+        await cli.WaitForExitAsync();
+        return output.Trim();
+    }
+
+    [Fact]
+    public async Task Keys_come_from_the_template_and_plain_redis_cli_reads_the_json()
+    {
+        await using var sink = await SinkAsync(new RedisCacheOptions { Key = "todo:{listId}:{id}", Prefix = _pipeline + ":" });
+
+        await sink.WriteAsync(new SinkBatch(_pipeline, [Todo("groceries", "a", 1)], 1), default);
+
+        var key = $"{_pipeline}:todo:groceries:a";
+        Assert.Equal("""{"listId":"groceries","id":"a","title":"todo a","done":false}""", await RedisCliAsync(redis.Connection, "GET", key));
+        Assert.Equal("todo a", (string?)(await sink.ReadAsync(key, default))!["title"]);
+    }
+
+    [Fact]
+    public async Task The_hash_format_stores_one_field_per_member()
+    {
+        await using var sink = await SinkAsync(new RedisCacheOptions { Key = _pipeline + ":{key}", Format = RedisValueFormat.Hash });
+
+        await sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "a", 1, done: true)], 1), default);
+
+        var fields = await RedisCliAsync(redis.Connection, "HGET", $"{_pipeline}:l:a", "done");
+        Assert.Equal("true", fields);
+        var read = await sink.ReadAsync($"{_pipeline}:l:a", default);
+        Assert.Equal("todo a", (string?)read!["title"]);
+    }
+
+    [Fact]
+    public async Task A_ttl_makes_documents_expire()
+    {
+        await using var sink = await SinkAsync(new RedisCacheOptions { Key = _pipeline + ":{key}", Ttl = TimeSpan.FromMinutes(5) });
+
+        await sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "a", 1)], 1), default);
+
+        var ttl = long.Parse(await RedisCliAsync(redis.Connection, "PTTL", $"{_pipeline}:l:a"));
+        Assert.InRange(ttl, 1, 300_000);
+    }
+
+    [Fact]
+    public async Task A_document_whose_key_cannot_be_made_is_refused_with_the_reason_and_the_others_land()
+    {
+        await using var sink = await SinkAsync(new RedisCacheOptions { Key = _pipeline + ":{listId}:{id}" });
+        var keyless = SinkDocument.Upsert("x", 2, 2, new JsonObject { ["title"] = "no list" });
+
+        var result = await sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "a", 1), keyless], 2), default);
+
+        var rejection = Assert.Single(result.Rejected);
+        Assert.Same(keyless, rejection.Document);
+        Assert.Contains("needs the field 'listId'", rejection.Reason);
+        Assert.NotNull(await sink.ReadAsync($"{_pipeline}:l:a", default));
+        Assert.Equal(2, await sink.LoadOffsetAsync(default));
+    }
+
+    [Fact]
+    public async Task A_redis_that_goes_down_makes_writes_fail_as_unavailable_and_is_used_again_when_it_returns()
+    {
+        var port = FreePort();
+        var connection = $"127.0.0.1:{port}";
+        using var server = StartRedis(port);
+        await using var sink = await SinkAsync(new RedisCacheOptions(), connection);
+        await sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "a", 1)], 1), default);
+
+        server.Kill();
+        await server.WaitForExitAsync();
+        var watch = Stopwatch.StartNew();
+        await Assert.ThrowsAsync<SinkUnavailableException>(() => sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "b", 2)], 2), default));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"the failure took {watch.Elapsed}");
+
+        using var restarted = StartRedis(port);
+        await RetryAsync(() => sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "b", 2)], 2), default));
+
+        Assert.NotNull(await sink.ReadAsync("l:b", default));
+        Assert.Equal(2, await sink.LoadOffsetAsync(default));
+        restarted.Kill();
+    }
+
+    private static async Task RetryAsync(Func<Task> write)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await write();
+                return;
+            }
+            catch (SinkUnavailableException) when (attempt < 60)
+            {
+                await Task.Delay(250);
+            }
+        }
+    }
+
+    private static Process StartRedis(int port)
+    {
+        var process = Process.Start(new ProcessStartInfo("redis-server", ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        {
+            RedirectStandardOutput = true,
+        })!;
+        for (var i = 0; i < 100; i++)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                probe.Connect(IPAddress.Loopback, port);
+                return process;
+            }
+            catch (SocketException)
+            {
+                Thread.Sleep(50);
+            }
+        }
+        throw new InvalidOperationException($"redis-server did not start on port {port}");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _connections.DisposeAsync();
+}
