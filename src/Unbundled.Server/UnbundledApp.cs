@@ -1,16 +1,24 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
+using Unbundled.Connectors.Ndjson;
+using Unbundled.Connectors.Redis;
+using Unbundled.Hosting;
 using Unbundled.Server.Api;
+using Unbundled.Server.Embedded;
 
 namespace Unbundled.Server;
 
-/// <summary>Builds the Unbundled server: the master model's API over the configured command log.</summary>
+/// <summary>Builds the Unbundled server: the master model's API over the configured command log, and the pipelines of pipelines.yaml.</summary>
 public static class UnbundledApp
 {
     /// <summary>The address the server listens on when none is configured.</summary>
     public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>The pipelines file used when none is configured, if it exists in the current directory.</summary>
+    public const string DefaultPipelinesFile = "pipelines.yaml";
 
     /// <summary>
     /// Creates the web application from <paramref name="args"/>, appsettings.json and environment
@@ -32,16 +40,45 @@ public static class UnbundledApp
             builder.WebHost.UseUrls(DefaultUrl);
 
         builder.Services.AddProblemDetails();
+        builder.Services.AddHealthChecks().AddCheck<PipelinesHealthCheck>("pipelines");
         builder.Services.AddOptions<ServerOptions>().Bind(builder.Configuration.GetSection("Unbundled:Server"));
-        builder.Services.AddUnbundled(builder.Configuration)
-            .UseConfiguredLog(builder.Configuration)
-            .AddTodoApp();
+        AddUnbundledServices(builder.Services, builder.Configuration);
         configure?.Invoke(builder);
 
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapModelApi();
+        app.MapPipelineApi();
+        app.MapHealthChecks("/health");
         return app;
+    }
+
+    /// <summary>
+    /// Registers the master, the configured log, the demo model, the built-in connectors and the
+    /// pipelines file (<c>Unbundled:Pipelines:File</c>, else ./pipelines.yaml when present). The CLI's
+    /// <c>validate</c> uses the same registration, so it checks exactly what <c>run</c> would run.
+    /// </summary>
+    public static UnbundledBuilder AddUnbundledServices(IServiceCollection services, IConfiguration configuration)
+    {
+        var unbundled = services.AddUnbundled(configuration)
+            .UseConfiguredLog(configuration)
+            .AddTodoApp()
+            .AddSinkConnector(new NdjsonFileSinkFactory());
+        var redis = configuration["Unbundled:Redis:Connection"] ?? configuration["UNBUNDLED_REDIS"];
+        if (redis is { Length: > 0 })
+        {
+            unbundled.AddRedisCacheSink(defaults => defaults.Connection = redis);
+        }
+        else
+        {
+            services.AddSingleton<EmbeddedGarnetServer>();
+            unbundled.AddRedisCacheSink();
+            services.AddOptions<RedisConnectionDefaults>().Configure<EmbeddedGarnetServer>((defaults, garnet) => defaults.Connection = garnet.Connection);
+        }
+
+        var file = configuration["Unbundled:Pipelines:File"] ?? (File.Exists(DefaultPipelinesFile) ? DefaultPipelinesFile : null);
+        if (file is not null) unbundled.AddPipelinesFile(file);
+        return unbundled;
     }
 }

@@ -64,6 +64,19 @@ public sealed class UnbundledBuilder(IServiceCollection services)
         return this;
     }
 
+    /// <summary>
+    /// Loads pipelines.yaml, validated against what is registered so far (register model types,
+    /// connectors and projections first), and runs each pipeline. Throws
+    /// <see cref="PipelinesFileException"/> listing every problem when the file is not valid.
+    /// </summary>
+    public UnbundledBuilder AddPipelinesFile(string path, EnvironmentSubstitution? environment = null)
+    {
+        var document = new PipelinesFileLoader(_connectors, _projections, _modelTypes, environment).Load(path).Require();
+        Services.AddSingleton(document);
+        foreach (var pipeline in document.Pipelines) AddPipeline(pipeline);
+        return this;
+    }
+
     /// <summary>Runs a pipeline: one hosted worker keeps its view up to date.</summary>
     public UnbundledBuilder AddPipeline(PipelineDefinition pipeline)
     {

@@ -41,8 +41,7 @@ public sealed class PipelineHarness : IAsyncDisposable
         var unbundled = builder.Services.AddUnbundled()
             .UseSqliteLog(options => options.Path = logFile)
             .AddTodoApp(maxTodosPerList: 10_000)
-            .AddSinkConnector(new RecordingSinkFactory())
-            .AddProjection(new TodoItemsProjection());
+            .AddSinkConnector(new RecordingSinkFactory());
         foreach (var projection in projections) unbundled.AddProjection(projection);
         foreach (var pipeline in pipelines) unbundled.AddPipeline(pipeline);
         var host = builder.Build();

@@ -104,13 +104,18 @@ public sealed class PipelineWorker : BackgroundService
 
         using var events = new ChangeEventReader(_log, _definition.Source.Name);
         var caughtUp = false;
+        var caughtUpBefore = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             var entries = await ReadBatchAsync(offset, stoppingToken).ConfigureAwait(false);
             if (entries.Count == 0)
             {
-                if (!caughtUp) _logger.LogInformation("Pipeline {Pipeline} caught up at position {Offset}", _definition.Name, offset);
-                caughtUp = true;
+                // The first catch-up after start is news; the ones after each idle flush are not.
+                if (!caughtUp)
+                {
+                    _logger.Log(caughtUpBefore ? LogLevel.Debug : LogLevel.Information, "Pipeline {Pipeline} caught up at position {Offset}", _definition.Name, offset);
+                }
+                caughtUp = caughtUpBefore = true;
                 _progress.Enter(PipelineState.Running);
                 await _log.WaitForEntriesAsync(offset, stoppingToken).ConfigureAwait(false);
                 continue;

@@ -1,0 +1,354 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using Unbundled.Pipelines.Filtering;
+using Unbundled.Pipelines.Projection;
+using Unbundled.Sdk.Projections;
+using Unbundled.Sdk.Sinks;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Unbundled.Pipelines.Definition;
+
+/// <summary>
+/// Reads pipelines.yaml into validated definitions before anything runs, checking it against the
+/// registered connectors, projections and model types, and collecting every problem with its file,
+/// line and column (see docs/pipelines.md for the format).
+/// </summary>
+public sealed partial class PipelinesFileLoader(
+    IReadOnlyDictionary<string, ISinkConnectorFactory> connectors,
+    IReadOnlyDictionary<string, IProjection> projections,
+    IReadOnlyCollection<string> modelTypes,
+    EnvironmentSubstitution? environment = null)
+{
+    private readonly EnvironmentSubstitution _environment = environment ?? EnvironmentSubstitution.FromProcess();
+
+    /// <summary>Loads and validates a file.</summary>
+    public PipelinesLoadResult Load(string path)
+    {
+        if (!File.Exists(path))
+            return new PipelinesLoadResult(null, [new DefinitionProblem(new SourceSpan(path, 1, 1), $"the file {Path.GetFullPath(path)} does not exist")]);
+        return Parse(File.ReadAllText(path), path);
+    }
+
+    /// <summary>Validates YAML text as if it were the file <paramref name="file"/>.</summary>
+    public PipelinesLoadResult Parse(string text, string file)
+    {
+        var yaml = new YamlStream();
+        try
+        {
+            yaml.Load(new StringReader(text));
+        }
+        catch (YamlException error)
+        {
+            return new PipelinesLoadResult(null, [new DefinitionProblem(new SourceSpan(file, (int)error.Start.Line, (int)error.Start.Column), YamlMessage(error))]);
+        }
+
+        var reading = new YamlReading(file, _environment);
+        if (yaml.Documents.Count == 0 || yaml.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            var at = yaml.Documents.Count == 0 ? new SourceSpan(file, 1, 1) : reading.At(yaml.Documents[0].RootNode);
+            return new PipelinesLoadResult(null, [new DefinitionProblem(at, "pipelines.yaml must be a mapping with the keys sources, sinks and pipelines")]);
+        }
+        reading.OnlyKeys(root, "the top level", "sources", "sinks", "pipelines");
+
+        var sourceNodes = new Dictionary<string, YamlNode>();
+        var sinkNodes = new Dictionary<string, YamlNode>();
+        var sources = ReadSection(reading, root, "sources", "source", sourceNodes, ReadSource);
+        var sinks = ReadSection(reading, root, "sinks", "sink", sinkNodes, ReadSink);
+        var pipelines = new List<PipelineDefinition>();
+        if (YamlReading.Child(root, "pipelines") is not { } pipelinesNode)
+        {
+            reading.Problem(root, "there is no 'pipelines' section: declare at least one pipeline");
+        }
+        else if (reading.Mapping(pipelinesNode, "'pipelines'") is { } pipelinesMap)
+        {
+            if (pipelinesMap.Children.Count == 0) reading.Problem(pipelinesMap, "the 'pipelines' section is empty: declare at least one pipeline");
+            foreach (var (key, value) in pipelinesMap.Children)
+            {
+                if (ReadPipeline(reading, key, value, sources, sinks, sourceNodes, sinkNodes) is { } pipeline) pipelines.Add(pipeline);
+            }
+        }
+
+        return reading.Problems.Count > 0
+            ? new PipelinesLoadResult(null, reading.Problems)
+            : new PipelinesLoadResult(new PipelinesDocument(file, sources, sinks, pipelines), []);
+    }
+
+    private static Dictionary<string, T> ReadSection<T>(YamlReading reading, YamlMappingNode root, string section, string what,
+        Dictionary<string, YamlNode> nodes, Func<YamlReading, string, YamlMappingNode, T?> read) where T : class
+    {
+        var definitions = new Dictionary<string, T>(StringComparer.Ordinal);
+        if (YamlReading.Child(root, section) is not { } node || reading.Mapping(node, $"'{section}'") is not { } map) return definitions;
+        foreach (var (key, value) in map.Children)
+        {
+            var name = ((YamlScalarNode)key).Value ?? "";
+            if (!ValidName().IsMatch(name))
+            {
+                reading.Problem(key, $"'{name}' is not a valid {what} name: use lowercase letters, digits, '-' and '_'");
+                continue;
+            }
+            nodes[name] = value;
+            if (reading.Mapping(value, $"{what} '{name}'") is { } body && read(reading, name, body) is { } definition) definitions[name] = definition;
+        }
+        return definitions;
+    }
+
+    private SourceDefinition? ReadSource(YamlReading reading, string name, YamlMappingNode body)
+    {
+        reading.OnlyKeys(body, $"source '{name}'", "models");
+        var models = YamlReading.Child(body, "models") is { } node ? reading.ScalarList(node, $"'models' of source '{name}'") ?? [] : [];
+        if (modelTypes.Count > 0)
+        {
+            foreach (var model in models.Where(m => !modelTypes.Contains(m)))
+            {
+                reading.Problem(YamlReading.Child(body, "models")!, $"source '{name}' names the model type '{model}', which is not registered",
+                    Known(model, modelTypes));
+            }
+        }
+        return new SourceDefinition(name, models, reading.At(body));
+    }
+
+    private SinkDefinition? ReadSink(YamlReading reading, string name, YamlMappingNode body)
+    {
+        if (YamlReading.Child(body, "connector") is not { } connectorNode)
+        {
+            reading.Problem(body, $"sink '{name}' has no 'connector'", $"Registered connectors: {string.Join(", ", connectors.Keys.Order())}");
+            return null;
+        }
+        if (reading.Scalar(connectorNode, $"'connector' of sink '{name}'") is not { } connectorName) return null;
+        if (!connectors.TryGetValue(connectorName, out var connector))
+        {
+            reading.Problem(connectorNode, $"sink '{name}' uses the connector '{connectorName}', which is not registered", Known(connectorName, connectors.Keys));
+            return null;
+        }
+        var before = reading.Problems.Count;
+        var options = new YamlOptionsBinder(reading).Bind(connector.OptionsType, body, $"sink '{name}'", "connector");
+        foreach (var (option, message) in connector.Validate(options))
+        {
+            var at = body.Children.FirstOrDefault(c => YamlOptionsBinder.Kebab(((YamlScalarNode)c.Key).Value ?? "") == YamlOptionsBinder.Kebab(option) || ((YamlScalarNode)c.Key).Value == option).Value ?? body;
+            reading.Problem(at, $"sink '{name}': '{option}' {message}");
+        }
+        return reading.Problems.Count == before ? new SinkDefinition(name, connector, options, reading.At(body)) : null;
+    }
+
+    private PipelineDefinition? ReadPipeline(YamlReading reading, YamlNode key, YamlNode value,
+        IReadOnlyDictionary<string, SourceDefinition> sources, IReadOnlyDictionary<string, SinkDefinition> sinks,
+        Dictionary<string, YamlNode> sourceNodes, Dictionary<string, YamlNode> sinkNodes)
+    {
+        var name = ((YamlScalarNode)key).Value ?? "";
+        if (!ValidName().IsMatch(name))
+        {
+            reading.Problem(key, $"'{name}' is not a valid pipeline name: use lowercase letters, digits, '-' and '_', starting with a letter or digit");
+            return null;
+        }
+        if (reading.Mapping(value, $"pipeline '{name}'") is not { } body) return null;
+        var where = $"pipeline '{name}'";
+        reading.OnlyKeys(body, where, "from", "where", "projection", "select", "to", "on-error", "batch");
+        var before = reading.Problems.Count;
+
+        var source = Reference(reading, body, "from", where, sources, "source");
+        var sink = Reference(reading, body, "to", where, sinks, "sink");
+        var filter = YamlReading.Child(body, "where") is { } whereNode ? ReadFilter(reading, whereNode, where) : null;
+        var projection = ReadProjection(reading, body, where);
+        var onError = ErrorPolicy.DeadLetter;
+        if (YamlReading.Child(body, "on-error") is { } onErrorNode && reading.Scalar(onErrorNode, $"'on-error' of {where}") is { } policy)
+        {
+            switch (policy)
+            {
+                case "dead-letter": onError = ErrorPolicy.DeadLetter; break;
+                case "stop": onError = ErrorPolicy.Stop; break;
+                default: reading.Problem(onErrorNode, $"'on-error' of {where} is '{policy}'; it must be dead-letter or stop"); break;
+            }
+        }
+        var batch = YamlReading.Child(body, "batch") is { } batchNode ? ReadBatch(reading, batchNode, where) : new BatchOptions();
+
+        if (reading.Problems.Count > before || source is null || sink is null || projection is null) return null;
+        var fingerprint = Fingerprint(value, sourceNodes[source.Name], sinkNodes[sink.Name]);
+        return new PipelineDefinition(name, source, filter, projection, sink, onError, batch, fingerprint, reading.At(body));
+    }
+
+    private static T? Reference<T>(YamlReading reading, YamlMappingNode body, string key, string where, IReadOnlyDictionary<string, T> known, string what) where T : class
+    {
+        if (YamlReading.Child(body, key) is not { } node)
+        {
+            reading.Problem(body, $"{where} has no '{key}': name the {what} it {(key == "from" ? "reads" : "writes to")}",
+                known.Count > 0 ? $"Declared {what}s: {string.Join(", ", known.Keys.Order())}" : null);
+            return null;
+        }
+        if (reading.Scalar(node, $"'{key}' of {where}") is not { } name) return null;
+        if (known.TryGetValue(name, out var found)) return found;
+        reading.Problem(node, $"{where} names the {what} '{name}', which is not declared in '{what}s'", Known(name, known.Keys));
+        return null;
+    }
+
+    private static FilterExpression? ReadFilter(YamlReading reading, YamlNode node, string where)
+    {
+        if (reading.Scalar(node, $"'where' of {where}") is not { } text) return null;
+        try
+        {
+            return FilterCompiler.Compile(text);
+        }
+        catch (FilterSyntaxException error)
+        {
+            var quoted = node is YamlScalarNode { Style: ScalarStyle.DoubleQuoted or ScalarStyle.SingleQuoted } ? 1 : 0;
+            var at = reading.At(node);
+            reading.Problem(at with { Column = at.Column + quoted + error.Column - 1 }, $"'where' of {where}: {error.Message}");
+            return null;
+        }
+    }
+
+    private ProjectionDefinition? ReadProjection(YamlReading reading, YamlMappingNode body, string where)
+    {
+        var named = YamlReading.Child(body, "projection");
+        var select = YamlReading.Child(body, "select");
+        if (named is not null && select is not null)
+        {
+            reading.Problem(select, $"{where} has both 'projection' and 'select'; keep one");
+            return null;
+        }
+        if (named is null && select is null)
+        {
+            reading.Problem(body, $"{where} has neither 'projection' nor 'select': say how its documents are derived",
+                projections.Count > 0 ? $"Registered projections: {string.Join(", ", projections.Keys.Order())}" : null);
+            return null;
+        }
+        if (named is not null)
+        {
+            if (reading.Scalar(named, $"'projection' of {where}") is not { } name) return null;
+            if (projections.ContainsKey(name)) return new NamedProjection(name);
+            reading.Problem(named, $"{where} names the projection '{name}', which is not registered", Known(name, projections.Keys));
+            return null;
+        }
+        return ReadSelect(reading, select!, where);
+    }
+
+    private static SelectProjection? ReadSelect(YamlReading reading, YamlNode node, string where)
+    {
+        if (reading.Mapping(node, $"'select' of {where}") is not { } select) return null;
+        reading.OnlyKeys(select, $"'select' of {where}", "key", "fields");
+        var keyTemplate = "{key}";
+        if (YamlReading.Child(select, "key") is { } keyNode && reading.Scalar(keyNode, $"'key' of {where}") is { } key)
+        {
+            if (EventTemplate.TryParse(key, out _, out var error)) keyTemplate = key;
+            else reading.Problem(keyNode, $"'key' of {where}: {error}");
+        }
+        var fields = new List<SelectField>();
+        if (YamlReading.Child(select, "fields") is not { } fieldsNode)
+        {
+            reading.Problem(select, $"'select' of {where} has no 'fields'");
+            return null;
+        }
+        if (reading.Mapping(fieldsNode, $"'fields' of {where}") is not { } fieldMap) return null;
+        foreach (var (fieldKey, fieldValue) in fieldMap.Children)
+        {
+            var name = ((YamlScalarNode)fieldKey).Value ?? "";
+            if (ReadField(reading, name, fieldValue, where) is { } field) fields.Add(new SelectField(name, field));
+        }
+        return new SelectProjection(keyTemplate, fields);
+    }
+
+    private static FieldValue? ReadField(YamlReading reading, string name, YamlNode node, string where)
+    {
+        var what = $"field '{name}' of {where}";
+        if (node is YamlMappingNode literal)
+        {
+            reading.OnlyKeys(literal, what, "value");
+            return YamlReading.Child(literal, "value") is { } value ? new LiteralValue(ToJson(value)) : null;
+        }
+        if (reading.Scalar(node, what) is not { } text) return null;
+        if (EventTemplate.HasPlaceholders(text))
+        {
+            if (EventTemplate.TryParse(text, out _, out var error)) return new TemplateValue(text);
+            reading.Problem(node, $"{what}: {error}");
+            return null;
+        }
+        if (EventPath.TryParse(text, out _, out var pathError)) return new PathValue(text);
+        reading.Problem(node, $"{what}: {pathError}", "For a constant, write { value: ... }");
+        return null;
+    }
+
+    private static BatchOptions ReadBatch(YamlReading reading, YamlNode node, string where)
+    {
+        var defaults = new BatchOptions();
+        if (reading.Mapping(node, $"'batch' of {where}") is not { } batch) return defaults;
+        reading.OnlyKeys(batch, $"'batch' of {where}", "max-size", "max-delay");
+        var maxSize = defaults.MaxSize;
+        if (YamlReading.Child(batch, "max-size") is { } sizeNode && reading.Scalar(sizeNode, "'max-size'") is { } size)
+        {
+            if (!int.TryParse(size, out maxSize) || maxSize < 1 || maxSize > 100_000)
+                reading.Problem(sizeNode, $"'max-size' of {where} is '{size}'; it must be a whole number from 1 to 100000");
+        }
+        var maxDelay = defaults.MaxDelay;
+        if (YamlReading.Child(batch, "max-delay") is { } delayNode && reading.Scalar(delayNode, "'max-delay'") is { } delay)
+        {
+            if (!YamlReading.TryParseDuration(delay, out maxDelay) || maxDelay < TimeSpan.Zero)
+                reading.Problem(delayNode, $"'max-delay' of {where}: '{delay}' is not a duration: use e.g. 500ms, 10s, 5m, 1h");
+        }
+        return new BatchOptions(maxSize, maxDelay);
+    }
+
+    private static string? Known(string written, IEnumerable<string> known)
+    {
+        var names = known.Order().ToList();
+        if (EditDistance.Closest(written, names) is { } close) return $"Did you mean '{close}'?";
+        return names.Count > 0 ? $"Known: {string.Join(", ", names)}" : "None is registered";
+    }
+
+    private static System.Text.Json.Nodes.JsonNode? ToJson(YamlNode node) => node switch
+    {
+        YamlMappingNode map => new System.Text.Json.Nodes.JsonObject(map.Children.Select(c => KeyValuePair.Create(((YamlScalarNode)c.Key).Value ?? "", ToJson(c.Value)))),
+        YamlSequenceNode list => new System.Text.Json.Nodes.JsonArray(list.Select(ToJson).ToArray()),
+        YamlScalarNode { Style: ScalarStyle.Plain } scalar when scalar.Value is "null" or "~" or "" => null,
+        YamlScalarNode { Style: ScalarStyle.Plain } scalar when bool.TryParse(scalar.Value, out var b) => b,
+        YamlScalarNode { Style: ScalarStyle.Plain } scalar when double.TryParse(scalar.Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) => d,
+        YamlScalarNode scalar => scalar.Value,
+        _ => null,
+    };
+
+    /// <summary>A hash of the pipeline's definition and of the source and sink it uses, blind to comments and layout.</summary>
+    private static string Fingerprint(params YamlNode[] nodes)
+    {
+        var canonical = new StringBuilder();
+        foreach (var node in nodes) Canonical(node, canonical);
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToString())));
+    }
+
+    private static void Canonical(YamlNode node, StringBuilder text)
+    {
+        switch (node)
+        {
+            case YamlMappingNode map:
+                text.Append('{');
+                foreach (var (key, value) in map.Children.OrderBy(c => ((YamlScalarNode)c.Key).Value, StringComparer.Ordinal))
+                {
+                    Canonical(key, text);
+                    text.Append(':');
+                    Canonical(value, text);
+                    text.Append(',');
+                }
+                text.Append('}');
+                break;
+            case YamlSequenceNode list:
+                text.Append('[');
+                foreach (var item in list) { Canonical(item, text); text.Append(','); }
+                text.Append(']');
+                break;
+            case YamlScalarNode scalar:
+                text.Append(System.Text.Json.JsonSerializer.Serialize(scalar.Value));
+                break;
+        }
+    }
+
+    private static string YamlMessage(YamlException error)
+    {
+        var message = error.InnerException is YamlException inner ? inner.Message : error.Message;
+        return MarkPrefix().Replace(message, "").Trim();
+    }
+
+    [GeneratedRegex(@"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\):\s*")]
+    private static partial Regex MarkPrefix();
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]*$")]
+    private static partial Regex ValidName();
+}

@@ -1,0 +1,82 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Unbundled.Log;
+using Unbundled.Pipelines.Observability;
+using Unbundled.Pipelines.State;
+
+namespace Unbundled.Server.Api;
+
+/// <summary>The pipelines' HTTP API: status, dead letters, and reads of views that can wait for a flush's position.</summary>
+public static class PipelineEndpoints
+{
+    private const string TypePrefix = "urn:unbundled:problem:";
+    private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>Maps <c>/pipelines</c>, <c>/pipelines/{name}</c>, <c>/pipelines/{name}/dead-letters</c> and <c>/views/{pipeline}/{key}</c>.</summary>
+    public static IEndpointRouteBuilder MapPipelineApi(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/pipelines", async (PipelineMonitor monitor, ICommandLog log, CancellationToken cancellationToken) =>
+        {
+            var head = await log.ReadHeadAsync(cancellationToken);
+            return Results.Ok(monitor.Pipelines.Select(p => PipelineStatus.From(p, head)).ToList());
+        });
+        routes.MapGet("/pipelines/{name}", async (string name, PipelineMonitor monitor, ICommandLog log, CancellationToken cancellationToken) =>
+            monitor.TryGet(name, out var progress)
+                ? Results.Ok(PipelineStatus.From(progress, await log.ReadHeadAsync(cancellationToken)))
+                : UnknownPipeline(name, monitor));
+        routes.MapGet("/pipelines/{name}/dead-letters", async (string name, long? after, int? limit, PipelineMonitor monitor, IPipelineStateStore state, CancellationToken cancellationToken) =>
+        {
+            if (!monitor.TryGet(name, out _)) return UnknownPipeline(name, monitor);
+            var page = Math.Clamp(limit ?? 100, 1, 1000);
+            var letters = await state.ReadDeadLettersAsync(name, after ?? 0, page, cancellationToken);
+            return Results.Ok(new { pipeline = name, total = await state.CountDeadLettersAsync(name, cancellationToken), deadLetters = letters, next = letters.Count == page ? letters[^1].Id : (long?)null });
+        });
+        routes.MapGet("/views/{pipeline}/{**key}", ReadViewAsync);
+        return routes;
+    }
+
+    private static async Task<IResult> ReadViewAsync(string pipeline, string key, long? atPosition, int? timeoutMs, PipelineMonitor monitor, CancellationToken cancellationToken)
+    {
+        if (!monitor.TryGet(pipeline, out var progress)) return UnknownPipeline(pipeline, monitor);
+        if (atPosition is { } position && progress.Offset < position)
+        {
+            var wait = TimeSpan.FromMilliseconds(Math.Clamp(timeoutMs ?? 5000, 0, (int)MaxWait.TotalMilliseconds));
+            try
+            {
+                await progress.WaitForOffsetAsync(position, wait, cancellationToken);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return Results.Problem($"pipeline '{pipeline}' is at position {progress.Offset} and did not reach {position} within {wait.TotalMilliseconds:0} ms",
+                    statusCode: StatusCodes.Status504GatewayTimeout, title: "View not caught up", type: TypePrefix + "view-behind",
+                    extensions: new Dictionary<string, object?> { ["offset"] = progress.Offset, ["atPosition"] = position });
+            }
+        }
+        if (progress.Sink is not { } sink)
+            return Results.Problem($"pipeline '{pipeline}' has not connected to its sink yet", statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "View not ready", type: TypePrefix + "view-not-ready");
+        var document = await sink.ReadAsync(key, cancellationToken);
+        return document is null
+            ? Results.Problem($"pipeline '{pipeline}' has no document '{key}'", statusCode: StatusCodes.Status404NotFound, title: "Document not found", type: TypePrefix + "document-not-found",
+                extensions: new Dictionary<string, object?> { ["offset"] = progress.Offset })
+            : Results.Ok(new { pipeline, key, offset = progress.Offset, document });
+    }
+
+    private static IResult UnknownPipeline(string name, PipelineMonitor monitor) =>
+        Results.Problem($"there is no pipeline '{name}' (pipelines: {string.Join(", ", monitor.Pipelines.Select(p => p.Pipeline))})",
+            statusCode: StatusCodes.Status404NotFound, title: "Unknown pipeline", type: TypePrefix + "unknown-pipeline");
+}
+
+/// <summary>One pipeline's status on the wire.</summary>
+public sealed record PipelineStatus(string Name, PipelineState State, long Offset, long Head, long LagEvents, double LagSeconds,
+    double EventsPerSecond, long Events, long Errors, long DeadLetters, string? LastError)
+{
+    /// <summary>The status of a pipeline against the log's current head.</summary>
+    public static PipelineStatus From(PipelineProgress progress, long head)
+    {
+        var lag = Math.Max(0, head - progress.Offset);
+        return new PipelineStatus(progress.Pipeline, progress.State, progress.Offset, head, lag, lag == 0 ? 0 : Math.Round(progress.LagSeconds, 3),
+            Math.Round(progress.EventsPerSecond, 1), progress.Events, progress.Errors, progress.DeadLetters, progress.LastError);
+    }
+}
