@@ -14,7 +14,7 @@ public sealed class NdjsonFileSinkFactory : SinkConnectorFactory<NdjsonFileOptio
     /// <inheritdoc />
     protected override IEnumerable<(string Option, string Message)> Validate(NdjsonFileOptions options)
     {
-        if (string.IsNullOrWhiteSpace(options.Directory)) yield return ("directory", "must name a folder");
+        if (string.IsNullOrWhiteSpace(options.Directory)) yield return ("directory", "it must name a folder");
     }
 
     /// <inheritdoc />

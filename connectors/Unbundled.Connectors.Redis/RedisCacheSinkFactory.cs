@@ -17,8 +17,8 @@ public sealed class RedisCacheSinkFactory : SinkConnectorFactory<RedisCacheOptio
     protected override IEnumerable<(string Option, string Message)> Validate(RedisCacheOptions options)
     {
         if (!DocumentKeyTemplate.TryParse(options.Key, out _, out var error)) yield return ("key", error!);
-        if (options.Ttl is { } ttl && ttl <= TimeSpan.Zero) yield return ("ttl", "must be positive");
-        if (options.Database < -1) yield return ("database", "must be -1 (the default) or a database number");
+        if (options.Ttl is { } ttl && ttl <= TimeSpan.Zero) yield return ("ttl", "it must be positive");
+        if (options.Database < -1) yield return ("database", "it must be -1 (the default) or a database number");
     }
 
     /// <inheritdoc />

@@ -7,7 +7,12 @@ namespace Unbundled.Pipelines.Definition;
 public sealed record DefinitionProblem(SourceSpan At, string Message, string? Hint = null)
 {
     /// <inheritdoc />
-    public override string ToString() => $"{At}: error: {Message}" + (Hint is null ? "" : $". {Hint}");
+    public override string ToString() => $"{At}: error: {Message}" + Hint switch
+    {
+        null => "",
+        _ when Message.EndsWith('?') || Message.EndsWith('.') => $" {Hint}",
+        _ => $". {Hint}",
+    };
 }
 
 /// <summary>The outcome of loading pipelines.yaml: the document when it is valid, and every problem found.</summary>

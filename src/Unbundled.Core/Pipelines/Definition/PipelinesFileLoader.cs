@@ -43,6 +43,12 @@ public sealed partial class PipelinesFileLoader(
         {
             return new PipelinesLoadResult(null, [new DefinitionProblem(new SourceSpan(file, (int)error.Start.Line, (int)error.Start.Column), YamlMessage(error))]);
         }
+        catch (InvalidOperationException error)
+        {
+            // YamlDotNet's scanner gives up this way on some unterminated flow collections, with no position.
+            return new PipelinesLoadResult(null, [new DefinitionProblem(new SourceSpan(file, 1, 1),
+                $"the file is not valid YAML ({error.Message}); look for an unclosed '[' or '{{'")]);
+        }
 
         var reading = new YamlReading(file, _environment);
         if (yaml.Documents.Count == 0 || yaml.Documents[0].RootNode is not YamlMappingNode root)
@@ -97,13 +103,16 @@ public sealed partial class PipelinesFileLoader(
     private SourceDefinition? ReadSource(YamlReading reading, string name, YamlMappingNode body)
     {
         reading.OnlyKeys(body, $"source '{name}'", "models");
-        var models = YamlReading.Child(body, "models") is { } node ? reading.ScalarList(node, $"'models' of source '{name}'") ?? [] : [];
-        if (modelTypes.Count > 0)
+        var node = YamlReading.Child(body, "models");
+        var models = node is null ? [] : reading.ScalarList(node, $"'models' of source '{name}'") ?? [];
+        if (modelTypes.Count > 0 && node is not null)
         {
-            foreach (var model in models.Where(m => !modelTypes.Contains(m)))
+            var items = node is YamlSequenceNode sequence ? sequence.Children.ToList() : [node];
+            foreach (var item in items)
             {
-                reading.Problem(YamlReading.Child(body, "models")!, $"source '{name}' names the model type '{model}', which is not registered",
-                    Known(model, modelTypes));
+                var model = (item as YamlScalarNode)?.Value ?? "";
+                if (item is YamlScalarNode && !modelTypes.Contains(model))
+                    reading.Problem(item, $"source '{name}' names the model type '{model}', which is not registered", Known(model, modelTypes));
             }
         }
         return new SourceDefinition(name, models, reading.At(body));
@@ -127,7 +136,7 @@ public sealed partial class PipelinesFileLoader(
         foreach (var (option, message) in connector.Validate(options))
         {
             var at = body.Children.FirstOrDefault(c => YamlOptionsBinder.Kebab(((YamlScalarNode)c.Key).Value ?? "") == YamlOptionsBinder.Kebab(option) || ((YamlScalarNode)c.Key).Value == option).Value ?? body;
-            reading.Problem(at, $"sink '{name}': '{option}' {message}");
+            reading.Problem(at, $"'{option}' of sink '{name}': {message}");
         }
         return reading.Problems.Count == before ? new SinkDefinition(name, connector, options, reading.At(body)) : null;
     }
@@ -147,8 +156,8 @@ public sealed partial class PipelinesFileLoader(
         reading.OnlyKeys(body, where, "from", "where", "projection", "select", "to", "on-error", "batch");
         var before = reading.Problems.Count;
 
-        var source = Reference(reading, body, "from", where, sources, "source");
-        var sink = Reference(reading, body, "to", where, sinks, "sink");
+        var source = Reference(reading, body, "from", where, sources, sourceNodes.Keys, "source");
+        var sink = Reference(reading, body, "to", where, sinks, sinkNodes.Keys, "sink");
         var filter = YamlReading.Child(body, "where") is { } whereNode ? ReadFilter(reading, whereNode, where) : null;
         var projection = ReadProjection(reading, body, where);
         var onError = ErrorPolicy.DeadLetter;
@@ -168,7 +177,8 @@ public sealed partial class PipelinesFileLoader(
         return new PipelineDefinition(name, source, filter, projection, sink, onError, batch, fingerprint, reading.At(body));
     }
 
-    private static T? Reference<T>(YamlReading reading, YamlMappingNode body, string key, string where, IReadOnlyDictionary<string, T> known, string what) where T : class
+    private static T? Reference<T>(YamlReading reading, YamlMappingNode body, string key, string where, IReadOnlyDictionary<string, T> known,
+        IEnumerable<string> declared, string what) where T : class
     {
         if (YamlReading.Child(body, key) is not { } node)
         {
@@ -178,7 +188,8 @@ public sealed partial class PipelinesFileLoader(
         }
         if (reading.Scalar(node, $"'{key}' of {where}") is not { } name) return null;
         if (known.TryGetValue(name, out var found)) return found;
-        reading.Problem(node, $"{where} names the {what} '{name}', which is not declared in '{what}s'", Known(name, known.Keys));
+        // A declared but invalid source or sink has had its own problems reported already.
+        if (!declared.Contains(name)) reading.Problem(node, $"{where} names the {what} '{name}', which is not declared in '{what}s'", Known(name, declared));
         return null;
     }
 
@@ -342,8 +353,10 @@ public sealed partial class PipelinesFileLoader(
 
     private static string YamlMessage(YamlException error)
     {
-        var message = error.InnerException is YamlException inner ? inner.Message : error.Message;
-        return MarkPrefix().Replace(message, "").Trim();
+        var message = MarkPrefix().Replace(error.InnerException is YamlException inner ? inner.Message : error.Message, "").Trim();
+        return message.StartsWith("Duplicate key ", StringComparison.Ordinal)
+            ? $"'{message["Duplicate key ".Length..]}' appears twice in the same mapping; each name may appear once"
+            : message;
     }
 
     [GeneratedRegex(@"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\):\s*")]

@@ -180,14 +180,18 @@ public static class FilterCompiler
 
     // Numbers compare as numbers whatever their JSON spelling (1 == 1.0).
     private static JsonNode? Normalize(JsonNode? value) =>
-        value is JsonValue number && number.GetValueKind() == JsonValueKind.Number ? JsonValue.Create(number.GetValue<double>()) : value;
+        value is JsonValue number && number.GetValueKind() == JsonValueKind.Number ? JsonValue.Create(AsDouble(number)) : value;
+
+    // Values built in code (source.version) hold a long, parsed ones a JsonElement: read both as double.
+    private static double AsDouble(JsonNode number) =>
+        number is JsonValue value && value.TryGetValue<double>(out var d) ? d : double.Parse(number.ToJsonString(), CultureInfo.InvariantCulture);
 
     private static int? Compare(JsonNode? left, JsonNode? right)
     {
         if (left is null || right is null) return null;
         return (left.GetValueKind(), right.GetValueKind()) switch
         {
-            (JsonValueKind.Number, JsonValueKind.Number) => left.GetValue<double>().CompareTo(right.GetValue<double>()),
+            (JsonValueKind.Number, JsonValueKind.Number) => AsDouble(left).CompareTo(AsDouble(right)),
             (JsonValueKind.String, JsonValueKind.String) => string.CompareOrdinal(left.GetValue<string>(), right.GetValue<string>()),
             _ => null,
         };

@@ -1,0 +1,96 @@
+using Unbundled.Connectors.Redis;
+using Unbundled.Pipelines.Definition;
+
+namespace Unbundled.Tests.Pipelines.Definition;
+
+public sealed class PipelinesFileLoaderTests
+{
+    public static TheoryData<string, string, string> Mistakes => new()
+    {
+        { "yaml syntax", "sources:\n  lists:\n    models: [todo-list]\n   bad: x\n", "pipelines.yaml:4:4: error: While parsing a block mapping, did not find expected key." },
+        { "unclosed flow list", "sources:\n  lists:\n    models: [todo-list\nsinks: {}\n", "pipelines.yaml:1:1: error: the file is not valid YAML (Operation is not valid due to the current state of the object.); look for an unclosed '[' or '{'" },
+        { "top level is a list", "- a\n- b\n", "pipelines.yaml:1:1: error: pipelines.yaml must be a mapping with the keys sources, sinks and pipelines" },
+        { "unknown top-level key", PipelinesFileCorpus.Valid + "\nsink: {}\n", "pipelines.yaml:17:1: error: unknown key 'sink' in the top level. Did you mean 'sinks'?" },
+        { "unknown pipeline key", PipelinesFileCorpus.Valid.Replace("    from: lists", "    form: lists"), "pipelines.yaml:12:5: error: unknown key 'form' in pipeline 'items'. Did you mean 'from'?\npipelines.yaml:12:5: error: pipeline 'items' has no 'from': name the source it reads. Declared sources: lists" },
+        { "unknown source key", PipelinesFileCorpus.Valid.Replace("    models:", "    model:"), "pipelines.yaml:3:5: error: unknown key 'model' in source 'lists'. Did you mean 'models'?" },
+        { "unknown sink option", PipelinesFileCorpus.Valid.Replace("    ttl: 1h", "    tll: 1h"), "pipelines.yaml:9:5: error: unknown key 'tll' in sink 'cache'. Did you mean 'ttl'?" },
+        { "unknown connector", PipelinesFileCorpus.Valid.Replace("connector: redis", "connector: reddis"), "pipelines.yaml:6:16: error: sink 'cache' uses the connector 'reddis', which is not registered. Did you mean 'redis'?" },
+        { "sink without connector", PipelinesFileCorpus.Valid.Replace("    connector: redis\n", ""), "pipelines.yaml:6:5: error: sink 'cache' has no 'connector'. Registered connectors: ndjson, redis" },
+        { "unknown source name", PipelinesFileCorpus.Valid.Replace("from: lists", "from: list"), "pipelines.yaml:12:11: error: pipeline 'items' names the source 'list', which is not declared in 'sources'. Did you mean 'lists'?" },
+        { "unknown sink name", PipelinesFileCorpus.Valid.Replace("to: cache", "to: cash"), "pipelines.yaml:15:9: error: pipeline 'items' names the sink 'cash', which is not declared in 'sinks'. Did you mean 'cache'?" },
+        { "unknown projection", PipelinesFileCorpus.Valid.Replace("projection: todo-items", "projection: todo-item"), "pipelines.yaml:14:17: error: pipeline 'items' names the projection 'todo-item', which is not registered. Did you mean 'todo-items'?" },
+        { "projection and select", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    select: { fields: { t: after.title } }"), "pipelines.yaml:16:13: error: pipeline 'items' has both 'projection' and 'select'; keep one" },
+        { "no projection", PipelinesFileCorpus.Valid.Replace("    projection: todo-items\n", ""), "pipelines.yaml:12:5: error: pipeline 'items' has neither 'projection' nor 'select': say how its documents are derived. Registered projections: todo-items" },
+        { "missing to", PipelinesFileCorpus.Valid.Replace("    to: cache\n", ""), "pipelines.yaml:12:5: error: pipeline 'items' has no 'to': name the sink it writes to. Declared sinks: cache" },
+        { "duplicate pipeline", PipelinesFileCorpus.Valid + "\n  items:\n    from: lists\n", "pipelines.yaml:17:3: error: 'items' appears twice in the same mapping; each name may appear once" },
+        { "bad duration", PipelinesFileCorpus.Valid.Replace("ttl: 1h", "ttl: an hour"), "pipelines.yaml:9:10: error: 'ttl' in sink 'cache': 'an hour' is not a duration: use e.g. 500ms, 10s, 5m, 1h" },
+        { "bad batch size", PipelinesFileCorpus.Valid.Replace("max-size: 200", "max-size: -5"), "pipelines.yaml:16:24: error: 'max-size' of pipeline 'items' is '-5'; it must be a whole number from 1 to 100000" },
+        { "bad error policy", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    on-error: ignore"), "pipelines.yaml:16:15: error: 'on-error' of pipeline 'items' is 'ignore'; it must be dead-letter or stop" },
+        { "list where a value goes", PipelinesFileCorpus.Valid.Replace("from: lists", "from: [lists]"), "pipelines.yaml:12:11: error: 'from' of pipeline 'items' must be a single value, not a list" },
+        { "unset variable", PipelinesFileCorpus.Valid.Replace("${REDIS_URL}", "${REDIS_HOST}"), "pipelines.yaml:7:17: error: the environment variable REDIS_HOST is not set (give a default with ${REDIS_HOST:-value})" },
+        { "bad where", PipelinesFileCorpus.Valid.Replace("after.title != \"x\"", "after.title !! \"x\""), "pipelines.yaml:13:24: error: 'where' of pipeline 'items': '!' is not an operator; use == != < <= > >=" },
+        { "bad path in where", PipelinesFileCorpus.Valid.Replace("after.title != \"x\"", "aftr.title == \"x\""), "pipelines.yaml:13:12: error: 'where' of pipeline 'items': 'aftr.title' does not start with one of key, op, ts_ms, source, before, after; did you mean 'after'?" },
+        { "bad select path", PipelinesFileCorpus.Valid.Replace("    projection: todo-items", "    select:\n      fields:\n        t: source.tabel"), "pipelines.yaml:16:12: error: field 't' of pipeline 'items': 'source.tabel' is not a source field; use source.connector, source.name, source.table, source.position, source.version, source.ts_ms, source.snapshot; did you mean 'source.table'? For a constant, write { value: ... }" },
+        { "bad key template", PipelinesFileCorpus.Valid.Replace("todo:{listId}:{id}", "todo:{listId}:{id"), "pipelines.yaml:8:10: error: 'key' of sink 'cache': 'todo:{listId}:{id' has a '{' that is never closed at character 15" },
+        { "unknown model type", PipelinesFileCorpus.Valid.Replace("[todo-list]", "[todo-lists]"), "pipelines.yaml:3:14: error: source 'lists' names the model type 'todo-lists', which is not registered. Did you mean 'todo-list'?" },
+        { "bad pipeline name", PipelinesFileCorpus.Valid.Replace("  items:", "  Items!:"), "pipelines.yaml:11:3: error: 'Items!' is not a valid pipeline name: use lowercase letters, digits, '-' and '_', starting with a letter or digit" },
+        { "empty pipelines", PipelinesFileCorpus.Valid[..PipelinesFileCorpus.Valid.IndexOf("pipelines:")] + "pipelines: {}\n", "pipelines.yaml:10:12: error: the 'pipelines' section is empty: declare at least one pipeline" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Mistakes))]
+    public void Each_mistake_is_reported_with_its_position_and_a_hint(string mistake, string yaml, string expected)
+    {
+        var result = PipelinesFileCorpus.Loader().Parse(yaml, "pipelines.yaml");
+
+        Assert.Null(result.Document);
+        Assert.True(result.Problems.Count > 0, mistake);
+        Assert.Equal(expected, string.Join("\n", result.Problems));
+    }
+}
+
+public sealed class PipelinesFileLoaderValidTests
+{
+    [Fact]
+    public void A_valid_file_loads_into_typed_definitions()
+    {
+        var document = PipelinesFileCorpus.Loader().Parse(PipelinesFileCorpus.Valid, "pipelines.yaml").Require();
+
+        var pipeline = Assert.Single(document.Pipelines);
+        Assert.Equal(("items", "lists", "cache"), (pipeline.Name, pipeline.Source.Name, pipeline.Sink.Name));
+        Assert.Equal(["todo-list"], pipeline.Source.Models);
+        Assert.Equal(new NamedProjection("todo-items"), pipeline.Projection);
+        Assert.Equal(new BatchOptions(200, TimeSpan.FromMilliseconds(10)), pipeline.Batch);
+        Assert.Equal(ErrorPolicy.DeadLetter, pipeline.OnError);
+        var options = Assert.IsType<RedisCacheOptions>(pipeline.Sink.Options);
+        Assert.Equal(("127.0.0.1:6379", "todo:{listId}:{id}", TimeSpan.FromHours(1)), (options.Connection, options.Key, options.Ttl));
+        Assert.Equal(new SourceSpan("pipelines.yaml", 12, 5), pipeline.At);
+    }
+
+    [Fact]
+    public void The_fingerprint_ignores_layout_and_comments_but_not_the_definition()
+    {
+        var loader = PipelinesFileCorpus.Loader();
+        var original = loader.Parse(PipelinesFileCorpus.Valid, "p.yaml").Require().Pipelines[0].Fingerprint;
+        var reformatted = loader.Parse("# views\n" + PipelinesFileCorpus.Valid.Replace("batch: { max-size: 200, max-delay: 10ms }", "batch:\n      max-size: 200   # bigger later\n      max-delay: 10ms"), "p.yaml").Require().Pipelines[0].Fingerprint;
+        var changed = loader.Parse(PipelinesFileCorpus.Valid.Replace("!= \"x\"", "!= \"y\""), "p.yaml").Require().Pipelines[0].Fingerprint;
+        var sinkChanged = loader.Parse(PipelinesFileCorpus.Valid.Replace("ttl: 1h", "ttl: 2h"), "p.yaml").Require().Pipelines[0].Fingerprint;
+
+        Assert.Equal(original, reformatted);
+        Assert.NotEqual(original, changed);
+        Assert.NotEqual(original, sinkChanged);
+    }
+
+    [Theory]
+    [InlineData("${HOST}:1", "redis.local:1")]
+    [InlineData("${PORT:-6379}", "6379")]
+    [InlineData("$${HOST}", "${HOST}")]
+    [InlineData("a$b", "a$b")]
+    public void Environment_variables_are_substituted_with_defaults_and_escapes(string written, string expected)
+    {
+        var substitution = new EnvironmentSubstitution(name => name == "HOST" ? "redis.local" : null);
+
+        Assert.True(substitution.TrySubstitute(written, out var result, out _, out _));
+        Assert.Equal(expected, result);
+    }
+}
