@@ -31,7 +31,7 @@ public sealed class PostgresServer : IAsyncLifetime
 
     /// <summary>A schema name no other test uses, built from the test's name (dropped by <see cref="DropSchemaAsync"/>).</summary>
     public static string UniqueSchema(string test) =>
-        $"t_{new string(test.ToLowerInvariant().Where(char.IsAsciiLetterOrDigit).Take(40).ToArray())}_{Guid.NewGuid():N}"[..60];
+        $"t_{new string(test.ToLowerInvariant().Where(char.IsAsciiLetterOrDigit).Take(26).ToArray())}_{Guid.NewGuid():N}";
 
     /// <summary>Drops a test's schema and everything in it.</summary>
     public async Task DropSchemaAsync(string schema)
