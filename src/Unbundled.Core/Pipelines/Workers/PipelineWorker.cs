@@ -95,10 +95,13 @@ public sealed class PipelineWorker : BackgroundService
     private async Task RunAsync(ISinkConnector sink, CancellationToken stoppingToken)
     {
         _progress.Enter(PipelineState.Starting);
-        await _sinkRetry.ExecuteAsync(async token => await sink.ConnectAsync(token).ConfigureAwait(false), stoppingToken).ConfigureAwait(false);
-        var offset = sink.KeepsOffset
-            ? await sink.LoadOffsetAsync(stoppingToken).ConfigureAwait(false)
-            : await _state.LoadOffsetAsync(_definition.Name, stoppingToken).ConfigureAwait(false);
+        var offset = await _sinkRetry.ExecuteAsync(async token =>
+        {
+            await sink.ConnectAsync(token).ConfigureAwait(false);
+            return sink.KeepsOffset
+                ? await sink.LoadOffsetAsync(token).ConfigureAwait(false)
+                : await _state.LoadOffsetAsync(_definition.Name, token).ConfigureAwait(false);
+        }, stoppingToken).ConfigureAwait(false);
         _progress.Connected(sink, offset);
         _logger.LogInformation("Pipeline {Pipeline} resumes after position {Offset} into {Sink}", _definition.Name, offset, _definition.Sink.Name);
 
