@@ -108,9 +108,12 @@ public sealed class PipelineWorker : BackgroundService
         using var events = new ChangeEventReader(_log, _definition.Source.Name);
         var caughtUp = false;
         var caughtUpBefore = false;
+        var headSeen = 0L;
+        Task<IReadOnlyList<LogEntry>>? prefetched = null;
         while (!stoppingToken.IsCancellationRequested)
         {
-            var entries = await ReadBatchAsync(offset, stoppingToken).ConfigureAwait(false);
+            var entries = await (prefetched ?? ReadBatchAsync(offset, stoppingToken)).ConfigureAwait(false);
+            prefetched = null;
             if (entries.Count == 0)
             {
                 // The first catch-up after start is news; the ones after each idle flush are not.
@@ -126,8 +129,14 @@ public sealed class PipelineWorker : BackgroundService
             caughtUp = false;
             if (entries.Count == _definition.Batch.MaxSize)
             {
+                // A backlog: read the next batch while this one is projected and written.
+                prefetched = ReadBatchAsync(entries[^1].Position, stoppingToken);
                 _progress.Enter(PipelineState.CatchingUp);
-                _progress.SawHead(await _log.ReadHeadAsync(stoppingToken).ConfigureAwait(false));
+                if (Environment.TickCount64 - headSeen > 1000)
+                {
+                    _progress.SawHead(await _log.ReadHeadAsync(stoppingToken).ConfigureAwait(false));
+                    headSeen = Environment.TickCount64;
+                }
             }
             else
             {
@@ -141,6 +150,7 @@ public sealed class PipelineWorker : BackgroundService
                 _progress.Enter(PipelineState.Faulted);
                 _logger.LogError("Pipeline {Pipeline} stopped at a poison event after position {Offset}, as its error policy says; the event is in the dead-letter store",
                     _definition.Name, offset);
+                if (prefetched is not null) await ((Task)prefetched).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 return;
             }
         }

@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using Unbundled.Connectors.Redis;
+using Unbundled.Log;
+using Unbundled.Log.Sqlite;
+using Unbundled.Master;
+using Unbundled.Model;
+using Unbundled.Pipelines.Definition;
+using Unbundled.Pipelines.Observability;
+using Unbundled.Testing;
+
+namespace Unbundled.Bench.Scenarios;
+
+/// <summary>
+/// A pipeline replaying the whole log into Redis (one cache document per event, through change
+/// events, a declarative selection and the version-guarded script) against raw pipelined SETs of the
+/// same keys and values from the same process. Also reports the process's peak RSS during the replay.
+/// </summary>
+internal static class RedisReplayScenario
+{
+    private const int Models = 10_000;
+
+    public static async Task<BenchResult> RunAsync(bool quick)
+    {
+        var entries = quick ? 100_000 : 1_000_000;
+        var redis = await LocalServices.GetAsync("UNBUNDLED_REDIS");
+        var directory = Directory.CreateTempSubdirectory("unbundled-bench-");
+        var logFile = Path.Combine(directory.FullName, "log.db");
+        try
+        {
+            await FillLogAsync(logFile, entries);
+            var prefix = $"bench-{Guid.NewGuid():N}:";
+            var (value, peakRss) = await ReplayAsync(logFile, redis, prefix, entries);
+            var baseline = await RawSetsAsync(redis, prefix + "raw:", entries);
+            await CleanAsync(redis, prefix);
+            Console.WriteLine($"peak RSS during the replay: {peakRss / (1024 * 1024)} MB");
+            return new BenchResult("redis-replay", value, "events/s", baseline);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            directory.Delete(recursive: true);
+        }
+    }
+
+    private static async Task FillLogAsync(string logFile, int entries)
+    {
+        using var log = new SqliteCommandLog(Options.Create(new SqliteLogOptions { Path = logFile }));
+        await log.InitializeAsync(default);
+        using var master = new MasterModel(log, new ModelTypeRegistry([new ModelType("list", [])]), Options.Create(new MasterOptions()), TimeProvider.System, NullLogger<MasterModel>.Instance);
+        var perModel = entries / Models;
+        var clock = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, Models), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (m, ct) =>
+        {
+            var key = new ModelKey("list", $"l{m}");
+            var commands = new List<Command> { new() { Op = CommandOp.Create, Path = "", Value = new JsonObject { ["title"] = "list", ["n"] = 0 } } };
+            for (var i = 1; i < perModel; i++) commands.Add(new Command { Op = CommandOp.Update, Path = "/n", Value = i });
+            await master.FlushAsync(new FlushRequest(key, 0, commands), ct);
+        });
+        Console.WriteLine($"log filled with {entries} entries in {clock.Elapsed.TotalSeconds:0.0} s");
+    }
+
+    private static async Task<(double EventsPerSecond, long PeakRss)> ReplayAsync(string logFile, string redis, string prefix, int entries)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var unbundled = builder.Services.AddUnbundled()
+            .UseSqliteLog(options => options.Path = logFile)
+            .AddModelType("list")
+            .AddRedisCacheSink(defaults => defaults.Connection = redis);
+        var at = new SourceSpan("bench", 1, 1);
+        unbundled.AddPipeline(new PipelineDefinition("replay",
+            new SourceDefinition("lists", ["list"], at),
+            null,
+            new SelectProjection("{key}", [new SelectField("title", new PathValue("after.title")), new SelectField("n", new PathValue("after.n")), new SelectField("version", new PathValue("source.version"))]),
+            new SinkDefinition("cache", unbundled.SinkConnectors[RedisCacheSinkFactory.ConnectorName], new RedisCacheOptions { Prefix = prefix }, at),
+            ErrorPolicy.DeadLetter,
+            new BatchOptions(1000),
+            "bench",
+            at));
+        using var host = builder.Build();
+
+        var clock = Stopwatch.StartNew();
+        await host.StartAsync();
+        var monitor = host.Services.GetRequiredService<PipelineMonitor>();
+        monitor.TryGet("replay", out var progress);
+        long peak = 0;
+        using (var sampling = new CancellationTokenSource())
+        {
+            var sampler = Task.Run(async () =>
+            {
+                while (!sampling.IsCancellationRequested)
+                {
+                    peak = Math.Max(peak, Process.GetCurrentProcess().WorkingSet64);
+                    await Task.Delay(100);
+                }
+            });
+            await progress!.WaitForOffsetAsync(entries, TimeSpan.FromMinutes(10), default);
+            await sampling.CancelAsync();
+            await sampler;
+        }
+        var rate = entries / clock.Elapsed.TotalSeconds;
+        await host.StopAsync();
+        Console.WriteLine($"pipeline: {entries} events replayed into Redis in {clock.Elapsed.TotalSeconds:0.00} s = {rate:0} events/s");
+        return (rate, peak);
+    }
+
+    private static async Task<double> RawSetsAsync(string redis, string prefix, int entries)
+    {
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis);
+        var database = connection.GetDatabase();
+        var perModel = entries / Models;
+        var clock = Stopwatch.StartNew();
+        // The same keys and values as the pipeline writes, 1,000 pipelined SETs at a time.
+        for (var start = 0; start < entries; start += 1000)
+        {
+            var writes = new Task[Math.Min(1000, entries - start)];
+            for (var i = 0; i < writes.Length; i++)
+            {
+                var e = start + i;
+                var version = e % perModel + 1;
+                var value = new JsonObject { ["title"] = "list", ["n"] = version - 1, ["version"] = version }.ToJsonString();
+                writes[i] = database.StringSetAsync($"{prefix}l{e / perModel}", value);
+            }
+            await Task.WhenAll(writes);
+        }
+        var rate = entries / clock.Elapsed.TotalSeconds;
+        Console.WriteLine($"raw pipelined SETs: {entries} in {clock.Elapsed.TotalSeconds:0.00} s = {rate:0} SETs/s");
+        return rate;
+    }
+
+    private static async Task CleanAsync(string redis, string prefix)
+    {
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis);
+        var database = connection.GetDatabase();
+        await foreach (var key in connection.GetServers()[0].KeysAsync(pattern: prefix + "*", pageSize: 1000)) await database.KeyDeleteAsync(key, CommandFlags.FireAndForget);
+        await database.KeyDeleteAsync(["unbundled:replay:versions", "unbundled:replay:offset"]);
+    }
+}
