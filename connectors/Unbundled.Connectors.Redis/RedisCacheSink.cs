@@ -10,7 +10,7 @@ namespace Unbundled.Connectors.Redis;
 /// document in order, skips it unless its version is above the one the view holds for that key
 /// (deletes leave their version behind as a tombstone), writes or deletes it, and finally moves the
 /// pipeline's offset forward — all atomically, so a crash can never separate writes from offset.
-/// Versions live in the hash <c>unbundled:{pipeline}:versions</c>, the offset in <c>unbundled:{pipeline}:offset</c>.
+/// Versions live in the hash <c>{prefix}unbundled:{pipeline}:versions</c>, the offset in <c>{prefix}unbundled:{pipeline}:offset</c>.
 /// </summary>
 public sealed class RedisCacheSink : ISinkConnector
 {
@@ -57,8 +57,9 @@ public sealed class RedisCacheSink : ISinkConnector
         _options = options;
         _connect = connect;
         _key = DocumentKeyTemplate.TryParse(options.Key, out var key, out var error) ? key : throw new ArgumentException(error, nameof(options));
-        _versionsKey = $"unbundled:{pipeline}:versions";
-        _offsetKey = $"unbundled:{pipeline}:offset";
+        // Under the sink's prefix, so that two deployments sharing one Redis never share a pipeline's state.
+        _versionsKey = $"{options.Prefix}unbundled:{pipeline}:versions";
+        _offsetKey = $"{options.Prefix}unbundled:{pipeline}:offset";
     }
 
     /// <inheritdoc />

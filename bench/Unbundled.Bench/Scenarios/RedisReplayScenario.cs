@@ -141,6 +141,5 @@ internal static class RedisReplayScenario
         await using var connection = await ConnectionMultiplexer.ConnectAsync(redis);
         var database = connection.GetDatabase();
         await foreach (var key in connection.GetServers()[0].KeysAsync(pattern: prefix + "*", pageSize: 1000)) await database.KeyDeleteAsync(key, CommandFlags.FireAndForget);
-        await database.KeyDeleteAsync(["unbundled:replay:versions", "unbundled:replay:offset"]);
     }
 }

@@ -155,7 +155,7 @@ public sealed class CrashRecoveryTests(PostgresServer postgres) : IAsyncLifetime
         await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis);
         var server = redis.GetServers()[0];
         var view = new Dictionary<string, string>();
-        await foreach (var key in server.KeysAsync(pattern: _prefix + "*"))
+        foreach (var key in server.Keys(pattern: _prefix + "todo:*", pageSize: 1000).ToList())
             view[key.ToString()] = (await redis.GetDatabase().StringGetAsync(key)).ToString();
         return view;
     }

@@ -48,6 +48,18 @@ public sealed class RedisCacheSinkTests(RedisServer redis) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Two_deployments_sharing_a_redis_keep_separate_offsets_for_a_pipeline_of_the_same_name()
+    {
+        await using var first = await SinkAsync(new RedisCacheOptions { Prefix = _pipeline + "-blue:" });
+        await using var second = await SinkAsync(new RedisCacheOptions { Prefix = _pipeline + "-green:" });
+
+        await first.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "a", 1)], 157), default);
+
+        Assert.Equal(157, await first.LoadOffsetAsync(default));
+        Assert.Equal(0, await second.LoadOffsetAsync(default));
+    }
+
+    [Fact]
     public async Task The_hash_format_stores_one_field_per_member()
     {
         await using var sink = await SinkAsync(new RedisCacheOptions { Key = _pipeline + ":{key}", Format = RedisValueFormat.Hash });
