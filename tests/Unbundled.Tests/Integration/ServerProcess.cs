@@ -16,16 +16,24 @@ public sealed class ServerProcess : IDisposable
         Address = address;
     }
 
+    /// <summary>The built <c>unbundled</c> command, of the same configuration as the tests.</summary>
+    public static string CliPath
+    {
+        get
+        {
+            var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+            return Path.Combine(LocalServices.RepositoryRoot(), "src", "Unbundled.Cli", "bin", configuration, "net10.0", "unbundled.dll");
+        }
+    }
+
     /// <summary>Where it listens.</summary>
     public Uri Address { get; }
 
     /// <summary>Starts the server with <paramref name="settings"/> (<c>--Key=value</c>) and waits until it answers.</summary>
     public static async Task<ServerProcess> StartAsync(int port, IReadOnlyDictionary<string, string> environment, params string[] settings)
     {
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        var cli = Path.Combine(LocalServices.RepositoryRoot(), "src", "Unbundled.Cli", "bin", configuration, "net10.0", "unbundled.dll");
         var address = new Uri($"http://127.0.0.1:{port}");
-        var start = new ProcessStartInfo("dotnet", [cli, "run", $"--urls={address}", .. settings])
+        var start = new ProcessStartInfo("dotnet", [CliPath, "run", $"--urls={address}", .. settings])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using Unbundled.Testing;
+
+namespace Unbundled.Tests.Integration;
+
+/// <summary>The <c>unbundled</c> command as a user runs it.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    private static async Task<(int ExitCode, string Output, string Errors)> RunAsync(params string[] arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo("dotnet", [ServerProcess.CliPath, .. arguments])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = LocalServices.RepositoryRoot(),
+        })!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output, await errors);
+    }
+
+    [Fact]
+    public async Task Validate_accepts_the_demo_pipelines_file()
+    {
+        var (exitCode, output, _) = await RunAsync("validate");
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal("pipelines.yaml: 1 source(s), 3 sink(s), 3 pipeline(s): valid", output.Trim());
+    }
+
+    [Fact]
+    public async Task Validate_prints_every_problem_with_its_position_and_fails()
+    {
+        var file = _directory.File("bad.yaml");
+        await File.WriteAllTextAsync(file, "sources:\n  s: { models: [todo-list] }\nsinks:\n  c: { connector: redis, tll: 1h }\npipelines:\n  p: { from: s, to: c, projection: todo-item }\n");
+
+        var (exitCode, _, errors) = await RunAsync("validate", file);
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal([
+            $"{file}:4:26: error: unknown key 'tll' in sink 'c'. Did you mean 'ttl'?",
+            $"{file}:6:36: error: pipeline 'p' names the projection 'todo-item', which is not registered. Did you mean 'todo-items'?",
+            $"{file}: 2 problem(s)"], errors.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task Status_says_plainly_when_no_server_answers()
+    {
+        var (exitCode, _, errors) = await RunAsync("status", "--url", $"http://127.0.0.1:{ServerProcess.FreePort()}");
+
+        Assert.Equal(1, exitCode);
+        Assert.StartsWith("No Unbundled server answers at", errors);
+    }
+
+    public void Dispose() => _directory.Dispose();
+}
