@@ -42,10 +42,25 @@ public sealed class EmbeddedGarnetServer : IDisposable
     /// <inheritdoc />
     public void Dispose() => _server.Dispose();
 
+    // Ports come from one counter per process, each checked free, rather than asked of the OS and
+    // released: two servers starting together could be told the same port, and one would fail.
+    private static int _nextPort = Random.Shared.Next(20_000, 50_000);
+
     private static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < 1000; attempt++)
+        {
+            var port = Interlocked.Increment(ref _nextPort);
+            try
+            {
+                using var probe = new TcpListener(IPAddress.Loopback, port);
+                probe.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+            }
+        }
+        throw new InvalidOperationException("No free loopback port for the embedded Garnet server.");
     }
 }

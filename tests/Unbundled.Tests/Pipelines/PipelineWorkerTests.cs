@@ -130,6 +130,7 @@ public sealed class PipelineWorkerTests : IDisposable
         Assert.Equal(2, await harness.State.LoadOffsetAsync("picky", default));
         var letter = Assert.Single(await harness.State.ReadDeadLettersAsync("picky", 0, 10, default));
         Assert.Equal(("b", "the document asks to be rejected"), (letter.Key, letter.Reason));
+        Assert.Equal("reject me", (string?)JsonNode.Parse(letter.Event)!["after"]!["title"]);
     }
 
     [Fact]

@@ -170,6 +170,7 @@ public sealed class PipelineWorker : BackgroundService
     private async Task<(long Offset, bool Poisoned)> ProcessAsync(ISinkConnector sink, IReadOnlyList<LogEntry> entries, ChangeEventReader events, CancellationToken cancellationToken)
     {
         var documents = new List<SinkDocument>();
+        var sources = new Dictionary<long, ChangeEvent>();
         var deadLetters = new List<DeadLetter>();
         var covered = entries[^1];
         var poisoned = false;
@@ -180,7 +181,11 @@ public sealed class PipelineWorker : BackgroundService
             try
             {
                 change = await events.ReadAsync(entry, cancellationToken).ConfigureAwait(false);
-                if (Admit(change) is { } admitted) documents.AddRange(_projection.Project(admitted));
+                if (Admit(change) is { } admitted)
+                {
+                    documents.AddRange(_projection.Project(admitted));
+                    sources[entry.Position] = admitted;
+                }
             }
             catch (Exception error) when (error is not OperationCanceledException)
             {
@@ -207,8 +212,10 @@ public sealed class PipelineWorker : BackgroundService
 
         var batch = new SinkBatch(_definition.Name, documents, covered.Position);
         var result = await _sinkRetry.ExecuteAsync(async token => await sink.WriteAsync(batch, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        // A refused document is stored with the event it came from, and why the sink refused it.
         await StoreDeadLettersAsync(result.Rejected.Select(r => new DeadLetter(0, _definition.Name, r.Document.Position, r.Document.Key,
-            JsonSerializer.Serialize(r.Document.Document), r.Reason, DateTimeOffset.UtcNow)).ToList(), cancellationToken).ConfigureAwait(false);
+            sources.TryGetValue(r.Document.Position, out var source) ? JsonSerializer.Serialize(source) : JsonSerializer.Serialize(r.Document.Document),
+            r.Reason, DateTimeOffset.UtcNow)).ToList(), cancellationToken).ConfigureAwait(false);
         if (!sink.KeepsOffset) await _state.StoreOffsetAsync(_definition.Name, batch.Offset, cancellationToken).ConfigureAwait(false);
 
         if (_progress.State == PipelineState.Retrying)
