@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
+using Unbundled.Connectors.Lucene;
 using Unbundled.Connectors.Ndjson;
 using Unbundled.Connectors.Redis;
 using Unbundled.Hosting;
@@ -64,7 +65,8 @@ public static class UnbundledApp
         var unbundled = services.AddUnbundled(configuration)
             .UseConfiguredLog(configuration)
             .AddTodoApp()
-            .AddSinkConnector(new NdjsonFileSinkFactory());
+            .AddSinkConnector(new NdjsonFileSinkFactory())
+            .AddSinkConnector(new LuceneIndexSinkFactory());
         var redis = configuration["Unbundled:Redis:Connection"] ?? configuration["UNBUNDLED_REDIS"];
         if (redis is { Length: > 0 })
         {

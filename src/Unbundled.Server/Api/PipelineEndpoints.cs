@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Unbundled.Log;
 using Unbundled.Pipelines.Observability;
 using Unbundled.Pipelines.State;
+using Unbundled.Sdk.Sinks;
 
 namespace Unbundled.Server.Api;
 
@@ -33,6 +34,7 @@ public static class PipelineEndpoints
             return Results.Ok(new { pipeline = name, total = await state.CountDeadLettersAsync(name, cancellationToken), deadLetters = letters, next = letters.Count == page ? letters[^1].Id : (long?)null });
         });
         routes.MapGet("/views/{pipeline}/{**key}", ReadViewAsync);
+        routes.MapGet("/search/{pipeline}", SearchAsync);
         return routes;
     }
 
@@ -61,6 +63,37 @@ public static class PipelineEndpoints
             ? Results.Problem($"pipeline '{pipeline}' has no document '{key}'", statusCode: StatusCodes.Status404NotFound, title: "Document not found", type: TypePrefix + "document-not-found",
                 extensions: new Dictionary<string, object?> { ["offset"] = progress.Offset })
             : Results.Ok(new { pipeline, key, offset = progress.Offset, document });
+    }
+
+    private static async Task<IResult> SearchAsync(string pipeline, string? q, int? limit, long? atPosition, int? timeoutMs, PipelineMonitor monitor, CancellationToken cancellationToken)
+    {
+        if (!monitor.TryGet(pipeline, out var progress)) return UnknownPipeline(pipeline, monitor);
+        if (progress.Sink is not ISearchableSink searchable)
+            return Results.Problem($"pipeline '{pipeline}' writes to a sink that cannot search", statusCode: StatusCodes.Status400BadRequest,
+                title: "Not searchable", type: TypePrefix + "not-searchable");
+        if (string.IsNullOrWhiteSpace(q))
+            return Results.Problem("pass the query as ?q=…", statusCode: StatusCodes.Status400BadRequest, title: "Missing query", type: TypePrefix + "invalid-query");
+        if (atPosition is { } position && progress.Offset < position)
+        {
+            try
+            {
+                await progress.WaitForOffsetAsync(position, TimeSpan.FromMilliseconds(Math.Clamp(timeoutMs ?? 5000, 0, (int)MaxWait.TotalMilliseconds)), cancellationToken);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return Results.Problem($"pipeline '{pipeline}' is at position {progress.Offset} and did not reach {position} in time",
+                    statusCode: StatusCodes.Status504GatewayTimeout, title: "View not caught up", type: TypePrefix + "view-behind");
+            }
+        }
+        try
+        {
+            var result = await searchable.SearchAsync(q, Math.Clamp(limit ?? 10, 1, 1000), cancellationToken);
+            return Results.Ok(new { pipeline, offset = progress.Offset, total = result.Total, hits = result.Hits });
+        }
+        catch (InvalidQueryException invalid)
+        {
+            return Results.Problem(invalid.Message, statusCode: StatusCodes.Status400BadRequest, title: "Invalid query", type: TypePrefix + "invalid-query");
+        }
     }
 
     private static IResult UnknownPipeline(string name, PipelineMonitor monitor) =>

@@ -1,0 +1,82 @@
+using System.Text.Json.Nodes;
+using Unbundled.Connectors.Lucene;
+using Unbundled.Sdk.Sinks;
+using Unbundled.Tests.Contract;
+
+namespace Unbundled.Tests.Connectors.Lucene;
+
+/// <summary>The sink contract on a real Lucene index in a temporary folder.</summary>
+public sealed class LuceneIndexSinkContractTests : SinkConnectorContract, IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    protected override async Task<ISinkConnector> CreateSinkAsync(string pipeline)
+    {
+        var sink = new LuceneIndexSink(pipeline, new LuceneIndexOptions { Directory = Path.Combine(_directory.Path, "{pipeline}") });
+        await sink.ConnectAsync(default);
+        return sink;
+    }
+
+    public void Dispose() => _directory.Dispose();
+}
+
+public sealed class LuceneIndexSinkTests : IAsyncLifetime
+{
+    private readonly TempDirectory _directory = new();
+    private LuceneIndexSink _sink = null!;
+
+    public async Task InitializeAsync()
+    {
+        _sink = new LuceneIndexSink("todos", new LuceneIndexOptions { Directory = _directory.Path, Analyzer = LuceneAnalyzer.English });
+        await _sink.ConnectAsync(default);
+        await _sink.WriteAsync(new SinkBatch("todos", [
+            Todo("a", 1, "Buy fresh milk", done: false),
+            Todo("b", 2, "Running shoes for the marathon", done: true),
+            Todo("c", 3, "Call the plumber about the leaking sink", done: false),
+        ], 3), default);
+    }
+
+    private static SinkDocument Todo(string key, long version, string title, bool done) =>
+        SinkDocument.Upsert(key, version, version, new JsonObject { ["title"] = title, ["done"] = done, ["list"] = "home" });
+
+    [Fact]
+    public async Task Full_text_queries_find_documents_through_the_analyzer()
+    {
+        var run = await _sink.SearchAsync("run", 10, default);
+        var both = await _sink.SearchAsync("title:milk OR title:plumber", 10, default);
+
+        Assert.Equal(["b"], run.Hits.Select(h => h.Key));
+        Assert.Equal("Running shoes for the marathon", (string?)run.Hits[0].Document["title"]);
+        Assert.Equal(["a", "c"], both.Hits.Select(h => h.Key).Order());
+    }
+
+    [Fact]
+    public async Task Scalars_are_exact_terms_under_their_keyword_field()
+    {
+        var open = await _sink.SearchAsync("list.keyword:home AND done.keyword:false", 10, default);
+
+        Assert.Equal(2, open.Total);
+    }
+
+    [Fact]
+    public async Task Deleted_documents_disappear_from_searches_at_once()
+    {
+        await _sink.WriteAsync(new SinkBatch("todos", [SinkDocument.Delete("a", 4, 4)], 4), default);
+
+        Assert.Equal(0, (await _sink.SearchAsync("milk", 10, default)).Total);
+    }
+
+    [Fact]
+    public async Task A_query_that_does_not_parse_is_refused_with_the_reason()
+    {
+        var error = await Assert.ThrowsAsync<InvalidQueryException>(() => _sink.SearchAsync("title:(milk", 10, default));
+
+        Assert.StartsWith("'title:(milk' is not a Lucene query", error.Message);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _sink.DisposeAsync();
+        _directory.Dispose();
+    }
+}
