@@ -1,122 +1,145 @@
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Unbundled.Connectors.Ndjson.Journal;
+using Unbundled.Connectors.Ndjson.View;
 using Unbundled.Sdk.Sinks;
 
 namespace Unbundled.Connectors.Ndjson;
 
 /// <summary>
-/// A view kept as an append-only NDJSON journal (<c>changes.ndjson</c>): one line per applied write
-/// (<c>{"key","version","position","op","doc"}</c>) and, after each batch, a commit line
-/// (<c>{"offset":N}</c>) written in the same append. On start the journal is replayed up to its last
-/// commit line and anything after it — a batch torn by a crash — is cut off, so the offset and the
-/// writes can never disagree. The current documents are held in memory for reads: this connector
-/// suits views that fit in memory, and shows how little the SDK asks of a connector.
+/// Keeps a pipeline's view as NDJSON files in one directory: <c>changes.ndjson</c>, a journal to which
+/// each batch's applied writes and a commit line holding the offset are appended in one synced write,
+/// and <c>view.ndjson</c>, a snapshot the journal is folded into when it grows past
+/// <see cref="NdjsonFileOptions.CompactAfterBytes"/> and on dispose. Only key → (version, line location)
+/// is held in memory; reads fetch the one line the index points at.
 /// </summary>
-public sealed class NdjsonFileSink(string pipeline, NdjsonFileOptions options) : ISinkConnector
+public sealed class NdjsonFileSink(NdjsonFileOptions options, ILogger<NdjsonFileSink> logger) : ISinkConnector
 {
-    private readonly string _journalPath = Path.Combine(options.Directory.Replace("{pipeline}", pipeline), "changes.ndjson");
-    private readonly Dictionary<string, (long Version, JsonObject? Document)> _view = new(StringComparer.Ordinal);
-    private FileStream? _journal;
-    private long _offset;
+    // One gate for writes, reads and compaction: a read must never see a file a compaction is replacing.
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private ViewStore? _store;
+    private bool _disposed;
 
-    /// <inheritdoc />
+    /// <summary>True: the offset is the commit line of each batch, in the same synced write as its documents.</summary>
     public bool KeepsOffset => true;
 
-    /// <summary>Where the journal is.</summary>
-    public string JournalPath => _journalPath;
-
-    /// <inheritdoc />
+    /// <summary>Opens the directory, recovering the view and the offset from its files.</summary>
     public async Task ConnectAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_journalPath))!);
-        _journal?.Dispose();
-        _view.Clear();
-        _offset = 0;
-        _journal = new FileStream(_journalPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
-        var committed = await ReplayAsync(_journal, cancellationToken).ConfigureAwait(false);
-        _journal.SetLength(committed);
-        _journal.Seek(committed, SeekOrigin.Begin);
+        await _gate.WaitAsync(cancellationToken);
+        try { await OpenStoreAsync(cancellationToken); }
+        finally { _gate.Release(); }
     }
 
-    /// <inheritdoc />
-    public Task<long> LoadOffsetAsync(CancellationToken cancellationToken) => Task.FromResult(_offset);
+    /// <summary>The offset of the last committed batch (0: none).</summary>
+    public async Task<long> LoadOffsetAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try { return (await OpenStoreAsync(cancellationToken)).Offset; }
+        finally { _gate.Release(); }
+    }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Appends the writes that pass their version guard and a commit line with the offset (never lower
+    /// than the one held), in one synced write. A batch that changes nothing and would not raise the
+    /// offset writes nothing.
+    /// </summary>
     public async Task<SinkBatchResult> WriteAsync(SinkBatch batch, CancellationToken cancellationToken)
     {
-        var journal = _journal ?? throw new InvalidOperationException("The NDJSON sink is not connected.");
-        var applied = new Dictionary<string, (long Version, JsonObject? Document)>(StringComparer.Ordinal);
-        var lines = new StringBuilder();
-        foreach (var document in batch.Documents)
+        await _gate.WaitAsync(cancellationToken);
+        try
         {
-            var held = applied.TryGetValue(document.Key, out var pending) ? pending.Version : _view.TryGetValue(document.Key, out var stored) ? stored.Version : 0;
-            if (document.Version <= held) continue;
-            var kept = document.IsDelete ? null : document.Document;
-            applied[document.Key] = (document.Version, kept);
-            lines.Append(new JsonObject
-            {
-                ["key"] = document.Key,
-                ["version"] = document.Version,
-                ["position"] = document.Position,
-                ["op"] = document.IsDelete ? "delete" : "upsert",
-                ["doc"] = kept?.DeepClone(),
-            }.ToJsonString()).Append('\n');
-        }
-        var offset = Math.Max(_offset, batch.Offset);
-        lines.Append(new JsonObject { ["offset"] = offset }.ToJsonString()).Append('\n');
+            var store = await OpenStoreAsync(cancellationToken);
+            var append = new JournalBatch(store.Index);
+            foreach (var document in batch.Documents) append.Add(document);
+            var result = append.Rejected.Count == 0 ? SinkBatchResult.Success : new SinkBatchResult(append.Rejected);
 
-        var bytes = Encoding.UTF8.GetBytes(lines.ToString());
-        await journal.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
-        if (options.Fsync) journal.Flush(flushToDisk: true);
-        else await journal.FlushAsync(cancellationToken).ConfigureAwait(false);
+            var offset = Math.Max(store.Offset, batch.Offset);
+            if (append.Entries.Count == 0 && offset == store.Offset) return result;
 
-        foreach (var (key, value) in applied) _view[key] = value;
-        _offset = offset;
-        return SinkBatchResult.Success;
-    }
-
-    /// <inheritdoc />
-    public Task<JsonObject?> ReadAsync(string key, CancellationToken cancellationToken) =>
-        Task.FromResult(_view.TryGetValue(key, out var held) ? held.Document?.DeepClone() as JsonObject : null);
-
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        if (_journal is not null) await _journal.DisposeAsync().ConfigureAwait(false);
-        _journal = null;
-    }
-
-    /// <summary>Applies the journal's committed batches and returns the length of its committed part.</summary>
-    private async Task<long> ReplayAsync(FileStream journal, CancellationToken cancellationToken)
-    {
-        var pending = new List<(string Key, long Version, JsonObject? Document)>();
-        long committed = 0, read = 0;
-        using var reader = new StreamReader(journal, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, leaveOpen: true);
-        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
-        {
-            read += Encoding.UTF8.GetByteCount(line) + 1;
-            if (read > journal.Length) break;
-            JsonObject? entry;
             try
             {
-                entry = JsonNode.Parse(line) as JsonObject;
+                await store.AppendAsync(append.Commit(offset), append.Entries, offset, cancellationToken);
             }
-            catch (JsonException)
+            catch (Exception e)
             {
-                break;
+                await DropStoreAsync();
+                if (e is IOException) throw new SinkUnavailableException($"Cannot append to the journal in {options.Directory}.", e);
+                throw;
             }
-            if (entry is null) break;
-            if (entry["offset"] is { } offset)
-            {
-                foreach (var (key, version, document) in pending) _view[key] = (version, document);
-                pending.Clear();
-                _offset = offset.GetValue<long>();
-                committed = read;
-                continue;
-            }
-            pending.Add(((string)entry["key"]!, (long)entry["version"]!, entry["doc"] as JsonObject));
+
+            if (store.JournalLength >= options.CompactAfterBytes) await CompactAsync(store, cancellationToken);
+            return result;
         }
-        return committed;
+        finally { _gate.Release(); }
+    }
+
+    /// <summary>The current document at <paramref name="key"/>; null when absent or deleted.</summary>
+    public async Task<JsonObject?> ReadAsync(string key, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var store = await OpenStoreAsync(cancellationToken);
+            if (!store.Index.TryGet(key, out var entry) || entry.IsDelete) return null;
+            return JournalLine.ReadDocument(await store.ReadLineAsync(entry, cancellationToken));
+        }
+        finally { _gate.Release(); }
+    }
+
+    /// <summary>Folds the journal into the snapshot when it holds anything, then closes the files.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed) return;
+        await _gate.WaitAsync();
+        try
+        {
+            _disposed = true;
+            if (_store is { JournalLength: > 0 } store) await CompactAsync(store, CancellationToken.None);
+            await DropStoreAsync();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<ViewStore> OpenStoreAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_store is not null) return _store;
+        try
+        {
+            _store = await ViewStore.OpenAsync(options.Directory, logger, cancellationToken);
+        }
+        catch (IOException e)
+        {
+            throw new SinkUnavailableException($"Cannot open the view in {options.Directory}.", e);
+        }
+        logger.LogInformation("Opened the view in {Directory}: {Keys} keys, offset {Offset}", options.Directory, _store.Index.Count, _store.Offset);
+        return _store;
+    }
+
+    // The batch is already committed when this runs, so a failed compaction must not fail it: the files
+    // still hold everything, and the next call reopens them as a restart would.
+    private async Task CompactAsync(ViewStore store, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await store.CompactAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OperationCanceledException)
+        {
+            logger.LogWarning(e, "Compacting the view in {Directory} failed; the journal keeps the writes", options.Directory);
+            await DropStoreAsync();
+        }
+    }
+
+    private async Task DropStoreAsync()
+    {
+        if (_store is null) return;
+        var store = _store;
+        _store = null;
+        await store.DisposeAsync();
     }
 }

@@ -71,10 +71,24 @@ public sealed class UnbundledBuilder(IServiceCollection services)
     /// </summary>
     public UnbundledBuilder AddPipelinesFile(string path, EnvironmentSubstitution? environment = null)
     {
-        var document = new PipelinesFileLoader(_connectors, _projections, _modelTypes, environment).Load(path).Require();
+        var document = new PipelinesFileLoader(KnownConnectors(), _projections, _modelTypes, environment).Load(path).Require();
         Services.AddSingleton(document);
         foreach (var pipeline in document.Pipelines) AddPipeline(pipeline);
         return this;
+    }
+
+    // Connectors a third party registered straight into the container (services.AddXyzSink()) count
+    // as well as those added through this builder.
+    private Dictionary<string, ISinkConnectorFactory> KnownConnectors()
+    {
+        var known = new Dictionary<string, ISinkConnectorFactory>(_connectors, StringComparer.Ordinal);
+        foreach (var descriptor in Services.Where(d => d.ServiceType == typeof(ISinkConnectorFactory) && !d.IsKeyedService))
+        {
+            var factory = descriptor.ImplementationInstance as ISinkConnectorFactory
+                ?? (descriptor.ImplementationType is { } type ? Activator.CreateInstance(type) as ISinkConnectorFactory : null);
+            if (factory is not null) known.TryAdd(factory.Name, factory);
+        }
+        return known;
     }
 
     /// <summary>Runs a pipeline: one hosted worker keeps its view up to date.</summary>
