@@ -6,15 +6,16 @@ namespace Unbundled.Sdk.Sinks;
 public sealed record SinkContext(string Pipeline, IServiceProvider Services);
 
 /// <summary>
-/// A sink connector known by name in pipelines.yaml (<c>to: { sink: NAME, with: {...} }</c>): the type its
-/// <c>with:</c> options bind to, and how to build it. Register with <c>services.AddSinkConnector</c>.
+/// A sink connector known by name in pipelines.yaml (<c>sinks: { my-sink: { connector: NAME, …options } }</c>):
+/// the type its options bind to, and how to build it. Register it as an <see cref="ISinkConnectorFactory"/>
+/// singleton, or with <c>UnbundledBuilder.AddSinkConnector</c>.
 /// </summary>
 public interface ISinkConnectorFactory
 {
     /// <summary>The name pipelines.yaml uses.</summary>
     string Name { get; }
 
-    /// <summary>The options class the <c>with:</c> block binds to (public settable properties).</summary>
+    /// <summary>The options class a sink's keys bind to (public settable properties; kebab-case keys).</summary>
     Type OptionsType { get; }
 
     /// <summary>Checks bound options, returning each problem as (option name, message); empty when valid.</summary>
