@@ -7,6 +7,7 @@ IReadOnlyDictionary<string, Func<bool, Task<BenchResult>>> scenarios = new Dicti
     ["append-postgres"] = AppendScenario.PostgresAsync,
     ["append-sqlite"] = AppendScenario.SqliteAsync,
     ["redis-replay"] = RedisReplayScenario.RunAsync,
+    ["es-bulk-encode"] = EsBulkEncodeScenario.RunAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var run))

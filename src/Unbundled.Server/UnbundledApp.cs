@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
+using Unbundled.Connectors.Elasticsearch;
 using Unbundled.Connectors.Lucene;
 using Unbundled.Connectors.Ndjson;
 using Unbundled.Connectors.Redis;
@@ -66,7 +67,8 @@ public static class UnbundledApp
             .UseConfiguredLog(configuration)
             .AddTodoApp()
             .AddSinkConnector(new NdjsonFileSinkFactory())
-            .AddSinkConnector(new LuceneIndexSinkFactory());
+            .AddSinkConnector(new LuceneIndexSinkFactory())
+            .AddSinkConnector(new ElasticsearchSinkFactory());
         var redis = configuration["Unbundled:Redis:Connection"] ?? configuration["UNBUNDLED_REDIS"];
         if (redis is { Length: > 0 })
         {

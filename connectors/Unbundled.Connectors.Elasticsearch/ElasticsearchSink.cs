@@ -1,0 +1,99 @@
+using System.Text.Json.Nodes;
+using Unbundled.Connectors.Elasticsearch.Rest;
+using Unbundled.Sdk.Sinks;
+
+namespace Unbundled.Connectors.Elasticsearch;
+
+/// <summary>
+/// A search index in Elasticsearch. Documents are indexed in bulk with the model version as an
+/// external version, so Elasticsearch itself ignores stale and replayed writes (a 409 conflict is
+/// success). Each bulk item is judged on its own: 429 and 5xx make the batch retry (harmless, the
+/// versions guard it), other refusals (mapping errors) go to the dead-letter store. The view is an
+/// alias over a concrete index, ready for rebuilds. Bulk writes are not atomic across documents, so
+/// the engine keeps the offset.
+/// </summary>
+public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions options, ElasticsearchRestClient client) : ISinkConnector, ISearchableSink
+{
+    private readonly string _alias = options.Index.Replace("{pipeline}", pipeline);
+
+    /// <inheritdoc />
+    public bool KeepsOffset => false;
+
+    /// <inheritdoc />
+    public async Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        if (await Call(() => client.ExistsAsync(_alias, cancellationToken)).ConfigureAwait(false)) return;
+        await Call(async () =>
+        {
+            await client.CreateIndexAsync($"{_alias}-000001", options.Definition, _alias, cancellationToken).ConfigureAwait(false);
+            return true;
+        }).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public Task<long> LoadOffsetAsync(CancellationToken cancellationToken) =>
+        throw new NotSupportedException("The Elasticsearch sink does not keep offsets; the engine does.");
+
+    /// <inheritdoc />
+    public async Task<SinkBatchResult> WriteAsync(SinkBatch batch, CancellationToken cancellationToken)
+    {
+        var rejected = new List<SinkRejection>();
+        string? retry = null;
+        foreach (var chunk in batch.Documents.Chunk(Math.Max(1, options.BulkSize)))
+        {
+            var items = await Call(() => client.BulkAsync(BulkRequestWriter.Write(_alias, chunk), cancellationToken)).ConfigureAwait(false);
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                var item = items[i];
+                if (item.Status is >= 200 and < 300 || item.Status == 409 || (item.Status == 404 && chunk[i].IsDelete)) continue;
+                if (item.Status is 429 or >= 500) retry ??= $"{item.Status} {item.ErrorType}: {item.ErrorReason}";
+                else rejected.Add(new SinkRejection(chunk[i], $"Elasticsearch refused it with {item.Status} {item.ErrorType}: {item.ErrorReason}"));
+            }
+        }
+        // Items refused for now are written again with the whole batch; the versions make the repeats no-ops.
+        if (retry is not null) throw new SinkUnavailableException($"Elasticsearch could not take every document yet ({retry})");
+        return rejected.Count == 0 ? SinkBatchResult.Success : new SinkBatchResult(rejected);
+    }
+
+    /// <inheritdoc />
+    public Task<JsonObject?> ReadAsync(string key, CancellationToken cancellationToken) =>
+        Call(() => client.GetAsync(_alias, key, cancellationToken));
+
+    /// <inheritdoc />
+    public async Task<SearchResult> SearchAsync(string query, int limit, CancellationToken cancellationToken)
+    {
+        var body = new JsonObject
+        {
+            ["query"] = new JsonObject { ["query_string"] = new JsonObject { ["query"] = query } },
+            ["size"] = limit,
+        };
+        JsonObject answer;
+        try
+        {
+            answer = await Call(() => client.SearchAsync(_alias, body, cancellationToken)).ConfigureAwait(false);
+        }
+        catch (ElasticsearchRequestException refused) when (refused.Status == 400)
+        {
+            throw new InvalidQueryException($"'{query}' is not a query Elasticsearch accepts: {refused.Message}", refused);
+        }
+        var hits = answer["hits"]!;
+        return new SearchResult(
+            (long)hits["total"]!["value"]!,
+            hits["hits"]!.AsArray().Select(hit => new SearchHit((string)hit!["_id"]!, (double?)hit["_score"] ?? 0, (JsonObject)hit["_source"]!.DeepClone())).ToList());
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private static async Task<T> Call<T>(Func<Task<T>> request)
+    {
+        try
+        {
+            return await request().ConfigureAwait(false);
+        }
+        catch (ElasticsearchUnavailableException unavailable)
+        {
+            throw new SinkUnavailableException(unavailable.Message, unavailable);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using System.Text.Json.Nodes;
+using Unbundled.Connectors.Elasticsearch;
+using Unbundled.Connectors.Elasticsearch.Rest;
+using Unbundled.Sdk.Sinks;
+using Unbundled.Tests.Contract;
+
+namespace Unbundled.Tests.Elasticsearch;
+
+/// <summary>
+/// The sink contract on Elasticsearch: a real cluster whenever ELASTICSEARCH_URL is set, else the
+/// strict double (no Elasticsearch server can be had on these machines).
+/// </summary>
+public sealed class ElasticsearchSinkContractTests : SinkConnectorContract, IAsyncLifetime
+{
+    private ElasticsearchDouble? _double;
+    private string _url = "";
+
+    public async Task InitializeAsync()
+    {
+        if (Environment.GetEnvironmentVariable("ELASTICSEARCH_URL") is { Length: > 0 } cluster)
+        {
+            _url = cluster;
+            return;
+        }
+        _double = await ElasticsearchDouble.StartAsync();
+        _url = _double.Url;
+    }
+
+    protected override async Task<ISinkConnector> CreateSinkAsync(string pipeline)
+    {
+        var options = new ElasticsearchOptions { Url = _url, Index = "{pipeline}" };
+        var sink = new ElasticsearchSink(pipeline, options, ElasticsearchRestClient.Create(options));
+        await sink.ConnectAsync(default);
+        return sink;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_double is not null) await _double.DisposeAsync();
+    }
+}
+
+public sealed class ElasticsearchSinkTests : IAsyncLifetime
+{
+    private ElasticsearchDouble _double = null!;
+    private ElasticsearchSink _sink = null!;
+
+    public async Task InitializeAsync()
+    {
+        _double = await ElasticsearchDouble.StartAsync();
+        var options = new ElasticsearchOptions { Url = _double.Url, Index = "todos", BulkSize = 100 };
+        _sink = new ElasticsearchSink("todos", options, ElasticsearchRestClient.Create(options));
+        await _sink.ConnectAsync(default);
+    }
+
+    public async Task DisposeAsync() => await _double.DisposeAsync();
+
+    private static SinkDocument Todo(int i, JsonNode? n = null) =>
+        SinkDocument.Upsert($"t{i}", 1, i, new JsonObject { ["title"] = $"todo number {i}", ["n"] = n ?? i });
+
+    [Fact]
+    public async Task One_bad_document_in_a_batch_of_500_is_refused_with_its_reason_and_the_other_499_are_indexed()
+    {
+        var documents = Enumerable.Range(1, 500).Select(i => i == 250 ? Todo(i, new JsonObject { ["not"] = "a number" }) : Todo(i)).ToList();
+
+        var result = await _sink.WriteAsync(new SinkBatch("todos", documents, 500), default);
+
+        var rejection = Assert.Single(result.Rejected);
+        Assert.Equal("t250", rejection.Document.Key);
+        Assert.StartsWith("Elasticsearch refused it with 400 document_parsing_exception", rejection.Reason);
+        Assert.NotNull(await _sink.ReadAsync("t1", default));
+        Assert.NotNull(await _sink.ReadAsync("t500", default));
+        Assert.Null(await _sink.ReadAsync("t250", default));
+    }
+
+    [Fact]
+    public async Task Items_refused_for_now_make_the_batch_retry_and_the_retry_lands_everything_once()
+    {
+        var batch = new SinkBatch("todos", Enumerable.Range(1, 10).Select(i => Todo(i)).ToList(), 10);
+        _double.RejectNextItems = 3;
+
+        await Assert.ThrowsAsync<SinkUnavailableException>(() => _sink.WriteAsync(batch, default));
+        var retried = await _sink.WriteAsync(batch, default);
+
+        Assert.Empty(retried.Rejected);
+        Assert.Equal(10, (await _sink.SearchAsync("todo", 100, default)).Total);
+    }
+
+    [Fact]
+    public async Task Searches_pass_a_query_string_through_and_bad_queries_are_refused()
+    {
+        await _sink.WriteAsync(new SinkBatch("todos", [Todo(1), Todo(2)], 2), default);
+
+        var found = await _sink.SearchAsync("title:number", 10, default);
+        var error = await Assert.ThrowsAsync<InvalidQueryException>(() => _sink.SearchAsync("title:(number", 10, default));
+
+        Assert.Equal(2, found.Total);
+        Assert.Contains("query_shard_exception", error.Message);
+    }
+
+    [Fact]
+    public void The_bulk_body_carries_the_model_version_as_an_external_version()
+    {
+        var body = BulkRequestWriter.Write("todos", [Todo(1), SinkDocument.Delete("t2", 9, 9)]);
+
+        Assert.Equal(
+            """{"index":{"_index":"todos","_id":"t1","version":1,"version_type":"external"}}""" + "\n" +
+            """{"title":"todo number 1","n":1}""" + "\n" +
+            """{"delete":{"_index":"todos","_id":"t2","version":9,"version_type":"external"}}""" + "\n",
+            System.Text.Encoding.UTF8.GetString(body.Span));
+    }
+}
