@@ -32,6 +32,9 @@ public sealed class RunningServer : IAsyncDisposable
             "--urls=http://127.0.0.1:0",
             "--Unbundled:Log:Provider=sqlite",
             $"--Unbundled:Log:Sqlite:Path={directory.File("log.db")}",
+            // An embedded Garnet of its own, whatever UNBUNDLED_REDIS says: a shared Redis would carry
+            // pipeline offsets over from other tests and earlier runs.
+            "--Unbundled:Redis:Connection=",
             .. settings]);
         await app.StartAsync();
         return new RunningServer(app, directory);
