@@ -55,9 +55,7 @@ public static class PipelineEndpoints
                     extensions: new Dictionary<string, object?> { ["offset"] = progress.Offset, ["atPosition"] = position });
             }
         }
-        if (progress.Sink is not { } sink)
-            return Results.Problem($"pipeline '{pipeline}' has not connected to its sink yet", statusCode: StatusCodes.Status503ServiceUnavailable,
-                title: "View not ready", type: TypePrefix + "view-not-ready");
+        if (progress.Sink is not { } sink) return NotReady(pipeline);
         var document = await sink.ReadAsync(key, cancellationToken);
         return document is null
             ? Results.Problem($"pipeline '{pipeline}' has no document '{key}'", statusCode: StatusCodes.Status404NotFound, title: "Document not found", type: TypePrefix + "document-not-found",
@@ -68,6 +66,7 @@ public static class PipelineEndpoints
     private static async Task<IResult> SearchAsync(string pipeline, string? q, int? limit, long? atPosition, int? timeoutMs, PipelineMonitor monitor, CancellationToken cancellationToken)
     {
         if (!monitor.TryGet(pipeline, out var progress)) return UnknownPipeline(pipeline, monitor);
+        if (progress.Sink is null) return NotReady(pipeline);
         if (progress.Sink is not ISearchableSink searchable)
             return Results.Problem($"pipeline '{pipeline}' writes to a sink that cannot search", statusCode: StatusCodes.Status400BadRequest,
                 title: "Not searchable", type: TypePrefix + "not-searchable");
@@ -95,6 +94,10 @@ public static class PipelineEndpoints
             return Results.Problem(invalid.Message, statusCode: StatusCodes.Status400BadRequest, title: "Invalid query", type: TypePrefix + "invalid-query");
         }
     }
+
+    private static IResult NotReady(string pipeline) =>
+        Results.Problem($"pipeline '{pipeline}' has not connected to its sink yet", statusCode: StatusCodes.Status503ServiceUnavailable,
+            title: "View not ready", type: TypePrefix + "view-not-ready");
 
     private static IResult UnknownPipeline(string name, PipelineMonitor monitor) =>
         Results.Problem($"there is no pipeline '{name}' (pipelines: {string.Join(", ", monitor.Pipelines.Select(p => p.Pipeline))})",

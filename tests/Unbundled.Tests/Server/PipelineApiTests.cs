@@ -29,13 +29,7 @@ public sealed class PipelineApiTests : IAsyncLifetime
                 batch: { max-size: 10, max-delay: 300ms }
             """);
         _server = await RunningServer.StartAsync($"--Unbundled:Pipelines:File={pipelines}");
-        for (var attempt = 0; attempt < 100; attempt++)
-        {
-            var states = (await _server.Client.GetFromJsonAsync<JsonArray>("/pipelines"))!.Select(p => (string?)p!["state"]).ToList();
-            if (states.Count == 2 && states.All(state => state == "Running")) return;
-            await Task.Delay(100);
-        }
-        Assert.Fail("the pipelines did not start");
+        await _server.WaitForPipelinesAsync(2);
     }
 
     public async Task DisposeAsync()

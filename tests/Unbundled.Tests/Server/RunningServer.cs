@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Unbundled.Log;
@@ -38,6 +40,18 @@ public sealed class RunningServer : IAsyncDisposable
             .. settings]);
         await app.StartAsync();
         return new RunningServer(app, directory);
+    }
+
+    /// <summary>Waits until <paramref name="count"/> pipelines run (their sinks connected, their backlogs done).</summary>
+    public async Task WaitForPipelinesAsync(int count)
+    {
+        for (var attempt = 0; attempt < 150; attempt++)
+        {
+            var states = (await Client.GetFromJsonAsync<JsonArray>("/pipelines"))!.Select(p => (string?)p!["state"]).ToList();
+            if (states.Count == count && states.All(state => state == "Running")) return;
+            await Task.Delay(100);
+        }
+        Assert.Fail($"{count} pipelines did not start within 15 s");
     }
 
     /// <inheritdoc />

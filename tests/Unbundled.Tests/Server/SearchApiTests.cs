@@ -25,6 +25,7 @@ public sealed class SearchApiTests : IAsyncLifetime
               journal: { from: lists, projection: todo-items, to: journal }
             """);
         _server = await RunningServer.StartAsync($"--Unbundled:Pipelines:File={pipelines}");
+        await _server.WaitForPipelinesAsync(2);
     }
 
     public async Task DisposeAsync()
