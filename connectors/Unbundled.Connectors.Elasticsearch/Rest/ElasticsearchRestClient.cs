@@ -36,6 +36,11 @@ public sealed class ElasticsearchRestClient(HttpClient http)
     {
         var body = definition is { Length: > 0 } ? JsonNode.Parse(definition)!.AsObject() : new JsonObject();
         if (alias is not null) body["aliases"] = new JsonObject { [alias] = new JsonObject() };
+        // External versions of deleted documents are forgotten after index.gc_deletes (60 s by
+        // default); after that a replayed older write would bring a deleted document back. A day
+        // covers retries and ordinary replays; a full rebuild writes a fresh index anyway.
+        var settings = body["settings"] as JsonObject ?? (JsonObject)(body["settings"] = new JsonObject());
+        if (settings["index.gc_deletes"] is null && settings["index"]?["gc_deletes"] is null) settings["index.gc_deletes"] = "1d";
         using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Put, Escape(index)) { Content = Json(body) }, cancellationToken).ConfigureAwait(false);
         await EnsureAsync(response, $"create index {index}", cancellationToken).ConfigureAwait(false);
     }

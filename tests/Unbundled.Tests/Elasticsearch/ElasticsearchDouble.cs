@@ -57,8 +57,16 @@ public sealed partial class ElasticsearchDouble : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
 
+    /// <summary>The settings an index was created with.</summary>
+    public JsonObject? SettingsOf(string index)
+    {
+        lock (_gate) return _indices.TryGetValue(index, out var state) ? state.Settings : null;
+    }
+
     private sealed class IndexState
     {
+        public JsonObject? Settings { get; set; }
+
         public Dictionary<string, (long Version, JsonObject? Source)> Documents { get; } = new(StringComparer.Ordinal);
         public Dictionary<string, string> Mappings { get; } = new(StringComparer.Ordinal);
     }
@@ -77,7 +85,7 @@ public sealed partial class ElasticsearchDouble : IAsyncDisposable
         {
             if (_indices.ContainsKey(index) || _aliases.ContainsKey(index))
                 return Error(400, "resource_already_exists_exception", $"index [{index}/uuid] already exists");
-            var state = new IndexState();
+            var state = new IndexState { Settings = body?["settings"]?.DeepClone() as JsonObject };
             if (body?["mappings"]?["properties"] is JsonObject properties)
             {
                 foreach (var (field, definition) in properties) state.Mappings[field] = (string?)definition?["type"] ?? "object";

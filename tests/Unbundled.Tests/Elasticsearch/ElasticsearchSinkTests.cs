@@ -99,6 +99,12 @@ public sealed class ElasticsearchSinkTests : IAsyncLifetime
     }
 
     [Fact]
+    public void The_view_is_an_alias_over_an_index_that_remembers_deletes_for_a_day()
+    {
+        Assert.Equal("1d", (string?)_double.SettingsOf("todos-000001")?["index.gc_deletes"]);
+    }
+
+    [Fact]
     public void The_bulk_body_carries_the_model_version_as_an_external_version()
     {
         var body = BulkRequestWriter.Write("todos", [Todo(1), SinkDocument.Delete("t2", 9, 9)]);
