@@ -12,9 +12,13 @@ namespace Unbundled.Connectors.Elasticsearch;
 /// alias over a concrete index, ready for rebuilds. Bulk writes are not atomic across documents, so
 /// the engine keeps the offset.
 /// </summary>
-public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions options, ElasticsearchRestClient client) : ISinkConnector, ISearchableSink
+public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions options, ElasticsearchRestClient client, int generation = 0)
+    : IGenerationalSink, ISearchableSink
 {
     private readonly string _alias = options.Index.Replace("{pipeline}", pipeline);
+
+    // Each generation is a concrete index; readers go through the alias, which a rebuild moves.
+    private string Index => $"{_alias}-{generation + 1:000000}";
 
     /// <inheritdoc />
     public bool KeepsOffset => false;
@@ -22,13 +26,30 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
     /// <inheritdoc />
     public async Task ConnectAsync(CancellationToken cancellationToken)
     {
-        if (await Call(() => client.ExistsAsync(_alias, cancellationToken)).ConfigureAwait(false)) return;
+        if (await Call(() => client.ExistsAsync(Index, cancellationToken)).ConfigureAwait(false)) return;
+        var aliasExists = await Call(() => client.ExistsAsync(_alias, cancellationToken)).ConfigureAwait(false);
         await Call(async () =>
         {
-            await client.CreateIndexAsync($"{_alias}-000001", options.Definition, _alias, cancellationToken).ConfigureAwait(false);
+            await client.CreateIndexAsync(Index, options.Definition, aliasExists ? null : _alias, cancellationToken).ConfigureAwait(false);
             return true;
         }).ConfigureAwait(false);
     }
+
+    /// <inheritdoc />
+    public Task ActivateAsync(CancellationToken cancellationToken) =>
+        Call(async () =>
+        {
+            await client.MoveAliasAsync(_alias, Index, cancellationToken).ConfigureAwait(false);
+            return true;
+        });
+
+    /// <inheritdoc />
+    public Task DropAsync(CancellationToken cancellationToken) =>
+        Call(async () =>
+        {
+            await client.DeleteIndexAsync(Index, cancellationToken).ConfigureAwait(false);
+            return true;
+        });
 
     /// <inheritdoc />
     public Task<long> LoadOffsetAsync(CancellationToken cancellationToken) =>
@@ -41,7 +62,7 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
         string? retry = null;
         foreach (var chunk in batch.Documents.Chunk(Math.Max(1, options.BulkSize)))
         {
-            var items = await Call(() => client.BulkAsync(BulkRequestWriter.Write(_alias, chunk), cancellationToken)).ConfigureAwait(false);
+            var items = await Call(() => client.BulkAsync(BulkRequestWriter.Write(Index, chunk), cancellationToken)).ConfigureAwait(false);
             for (var i = 0; i < chunk.Length; i++)
             {
                 var item = items[i];
@@ -57,7 +78,7 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
 
     /// <inheritdoc />
     public Task<JsonObject?> ReadAsync(string key, CancellationToken cancellationToken) =>
-        Call(() => client.GetAsync(_alias, key, cancellationToken));
+        Call(() => client.GetAsync(Index, key, cancellationToken));
 
     /// <inheritdoc />
     public async Task<SearchResult> SearchAsync(string query, int limit, CancellationToken cancellationToken)
@@ -70,7 +91,7 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
         JsonObject answer;
         try
         {
-            answer = await Call(() => client.SearchAsync(_alias, body, cancellationToken)).ConfigureAwait(false);
+            answer = await Call(() => client.SearchAsync(Index, body, cancellationToken)).ConfigureAwait(false);
         }
         catch (ElasticsearchRequestException refused) when (refused.Status == 400)
         {

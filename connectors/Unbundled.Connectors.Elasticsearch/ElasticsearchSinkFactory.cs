@@ -31,7 +31,7 @@ public sealed class ElasticsearchSinkFactory : SinkConnectorFactory<Elasticsearc
     protected override ISinkConnector Create(ElasticsearchOptions options, SinkContext context)
     {
         var client = _clients.GetOrAdd((options.Url, options.ApiKey, options.Username, options.Password, options.InsecureSkipVerify), _ => ElasticsearchRestClient.Create(options));
-        return new ElasticsearchSink(context.Pipeline, options, client);
+        return new ElasticsearchSink(context.Pipeline, options, client, context.Generation);
     }
 
     private static bool IsJsonObject(string text)

@@ -26,7 +26,7 @@ namespace Unbundled.Connectors.Lucene;
 /// pipeline's offset in its commit data: writes and offset are durable together or not at all.
 /// Readers see each batch as soon as it is committed (near-real-time searcher refresh).
 /// </summary>
-public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options) : ISinkConnector, ISearchableSink
+public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options, int generation = 0) : IGenerationalSink, ISearchableSink
 {
     private const LuceneVersion Version = LuceneVersion.LUCENE_48;
     private const string IdField = "_id";
@@ -36,7 +36,10 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options)
     private const string AllField = "_all";
     private const string OffsetKey = "unbundled.offset";
 
-    private readonly string _path = options.Directory.Replace("{pipeline}", pipeline);
+    private readonly string _root = options.Directory.Replace("{pipeline}", pipeline);
+    private readonly string _path = generation == 0
+        ? options.Directory.Replace("{pipeline}", pipeline)
+        : Path.Combine(options.Directory.Replace("{pipeline}", pipeline), $"generation-{generation}");
     private LuceneDirectory? _directory;
     private Analyzer? _analyzer;
     private IndexWriter? _writer;
@@ -137,6 +140,26 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options)
         finally
         {
             searchers.Release(searcher);
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Readers in this process switch with the pipeline's sink; the file <c>active-generation</c> tells others.</remarks>
+    public async Task ActivateAsync(CancellationToken cancellationToken) =>
+        await File.WriteAllTextAsync(Path.Combine(_root, "active-generation"), generation.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async Task DropAsync(CancellationToken cancellationToken)
+    {
+        await DisposeAsync().ConfigureAwait(false);
+        if (generation == 0)
+        {
+            // Generation 0 shares its folder with the later generations' subfolders: remove only its own files.
+            foreach (var file in System.IO.Directory.EnumerateFiles(_path).Where(f => Path.GetFileName(f) != "active-generation")) File.Delete(file);
+        }
+        else if (System.IO.Directory.Exists(_path))
+        {
+            System.IO.Directory.Delete(_path, recursive: true);
         }
     }
 

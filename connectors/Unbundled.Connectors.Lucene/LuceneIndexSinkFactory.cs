@@ -18,5 +18,5 @@ public sealed class LuceneIndexSinkFactory : SinkConnectorFactory<LuceneIndexOpt
     }
 
     /// <inheritdoc />
-    protected override ISinkConnector Create(LuceneIndexOptions options, SinkContext context) => new LuceneIndexSink(context.Pipeline, options);
+    protected override ISinkConnector Create(LuceneIndexOptions options, SinkContext context) => new LuceneIndexSink(context.Pipeline, options, context.Generation);
 }

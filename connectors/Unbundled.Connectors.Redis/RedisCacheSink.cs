@@ -12,7 +12,7 @@ namespace Unbundled.Connectors.Redis;
 /// pipeline's offset forward — all atomically, so a crash can never separate writes from offset.
 /// Versions live in the hash <c>{prefix}unbundled:{pipeline}:versions</c>, the offset in <c>{prefix}unbundled:{pipeline}:offset</c>.
 /// </summary>
-public sealed class RedisCacheSink : ISinkConnector
+public sealed class RedisCacheSink : IGenerationalSink
 {
     // Lua 5.1 (Redis) has unpack, Lua 5.4 (Garnet) table.unpack.
     private const string WriteScript = """
@@ -49,17 +49,27 @@ public sealed class RedisCacheSink : ISinkConnector
     private readonly Func<CancellationToken, Task<IConnectionMultiplexer>> _connect;
     private readonly RedisKey _versionsKey;
     private readonly RedisKey _offsetKey;
+    private readonly RedisKey _generationKey;
+    private readonly string _prefix;
+    private readonly int _generation;
     private IDatabase? _database;
 
     /// <summary>Creates the sink of one pipeline over a connection the caller provides.</summary>
-    public RedisCacheSink(string pipeline, RedisCacheOptions options, Func<CancellationToken, Task<IConnectionMultiplexer>> connect)
+    /// <remarks>
+    /// Generation 0 writes its documents under <see cref="RedisCacheOptions.Prefix"/>; a rebuilt generation n
+    /// under <c>{prefix}g{n}:</c>, and <c>{prefix}unbundled:{pipeline}:generation</c> says which one is live.
+    /// </remarks>
+    public RedisCacheSink(string pipeline, RedisCacheOptions options, Func<CancellationToken, Task<IConnectionMultiplexer>> connect, int generation = 0)
     {
         _options = options;
         _connect = connect;
+        _generation = generation;
         _key = DocumentKeyTemplate.TryParse(options.Key, out var key, out var error) ? key : throw new ArgumentException(error, nameof(options));
+        _prefix = generation == 0 ? options.Prefix : $"{options.Prefix}g{generation}:";
         // Under the sink's prefix, so that two deployments sharing one Redis never share a pipeline's state.
-        _versionsKey = $"{options.Prefix}unbundled:{pipeline}:versions";
-        _offsetKey = $"{options.Prefix}unbundled:{pipeline}:offset";
+        _versionsKey = $"{_prefix}unbundled:{pipeline}:versions";
+        _offsetKey = $"{_prefix}unbundled:{pipeline}:offset";
+        _generationKey = $"{options.Prefix}unbundled:{pipeline}:generation";
     }
 
     /// <inheritdoc />
@@ -98,7 +108,7 @@ public sealed class RedisCacheSink : ISinkConnector
                 rejected.Add(new SinkRejection(document, $"the key template '{_options.Key}' needs the field '{missing}', which the document does not have as a scalar"));
                 continue;
             }
-            keys.Add(_options.Prefix + key);
+            keys.Add(_prefix + key);
             values.Add(document.Version);
             AddPayload(values, document);
         }
@@ -107,8 +117,34 @@ public sealed class RedisCacheSink : ISinkConnector
     }
 
     /// <inheritdoc />
+    public async Task ActivateAsync(CancellationToken cancellationToken) =>
+        await Call(() => Database.StringSetAsync(_generationKey, _generation)).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    /// <remarks>The versions hash lists every key this generation ever wrote, so only those are deleted.</remarks>
+    public async Task DropAsync(CancellationToken cancellationToken)
+    {
+        var written = new List<RedisKey>();
+        await foreach (var entry in Database.HashScanAsync(_versionsKey, pageSize: 1000).ConfigureAwait(false))
+        {
+            written.Add(entry.Name.ToString());
+            if (written.Count < 1000) continue;
+            await Call(() => Database.KeyDeleteAsync([.. written])).ConfigureAwait(false);
+            written.Clear();
+        }
+        written.Add(_versionsKey);
+        written.Add(_offsetKey);
+        await Call(() => Database.KeyDeleteAsync([.. written])).ConfigureAwait(false);
+    }
+
+    /// <summary>The key prefix this generation writes under.</summary>
+    public string KeyPrefix => _prefix;
+
+    /// <inheritdoc />
+    /// <remarks>The key is the one generation 0 would use; a later generation reads it under its own prefix.</remarks>
     public async Task<JsonObject?> ReadAsync(string key, CancellationToken cancellationToken)
     {
+        if (_generation > 0 && key.StartsWith(_options.Prefix, StringComparison.Ordinal)) key = _prefix + key[_options.Prefix.Length..];
         if (_options.Format == RedisValueFormat.Json)
         {
             var value = await Call(() => Database.StringGetAsync(key)).ConfigureAwait(false);

@@ -29,6 +29,6 @@ public sealed class RedisCacheSinkFactory : SinkConnectorFactory<RedisCacheOptio
             ? own
             : context.Services.GetService<IOptions<RedisConnectionDefaults>>()?.Value.Connection
               ?? throw new InvalidOperationException($"The redis sink of pipeline '{context.Pipeline}' has no connection, and the host provides none.");
-        return new RedisCacheSink(context.Pipeline, options, _ => connections.GetAsync(configuration));
+        return new RedisCacheSink(context.Pipeline, options, _ => connections.GetAsync(configuration), context.Generation);
     }
 }

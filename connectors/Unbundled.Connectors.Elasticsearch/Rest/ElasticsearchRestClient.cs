@@ -45,6 +45,33 @@ public sealed class ElasticsearchRestClient(HttpClient http)
         await EnsureAsync(response, $"create index {index}", cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The indices an alias points at (none when the alias does not exist).</summary>
+    public async Task<IReadOnlyList<string>> AliasTargetsAsync(string alias, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, $"_alias/{Escape(alias)}"), cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound) return [];
+        await EnsureAsync(response, $"read alias {alias}", cancellationToken).ConfigureAwait(false);
+        return (await ReadJsonAsync(response, cancellationToken).ConfigureAwait(false)).Select(index => index.Key).ToList();
+    }
+
+    /// <summary>Points <paramref name="alias"/> at <paramref name="index"/> alone, in one atomic alias update.</summary>
+    public async Task MoveAliasAsync(string alias, string index, CancellationToken cancellationToken)
+    {
+        var actions = new JsonArray();
+        foreach (var current in await AliasTargetsAsync(alias, cancellationToken).ConfigureAwait(false))
+            actions.Add(new JsonObject { ["remove"] = new JsonObject { ["index"] = current, ["alias"] = alias } });
+        actions.Add(new JsonObject { ["add"] = new JsonObject { ["index"] = index, ["alias"] = alias } });
+        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Post, "_aliases") { Content = Json(new JsonObject { ["actions"] = actions }) }, cancellationToken).ConfigureAwait(false);
+        await EnsureAsync(response, $"move alias {alias} to {index}", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes an index (nothing when it does not exist).</summary>
+    public async Task DeleteIndexAsync(string index, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Delete, Escape(index)), cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode != HttpStatusCode.NotFound) await EnsureAsync(response, $"delete index {index}", cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Sends a bulk body and returns each item's result, in order.</summary>
     public async Task<IReadOnlyList<BulkItemResult>> BulkAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {

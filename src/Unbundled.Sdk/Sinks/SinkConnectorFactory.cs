@@ -3,7 +3,15 @@ namespace Unbundled.Sdk.Sinks;
 /// <summary>What a connector learns about the pipeline it serves.</summary>
 /// <param name="Pipeline">The pipeline's name (unique in pipelines.yaml): use it to namespace keys, indices and offsets.</param>
 /// <param name="Services">The host's services (loggers, options, clients).</param>
-public sealed record SinkContext(string Pipeline, IServiceProvider Services);
+public sealed record SinkContext(string Pipeline, IServiceProvider Services)
+{
+    /// <summary>
+    /// Which generation of the view this connector writes (0 for the first). A rebuild writes
+    /// generation n+1 beside the live one: a connector that implements <see cref="IGenerationalSink"/>
+    /// keeps each generation's documents, versions and offset apart (an index, key prefix or folder each).
+    /// </summary>
+    public int Generation { get; init; }
+}
 
 /// <summary>
 /// A sink connector known by name in pipelines.yaml (<c>sinks: { my-sink: { connector: NAME, …options } }</c>):

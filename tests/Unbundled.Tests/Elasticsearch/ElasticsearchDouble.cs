@@ -50,6 +50,8 @@ public sealed partial class ElasticsearchDouble : IAsyncDisposable
         app.MapGet("/{index}/_doc/{id}", double_.Get);
         app.MapPost("/{index}/_search", double_.SearchAsync);
         app.MapPost("/_aliases", double_.UpdateAliasesAsync);
+        app.MapGet("/_alias/{alias}", double_.GetAlias);
+        app.MapDelete("/{index}", double_.DeleteIndex);
         await app.StartAsync();
         return double_;
     }
@@ -277,6 +279,26 @@ public sealed partial class ElasticsearchDouble : IAsyncDisposable
             }
             _aliases.Clear();
             foreach (var (alias, index) in next) _aliases[alias] = index;
+        }
+        return Results.Ok(new JsonObject { ["acknowledged"] = true });
+    }
+
+    private IResult GetAlias(string alias)
+    {
+        lock (_gate)
+        {
+            return _aliases.TryGetValue(alias, out var index)
+                ? Results.Ok(new JsonObject { [index] = new JsonObject { ["aliases"] = new JsonObject { [alias] = new JsonObject() } } })
+                : Results.Json(new JsonObject { ["error"] = $"alias [{alias}] missing", ["status"] = 404 }, statusCode: 404);
+        }
+    }
+
+    private IResult DeleteIndex(string index)
+    {
+        lock (_gate)
+        {
+            if (!_indices.Remove(index)) return Error(404, "index_not_found_exception", $"no such index [{index}]");
+            foreach (var alias in _aliases.Where(a => a.Value == index).Select(a => a.Key).ToList()) _aliases.Remove(alias);
         }
         return Results.Ok(new JsonObject { ["acknowledged"] = true });
     }

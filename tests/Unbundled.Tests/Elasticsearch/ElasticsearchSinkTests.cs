@@ -10,7 +10,7 @@ namespace Unbundled.Tests.Elasticsearch;
 /// The sink contract on Elasticsearch: a real cluster whenever ELASTICSEARCH_URL is set, else the
 /// strict double (no Elasticsearch server can be had on these machines).
 /// </summary>
-public sealed class ElasticsearchSinkContractTests : SinkConnectorContract, IAsyncLifetime
+public sealed class ElasticsearchSinkContractTests : GenerationalSinkContract, IAsyncLifetime
 {
     private ElasticsearchDouble? _double;
     private string _url = "";
@@ -26,10 +26,10 @@ public sealed class ElasticsearchSinkContractTests : SinkConnectorContract, IAsy
         _url = _double.Url;
     }
 
-    protected override async Task<ISinkConnector> CreateSinkAsync(string pipeline)
+    protected override async Task<IGenerationalSink> CreateGenerationAsync(string pipeline, int generation)
     {
         var options = new ElasticsearchOptions { Url = _url, Index = "{pipeline}" };
-        var sink = new ElasticsearchSink(pipeline, options, ElasticsearchRestClient.Create(options));
+        var sink = new ElasticsearchSink(pipeline, options, ElasticsearchRestClient.Create(options), generation);
         await sink.ConnectAsync(default);
         return sink;
     }

@@ -6,13 +6,13 @@ using Unbundled.Tests.Contract;
 namespace Unbundled.Tests.Connectors.Lucene;
 
 /// <summary>The sink contract on a real Lucene index in a temporary folder.</summary>
-public sealed class LuceneIndexSinkContractTests : SinkConnectorContract, IDisposable
+public sealed class LuceneIndexSinkContractTests : GenerationalSinkContract, IDisposable
 {
     private readonly TempDirectory _directory = new();
 
-    protected override async Task<ISinkConnector> CreateSinkAsync(string pipeline)
+    protected override async Task<IGenerationalSink> CreateGenerationAsync(string pipeline, int generation)
     {
-        var sink = new LuceneIndexSink(pipeline, new LuceneIndexOptions { Directory = Path.Combine(_directory.Path, "{pipeline}") });
+        var sink = new LuceneIndexSink(pipeline, new LuceneIndexOptions { Directory = Path.Combine(_directory.Path, "{pipeline}") }, generation);
         await sink.ConnectAsync(default);
         return sink;
     }

@@ -9,13 +9,13 @@ namespace Unbundled.Tests.Connectors.Redis;
 
 /// <summary>The sink contract on a real redis-server.</summary>
 [Collection(RedisCollection.Name)]
-public sealed class RedisCacheSinkContractTests(RedisServer redis) : SinkConnectorContract, IAsyncLifetime
+public sealed class RedisCacheSinkContractTests(RedisServer redis) : GenerationalSinkContract, IAsyncLifetime
 {
     private readonly RedisConnections _connections = new();
 
-    protected override async Task<ISinkConnector> CreateSinkAsync(string pipeline)
+    protected override async Task<IGenerationalSink> CreateGenerationAsync(string pipeline, int generation)
     {
-        var sink = new RedisCacheSink(pipeline, new RedisCacheOptions { Prefix = pipeline + ":" }, _ => _connections.GetAsync(redis.Connection));
+        var sink = new RedisCacheSink(pipeline, new RedisCacheOptions { Prefix = pipeline + ":" }, _ => _connections.GetAsync(redis.Connection), generation);
         await sink.ConnectAsync(default);
         return new PrefixedReads(sink, pipeline + ":");
     }
@@ -26,14 +26,14 @@ public sealed class RedisCacheSinkContractTests(RedisServer redis) : SinkConnect
 }
 
 /// <summary>The same contract on the embedded Garnet server, through the same connector code and Lua script.</summary>
-public sealed class GarnetCacheSinkContractTests : SinkConnectorContract, IAsyncLifetime
+public sealed class GarnetCacheSinkContractTests : GenerationalSinkContract, IAsyncLifetime
 {
     private readonly EmbeddedGarnetServer _garnet = new(NullLogger<EmbeddedGarnetServer>.Instance);
     private readonly RedisConnections _connections = new();
 
-    protected override async Task<ISinkConnector> CreateSinkAsync(string pipeline)
+    protected override async Task<IGenerationalSink> CreateGenerationAsync(string pipeline, int generation)
     {
-        var sink = new RedisCacheSink(pipeline, new RedisCacheOptions(), _ => _connections.GetAsync(_garnet.Connection));
+        var sink = new RedisCacheSink(pipeline, new RedisCacheOptions(), _ => _connections.GetAsync(_garnet.Connection), generation);
         await sink.ConnectAsync(default);
         return sink;
     }
@@ -48,8 +48,12 @@ public sealed class GarnetCacheSinkContractTests : SinkConnectorContract, IAsync
 }
 
 /// <summary>Reads a prefixed view by the document key, so the contract's reads find what it wrote.</summary>
-internal sealed class PrefixedReads(ISinkConnector inner, string prefix) : ISinkConnector
+internal sealed class PrefixedReads(IGenerationalSink inner, string prefix) : IGenerationalSink
 {
+    public Task ActivateAsync(CancellationToken cancellationToken) => inner.ActivateAsync(cancellationToken);
+
+    public Task DropAsync(CancellationToken cancellationToken) => inner.DropAsync(cancellationToken);
+
     public bool KeepsOffset => inner.KeepsOffset;
 
     public Task ConnectAsync(CancellationToken cancellationToken) => inner.ConnectAsync(cancellationToken);
