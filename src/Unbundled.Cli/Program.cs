@@ -6,5 +6,6 @@ var root = new RootCommand("Unbundled: a command log as the source of truth, and
     RunVerb.Create(),
     ValidateVerb.Create(),
     StatusVerb.Create(),
+    RebuildVerb.Create(),
 };
 return await root.Parse(args).InvokeAsync();

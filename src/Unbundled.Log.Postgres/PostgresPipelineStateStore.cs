@@ -37,6 +37,10 @@ public sealed class PostgresPipelineStateStore : IPipelineStateStore, IAsyncDisp
                 reason    text        NOT NULL,
                 failed_at timestamptz NOT NULL);
             CREATE INDEX IF NOT EXISTS dead_letters_by_pipeline ON {_schema}.dead_letters (pipeline, id);
+            CREATE TABLE IF NOT EXISTS {_schema}.pipeline_generations (
+                pipeline text PRIMARY KEY,
+                active   int  NOT NULL,
+                building int);
             """, connection, transaction);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -59,6 +63,29 @@ public sealed class PostgresPipelineStateStore : IPipelineStateStore, IAsyncDisp
             """);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pipeline });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = offset });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<PipelineGeneration> LoadGenerationAsync(string pipeline, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"SELECT active, building FROM {_schema}.pipeline_generations WHERE pipeline = $1");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pipeline });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) return PipelineGeneration.First;
+        return new PipelineGeneration(reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt32(1));
+    }
+
+    /// <inheritdoc />
+    public async Task StoreGenerationAsync(string pipeline, PipelineGeneration generation, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"""
+            INSERT INTO {_schema}.pipeline_generations (pipeline, active, building) VALUES ($1, $2, $3)
+            ON CONFLICT (pipeline) DO UPDATE SET active = excluded.active, building = excluded.building
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pipeline });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = generation.Active });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)generation.Building ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -32,6 +32,10 @@ public sealed class SqlitePipelineStateStore(IOptions<SqliteLogOptions> options)
                 reason    TEXT    NOT NULL,
                 failed_ms INTEGER NOT NULL);
             CREATE INDEX IF NOT EXISTS dead_letters_by_pipeline ON dead_letters (pipeline, id);
+            CREATE TABLE IF NOT EXISTS pipeline_generations (
+                pipeline TEXT PRIMARY KEY,
+                active   INTEGER NOT NULL,
+                building INTEGER);
             """;
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -57,6 +61,33 @@ public sealed class SqlitePipelineStateStore(IOptions<SqliteLogOptions> options)
             """;
         command.Parameters.AddWithValue("$p", pipeline);
         command.Parameters.AddWithValue("$o", offset);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<PipelineGeneration> LoadGenerationAsync(string pipeline, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT active, building FROM pipeline_generations WHERE pipeline = $p";
+        command.Parameters.AddWithValue("$p", pipeline);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) return PipelineGeneration.First;
+        return new PipelineGeneration(reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt32(1));
+    }
+
+    /// <inheritdoc />
+    public async Task StoreGenerationAsync(string pipeline, PipelineGeneration generation, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO pipeline_generations (pipeline, active, building) VALUES ($p, $a, $b)
+            ON CONFLICT (pipeline) DO UPDATE SET active = excluded.active, building = excluded.building
+            """;
+        command.Parameters.AddWithValue("$p", pipeline);
+        command.Parameters.AddWithValue("$a", generation.Active);
+        command.Parameters.AddWithValue("$b", (object?)generation.Building ?? DBNull.Value);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 

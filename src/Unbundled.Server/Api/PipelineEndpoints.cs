@@ -33,6 +33,18 @@ public static class PipelineEndpoints
             var letters = await state.ReadDeadLettersAsync(name, after ?? 0, page, cancellationToken);
             return Results.Ok(new { pipeline = name, total = await state.CountDeadLettersAsync(name, cancellationToken), deadLetters = letters, next = letters.Count == page ? letters[^1].Id : (long?)null });
         });
+        routes.MapPost("/pipelines/{name}/rebuild", async (string name, PipelineMonitor monitor, ICommandLog log, CancellationToken cancellationToken) =>
+        {
+            if (!monitor.TryGet(name, out var progress)) return UnknownPipeline(name, monitor);
+            if (progress.Sink is null) return NotReady(name);
+            if (progress.Sink is not IGenerationalSink)
+                return Results.Problem($"pipeline '{name}' writes to a sink that cannot keep two generations of its view apart, so it cannot be rebuilt beside itself",
+                    statusCode: StatusCodes.Status400BadRequest, title: "Not rebuildable", type: TypePrefix + "not-rebuildable");
+            if (!progress.RequestRebuild())
+                return Results.Problem($"pipeline '{name}' is already rebuilding generation {progress.RebuildGeneration}",
+                    statusCode: StatusCodes.Status409Conflict, title: "Rebuild running", type: TypePrefix + "rebuild-running");
+            return Results.Accepted($"/pipelines/{name}", PipelineStatus.From(progress, await log.ReadHeadAsync(cancellationToken)));
+        });
         routes.MapGet("/views/{pipeline}/{**key}", ReadViewAsync);
         routes.MapGet("/search/{pipeline}", SearchAsync);
         return routes;
@@ -86,7 +98,7 @@ public static class PipelineEndpoints
         }
         try
         {
-            var result = await searchable.SearchAsync(q, Math.Clamp(limit ?? 10, 1, 1000), cancellationToken);
+            var result = await searchable.SearchAsync(q, Math.Clamp(limit ?? 10, 1, 100_000), cancellationToken);
             return Results.Ok(new { pipeline, offset = progress.Offset, total = result.Total, hits = result.Hits });
         }
         catch (InvalidQueryException invalid)
@@ -106,13 +118,17 @@ public static class PipelineEndpoints
 
 /// <summary>One pipeline's status on the wire.</summary>
 public sealed record PipelineStatus(string Name, PipelineState State, long Offset, long Head, long LagEvents, double LagSeconds,
-    double EventsPerSecond, long Events, long Errors, long DeadLetters, string? LastError)
+    double EventsPerSecond, long Events, long Errors, long DeadLetters, string? LastError, int Generation = 0, RebuildStatus? Rebuild = null)
 {
     /// <summary>The status of a pipeline against the log's current head.</summary>
     public static PipelineStatus From(PipelineProgress progress, long head)
     {
         var lag = Math.Max(0, head - progress.Offset);
         return new PipelineStatus(progress.Pipeline, progress.State, progress.Offset, head, lag, lag == 0 ? 0 : Math.Round(progress.LagSeconds, 3),
-            Math.Round(progress.EventsPerSecond, 1), progress.Events, progress.Errors, progress.DeadLetters, progress.LastError);
+            Math.Round(progress.EventsPerSecond, 1), progress.Events, progress.Errors, progress.DeadLetters, progress.LastError,
+            progress.Generation, progress.RebuildGeneration is { } building ? new RebuildStatus(building, progress.RebuildOffset) : null);
     }
 }
+
+/// <summary>A rebuild under way: the generation it writes and the log position it has reached.</summary>
+public sealed record RebuildStatus(int Generation, long Offset);

@@ -24,7 +24,7 @@ public sealed class EmbeddedGarnetServer : IDisposable
         File.WriteAllText(quiet, """{ "QuietMode": true }""");
         try
         {
-            _server = new GarnetServer(["--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--lua",
+            _server = new GarnetServer(["--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--lua", "--lua-transaction-mode",
                 "--logger-level", "Warning", "--config-import-path", quiet]);
         }
         finally

@@ -95,9 +95,47 @@ public sealed class PipelineProgress(string pipeline)
         }
     }
 
-    internal void Connected(ISinkConnector sink, long offset)
+    /// <summary>The generation of the view readers see.</summary>
+    public int Generation { get; private set; }
+
+    /// <summary>The generation a rebuild is writing, if one runs.</summary>
+    public int? RebuildGeneration { get; private set; }
+
+    /// <summary>How far the running rebuild has come (a log position).</summary>
+    public long RebuildOffset => Interlocked.Read(ref _rebuildOffset);
+
+    private long _rebuildOffset;
+    private int _rebuildRequested;
+    private readonly AppendSignal _rebuildSignal = new();
+
+    /// <summary>
+    /// Asks the worker to rebuild the view as a new generation from the start of the log. False when a
+    /// rebuild runs already or the sink cannot keep generations apart.
+    /// </summary>
+    public bool RequestRebuild()
+    {
+        if (RebuildGeneration is not null || Sink is not IGenerationalSink) return false;
+        if (Interlocked.Exchange(ref _rebuildRequested, 1) == 1) return false;
+        _rebuildSignal.Notify();
+        return true;
+    }
+
+    internal Task RebuildRequested => Volatile.Read(ref _rebuildRequested) == 1 ? Task.CompletedTask : _rebuildSignal.Next;
+
+    internal bool TakeRebuildRequest() => Interlocked.Exchange(ref _rebuildRequested, 0) == 1;
+
+    internal void Rebuilding(int generation, long offset)
+    {
+        RebuildGeneration = generation;
+        Interlocked.Exchange(ref _rebuildOffset, offset);
+    }
+
+    internal void Rebuilt() => RebuildGeneration = null;
+
+    internal void Connected(ISinkConnector sink, long offset, int generation)
     {
         Sink = sink;
+        Generation = generation;
         Interlocked.Exchange(ref _offset, offset);
         _advanced.Notify();
     }

@@ -17,6 +17,12 @@ public interface IPipelineStateStore
     /// <summary>Stores the pipeline's offset (it only ever moves forward).</summary>
     Task StoreOffsetAsync(string pipeline, long offset, CancellationToken cancellationToken);
 
+    /// <summary>Which generation of the pipeline's view is live, and which one a rebuild is writing (none: 0 and null).</summary>
+    Task<PipelineGeneration> LoadGenerationAsync(string pipeline, CancellationToken cancellationToken);
+
+    /// <summary>Records the live generation and the one being rebuilt.</summary>
+    Task StoreGenerationAsync(string pipeline, PipelineGeneration generation, CancellationToken cancellationToken);
+
     /// <summary>Adds a dead letter: an event the pipeline could not process, with the reason.</summary>
     Task AddDeadLetterAsync(DeadLetter letter, CancellationToken cancellationToken);
 
@@ -25,6 +31,15 @@ public interface IPipelineStateStore
 
     /// <summary>One page of the pipeline's dead letters after id <paramref name="afterId"/>, oldest first; never the whole store at once.</summary>
     Task<IReadOnlyList<DeadLetter>> ReadDeadLettersAsync(string pipeline, long afterId, int pageSize, CancellationToken cancellationToken);
+}
+
+/// <summary>The live generation of a pipeline's view, and the one a rebuild is writing, if any.</summary>
+/// <param name="Active">The generation readers see.</param>
+/// <param name="Building">The generation a rebuild is writing; null when none runs.</param>
+public sealed record PipelineGeneration(int Active, int? Building)
+{
+    /// <summary>A pipeline that was never rebuilt.</summary>
+    public static readonly PipelineGeneration First = new(0, null);
 }
 
 /// <summary>An event a pipeline could not process.</summary>

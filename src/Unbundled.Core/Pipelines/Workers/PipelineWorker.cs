@@ -68,10 +68,21 @@ public sealed class PipelineWorker : BackgroundService
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var sink = _definition.Sink.Connector.Create(_definition.Sink.Options, new SinkContext(_definition.Name, _services));
         try
         {
-            await RunAsync(sink, stoppingToken).ConfigureAwait(false);
+            _progress.Enter(PipelineState.Starting);
+            var generation = await _state.LoadGenerationAsync(_definition.Name, stoppingToken).ConfigureAwait(false);
+            _live = await OpenAsync(generation.Active, stoppingToken).ConfigureAwait(false);
+            _progress.Connected(_live.Sink, _live.Offset, generation.Active);
+            _logger.LogInformation("Pipeline {Pipeline} resumes after position {Offset} into {Sink} (generation {Generation})",
+                _definition.Name, _live.Offset, _definition.Sink.Name, generation.Active);
+            if (generation.Building is { } building)
+            {
+                _rebuild = await OpenAsync(building, stoppingToken).ConfigureAwait(false);
+                _progress.Rebuilding(building, _rebuild.Offset);
+                _logger.LogInformation("Pipeline {Pipeline} resumes rebuilding generation {Generation} after position {Offset}", _definition.Name, building, _rebuild.Offset);
+            }
+            await RunAsync(stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -87,74 +98,132 @@ public sealed class PipelineWorker : BackgroundService
         finally
         {
             if (_progress.State != PipelineState.Faulted) _progress.Enter(PipelineState.Stopped);
-            await sink.DisposeAsync().ConfigureAwait(false);
+            foreach (var target in new[] { _live, _rebuild, _retired }.OfType<ViewTarget>()) await target.DisposeAsync().ConfigureAwait(false);
             _logger.LogInformation("Pipeline {Pipeline} stopped at offset {Offset}", _definition.Name, _progress.Offset);
         }
     }
 
-    private async Task RunAsync(ISinkConnector sink, CancellationToken stoppingToken)
+    private ViewTarget? _live;
+    private ViewTarget? _rebuild;
+    private ViewTarget? _retired;
+
+    /// <summary>Creates, connects and positions the sink of one generation of the view.</summary>
+    private async Task<ViewTarget> OpenAsync(int generation, CancellationToken cancellationToken)
     {
-        _progress.Enter(PipelineState.Starting);
+        var sink = _definition.Sink.Connector.Create(_definition.Sink.Options, new SinkContext(_definition.Name, _services) { Generation = generation });
+        var offsetName = generation == 0 ? _definition.Name : $"{_definition.Name}#generation-{generation}";
         var offset = await _sinkRetry.ExecuteAsync(async token =>
         {
             await sink.ConnectAsync(token).ConfigureAwait(false);
             return sink.KeepsOffset
                 ? await sink.LoadOffsetAsync(token).ConfigureAwait(false)
-                : await _state.LoadOffsetAsync(_definition.Name, token).ConfigureAwait(false);
-        }, stoppingToken).ConfigureAwait(false);
-        _progress.Connected(sink, offset);
-        _logger.LogInformation("Pipeline {Pipeline} resumes after position {Offset} into {Sink}", _definition.Name, offset, _definition.Sink.Name);
+                : await _state.LoadOffsetAsync(offsetName, token).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+        return new ViewTarget(generation, sink, new ChangeEventReader(_log, _definition.Source.Name), offsetName) { Offset = offset };
+    }
 
-        using var events = new ChangeEventReader(_log, _definition.Source.Name);
+    private async Task RunAsync(CancellationToken stoppingToken)
+    {
         var caughtUp = false;
         var caughtUpBefore = false;
         var headSeen = 0L;
         Task<IReadOnlyList<LogEntry>>? prefetched = null;
         while (!stoppingToken.IsCancellationRequested)
         {
-            var entries = await (prefetched ?? ReadBatchAsync(offset, stoppingToken)).ConfigureAwait(false);
+            if (_rebuild is null && _progress.TakeRebuildRequest()) await StartRebuildAsync(stoppingToken).ConfigureAwait(false);
+
+            var live = _live!;
+            var entries = await (prefetched ?? ReadBatchAsync(live.Offset, stoppingToken)).ConfigureAwait(false);
             prefetched = null;
-            if (entries.Count == 0)
+            if (entries.Count > 0)
             {
-                // The first catch-up after start is news; the ones after each idle flush are not.
-                if (!caughtUp)
+                caughtUp = false;
+                if (entries.Count == _definition.Batch.MaxSize && _rebuild is null)
                 {
-                    _logger.Log(caughtUpBefore ? LogLevel.Debug : LogLevel.Information, "Pipeline {Pipeline} caught up at position {Offset}", _definition.Name, offset);
+                    // A backlog: read the next batch while this one is projected and written.
+                    prefetched = ReadBatchAsync(entries[^1].Position, stoppingToken);
                 }
-                caughtUp = caughtUpBefore = true;
-                _progress.Enter(PipelineState.Running);
-                await _log.WaitForEntriesAsync(offset, stoppingToken).ConfigureAwait(false);
-                continue;
-            }
-            caughtUp = false;
-            if (entries.Count == _definition.Batch.MaxSize)
-            {
-                // A backlog: read the next batch while this one is projected and written.
-                prefetched = ReadBatchAsync(entries[^1].Position, stoppingToken);
-                _progress.Enter(PipelineState.CatchingUp);
-                if (Environment.TickCount64 - headSeen > 1000)
+                if (entries.Count == _definition.Batch.MaxSize)
                 {
-                    _progress.SawHead(await _log.ReadHeadAsync(stoppingToken).ConfigureAwait(false));
-                    headSeen = Environment.TickCount64;
+                    _progress.Enter(PipelineState.CatchingUp);
+                    if (Environment.TickCount64 - headSeen > 1000)
+                    {
+                        _progress.SawHead(await _log.ReadHeadAsync(stoppingToken).ConfigureAwait(false));
+                        headSeen = Environment.TickCount64;
+                    }
                 }
-            }
-            else
-            {
-                _progress.SawHead(entries[^1].Position);
+                else
+                {
+                    _progress.SawHead(entries[^1].Position);
+                }
+
+                var processed = await ProcessAsync(live, entries, live: true, stoppingToken).ConfigureAwait(false);
+                live.Offset = processed.Offset;
+                if (processed.Poisoned)
+                {
+                    _progress.Enter(PipelineState.Faulted);
+                    _logger.LogError("Pipeline {Pipeline} stopped at a poison event after position {Offset}, as its error policy says; the event is in the dead-letter store",
+                        _definition.Name, live.Offset);
+                    if (prefetched is not null) await ((Task)prefetched).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    return;
+                }
             }
 
-            var processed = await ProcessAsync(sink, entries, events, stoppingToken).ConfigureAwait(false);
-            offset = processed.Offset;
-            if (processed.Poisoned)
+            if (_rebuild is not null)
             {
-                _progress.Enter(PipelineState.Faulted);
-                _logger.LogError("Pipeline {Pipeline} stopped at a poison event after position {Offset}, as its error policy says; the event is in the dead-letter store",
-                    _definition.Name, offset);
-                if (prefetched is not null) await ((Task)prefetched).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                return;
+                // The rebuild advances one batch per turn, between live batches, and swaps in once it has
+                // reached what the live generation holds: readers never see an empty or partial view.
+                await RebuildStepAsync(stoppingToken).ConfigureAwait(false);
+                continue;
             }
+            if (entries.Count > 0) continue;
+
+            // The first catch-up after start is news; the ones after each idle flush are not.
+            if (!caughtUp) _logger.Log(caughtUpBefore ? LogLevel.Debug : LogLevel.Information, "Pipeline {Pipeline} caught up at position {Offset}", _definition.Name, live.Offset);
+            caughtUp = caughtUpBefore = true;
+            _progress.Enter(PipelineState.Running);
+            await Task.WhenAny(_log.WaitForEntriesAsync(live.Offset, stoppingToken), _progress.RebuildRequested).ConfigureAwait(false);
+            stoppingToken.ThrowIfCancellationRequested();
         }
     }
+
+    private async Task StartRebuildAsync(CancellationToken cancellationToken)
+    {
+        var generation = _live!.Generation + 1;
+        await _state.StoreGenerationAsync(_definition.Name, new PipelineGeneration(_live.Generation, generation), cancellationToken).ConfigureAwait(false);
+        _rebuild = await OpenAsync(generation, cancellationToken).ConfigureAwait(false);
+        _progress.Rebuilding(generation, _rebuild.Offset);
+        _logger.LogInformation("Pipeline {Pipeline} rebuilds its view as generation {Generation} from the start of the log", _definition.Name, generation);
+    }
+
+    private async Task RebuildStepAsync(CancellationToken cancellationToken)
+    {
+        var rebuild = _rebuild!;
+        var entries = await _log.ReadAsync(rebuild.Offset, _definition.Batch.MaxSize, cancellationToken).ConfigureAwait(false);
+        if (entries.Count > 0)
+        {
+            var target = entries[^1].Position <= _live!.Offset ? entries : entries.Where(e => e.Position <= _live.Offset).ToList();
+            if (target.Count > 0) rebuild.Offset = (await ProcessAsync(rebuild, target, live: false, cancellationToken).ConfigureAwait(false)).Offset;
+            _progress.Rebuilding(rebuild.Generation, rebuild.Offset);
+        }
+        if (rebuild.Offset < _live!.Offset) return;
+
+        var old = _retired = _live;
+        await ((IGenerationalSink)rebuild.Sink).ActivateAsync(cancellationToken).ConfigureAwait(false);
+        await _state.StoreGenerationAsync(_definition.Name, new PipelineGeneration(rebuild.Generation, null), cancellationToken).ConfigureAwait(false);
+        (_live, _rebuild) = (rebuild, null);
+        _progress.Connected(rebuild.Sink, rebuild.Offset, rebuild.Generation);
+        _progress.Rebuilt();
+        _logger.LogInformation("Pipeline {Pipeline} now serves generation {Generation}; generation {Old} is dropped", _definition.Name, rebuild.Generation, old.Generation);
+        // Reads already switched to the new sink; give reads in flight on the old one a moment before dropping it.
+        await Task.Delay(RebuildGracePeriod, cancellationToken).ConfigureAwait(false);
+        await ((IGenerationalSink)old.Sink).DropAsync(cancellationToken).ConfigureAwait(false);
+        await old.DisposeAsync().ConfigureAwait(false);
+        _retired = null;
+    }
+
+    /// <summary>How long an old generation stays after a rebuild swapped it out.</summary>
+    public static TimeSpan RebuildGracePeriod { get; set; } = TimeSpan.FromSeconds(2);
 
     private async Task<IReadOnlyList<LogEntry>> ReadBatchAsync(long offset, CancellationToken cancellationToken)
     {
@@ -167,8 +236,9 @@ public sealed class PipelineWorker : BackgroundService
         return more.Count == 0 ? entries : [.. entries, .. more];
     }
 
-    private async Task<(long Offset, bool Poisoned)> ProcessAsync(ISinkConnector sink, IReadOnlyList<LogEntry> entries, ChangeEventReader events, CancellationToken cancellationToken)
+    private async Task<(long Offset, bool Poisoned)> ProcessAsync(ViewTarget target, IReadOnlyList<LogEntry> entries, bool live, CancellationToken cancellationToken)
     {
+        var (sink, events) = (target.Sink, target.Events);
         var documents = new List<SinkDocument>();
         var sources = new Dictionary<long, ChangeEvent>();
         var deadLetters = new List<DeadLetter>();
@@ -191,7 +261,7 @@ public sealed class PipelineWorker : BackgroundService
             {
                 var described = change is null ? DescribeEntry(entry) : JsonSerializer.Serialize(change);
                 deadLetters.Add(new DeadLetter(0, _definition.Name, entry.Position, entry.Model.Id, described, $"{error.GetType().Name}: {error.Message}", DateTimeOffset.UtcNow));
-                if (_definition.OnError == ErrorPolicy.Stop)
+                if (live && _definition.OnError == ErrorPolicy.Stop)
                 {
                     poisoned = true;
                     break;
@@ -206,7 +276,7 @@ public sealed class PipelineWorker : BackgroundService
             // The poison event stays unprocessed: the offset stops just before it.
             var poison = deadLetters[^1].Position;
             var before = entries.LastOrDefault(e => e.Position < poison);
-            if (before is null) return (_progress.Offset, true);
+            if (before is null) return (target.Offset, true);
             covered = before;
         }
 
@@ -216,7 +286,8 @@ public sealed class PipelineWorker : BackgroundService
         await StoreDeadLettersAsync(result.Rejected.Select(r => new DeadLetter(0, _definition.Name, r.Document.Position, r.Document.Key,
             sources.TryGetValue(r.Document.Position, out var source) ? JsonSerializer.Serialize(source) : JsonSerializer.Serialize(r.Document.Document),
             r.Reason, DateTimeOffset.UtcNow)).ToList(), cancellationToken).ConfigureAwait(false);
-        if (!sink.KeepsOffset) await _state.StoreOffsetAsync(_definition.Name, batch.Offset, cancellationToken).ConfigureAwait(false);
+        if (!sink.KeepsOffset) await _state.StoreOffsetAsync(target.OffsetName, batch.Offset, cancellationToken).ConfigureAwait(false);
+        if (!live) return (batch.Offset, false);
 
         if (_progress.State == PipelineState.Retrying)
             _logger.LogInformation("Pipeline {Pipeline} wrote to {Sink} again after failures", _definition.Name, _definition.Sink.Name);
@@ -258,6 +329,26 @@ public sealed class PipelineWorker : BackgroundService
         _lastRetryWarning = now;
         _logger.LogWarning(error, "Pipeline {Pipeline} cannot write to {Sink} (attempt {Attempt}); retrying with backoff, other pipelines go on",
             _definition.Name, _definition.Sink.Name, attempt + 1);
+    }
+
+    /// <summary>One generation of the view: its sink, its own change-event reader, and where its offset is kept.</summary>
+    private sealed class ViewTarget(int generation, ISinkConnector sink, ChangeEventReader events, string offsetName) : IAsyncDisposable
+    {
+        public int Generation { get; } = generation;
+
+        public ISinkConnector Sink { get; } = sink;
+
+        public ChangeEventReader Events { get; } = events;
+
+        public string OffsetName { get; } = offsetName;
+
+        public long Offset { get; set; }
+
+        public async ValueTask DisposeAsync()
+        {
+            Events.Dispose();
+            await Sink.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private static string DescribeEntry(LogEntry entry) => JsonSerializer.Serialize(new
