@@ -118,3 +118,73 @@ public sealed class RebuildTests : IAsyncLifetime
         return found["hits"]!.AsArray().ToDictionary(h => (string)h!["key"]!, h => h!["document"]!.ToJsonString());
     }
 }
+
+/// <summary>A rebuild interrupted by a crash finishes the same generation when the server comes back.</summary>
+public sealed class RebuildRecoveryTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    [Fact]
+    public async Task Killing_the_server_during_a_rebuild_and_starting_it_again_finishes_the_same_generation()
+    {
+        var pipelines = _directory.File("pipelines.yaml");
+        await File.WriteAllTextAsync(pipelines, $$"""
+            sources:
+              lists: { models: [todo-list] }
+            sinks:
+              index: { connector: lucene, directory: "{{_directory.Path}}/index" }
+              scratch: { connector: lucene, directory: "{{_directory.Path}}/scratch" }
+            pipelines:
+              search: { from: lists, projection: todo-items, to: index, batch: { max-size: 20 } }
+              reference: { from: lists, projection: todo-items, to: scratch }
+            """);
+        var port = ServerProcess.FreePort();
+        string[] settings = ["--Unbundled:Log:Provider=sqlite", $"--Unbundled:Log:Sqlite:Path={_directory.File("log.db")}",
+            "--Unbundled:Redis:Connection=", $"--Unbundled:Pipelines:File={pipelines}"];
+        var environment = new Dictionary<string, string>();
+
+        long offsetBeforeKill;
+        using (var first = await ServerProcess.StartAsync(port, environment, settings))
+        {
+            using var http = new HttpClient { BaseAddress = first.Address };
+            for (var list = 0; list < 30; list++)
+            {
+                var commands = string.Join(",", Enumerable.Range(0, 99).Select(i => $$$"""{"op":"create","path":"/todos/-","value":{"id":"t{{{i}}}","title":"todo {{{i}}}"}}"""));
+                var response = await http.PostAsync($"/models/todo-list/l{list}/flush", new StringContent(
+                    $$$"""{"baseVersion":0,"commands":[{"op":"create","path":"","value":{"title":"list","todos":[]}},{{{commands}}}]}""", Encoding.UTF8, "application/json"));
+                response.EnsureSuccessStatusCode();
+            }
+            await WaitAsync(http, status => (long)status["offset"]! == (long)status["head"]! && (long)status["head"]! == 3000);
+            Assert.Equal(HttpStatusCode.Accepted, (await http.PostAsync("/pipelines/search/rebuild", null)).StatusCode);
+            var during = await WaitAsync(http, status => status["rebuild"] is JsonObject rebuild && (long)rebuild["offset"]! > 200);
+            offsetBeforeKill = (long)during["rebuild"]!["offset"]!;
+            first.Kill();
+        }
+
+        using var second = await ServerProcess.StartAsync(port, environment, settings);
+        using var client = new HttpClient { BaseAddress = second.Address };
+        var resumed = (await client.GetFromJsonAsync<JsonObject>("/pipelines/search"))!;
+        Assert.True(resumed["rebuild"] is JsonObject || (int)resumed["generation"]! == 1, resumed.ToJsonString());
+        if (resumed["rebuild"] is JsonObject rebuilding) Assert.True((long)rebuilding["offset"]! >= offsetBeforeKill - 20, resumed.ToJsonString());
+        var done = await WaitAsync(client, status => (int)status["generation"]! == 1 && status["rebuild"] is null);
+
+        Assert.Equal(1, (int)done["generation"]!);
+        var rebuilt = (await client.GetFromJsonAsync<JsonObject>("/search/search?q=todo&limit=10000&atPosition=3000"))!;
+        var reference = (await client.GetFromJsonAsync<JsonObject>("/search/reference?q=todo&limit=10000&atPosition=3000"))!;
+        Assert.Equal(2970, (long)rebuilt["total"]!);
+        Assert.Equal((long)reference["total"]!, (long)rebuilt["total"]!);
+    }
+
+    private static async Task<JsonObject> WaitAsync(HttpClient http, Func<JsonObject, bool> condition)
+    {
+        for (var attempt = 0; attempt < 300; attempt++)
+        {
+            var status = (await http.GetFromJsonAsync<JsonObject>("/pipelines/search"))!;
+            if (condition(status)) return status;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException("the pipeline did not get there within 15 s");
+    }
+
+    public void Dispose() => _directory.Dispose();
+}
