@@ -188,3 +188,59 @@ public sealed class RebuildRecoveryTests : IDisposable
 
     public void Dispose() => _directory.Dispose();
 }
+
+/// <summary>Evolving a view: change its definition, see it reported stale, rebuild it.</summary>
+public sealed class StaleViewTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    private async Task<RunningServer> StartAsync(string field)
+    {
+        var pipelines = _directory.File("pipelines.yaml");
+        await File.WriteAllTextAsync(pipelines, $$"""
+            sources:
+              lists: { models: [todo-list] }
+            sinks:
+              index: { connector: lucene, directory: "{{_directory.Path}}/index" }
+            pipelines:
+              titles:
+                from: lists
+                select: { fields: { {{field}}: after.title } }
+                to: index
+            """);
+        var server = await RunningServer.StartAsync($"--Unbundled:Pipelines:File={pipelines}", $"--Unbundled:Log:Sqlite:Path={_directory.File("log.db")}");
+        await server.WaitForPipelinesAsync(1);
+        return server;
+    }
+
+    [Fact]
+    public async Task A_view_built_from_an_older_definition_is_reported_stale_until_it_is_rebuilt()
+    {
+        await using (var first = await StartAsync("title"))
+        {
+            var flush = await first.Client.PostAsync("/models/todo-list/a/flush", new StringContent(
+                """{"baseVersion":0,"commands":[{"op":"create","path":"","value":{"title":"Groceries","todos":[]}}]}""", Encoding.UTF8, "application/json"));
+            flush.EnsureSuccessStatusCode();
+            Assert.False((bool)(await first.Client.GetFromJsonAsync<JsonObject>("/pipelines/titles"))!["stale"]!);
+        }
+
+        await using var second = await StartAsync("name");
+        Assert.True((bool)(await second.Client.GetFromJsonAsync<JsonObject>("/pipelines/titles"))!["stale"]!);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await second.Client.PostAsync("/pipelines/titles/rebuild", null)).StatusCode);
+        JsonObject status;
+        var attempts = 0;
+        do
+        {
+            await Task.Delay(100);
+            status = (await second.Client.GetFromJsonAsync<JsonObject>("/pipelines/titles"))!;
+        }
+        while ((int)status["generation"]! == 0 && ++attempts < 200);
+
+        Assert.False((bool)status["stale"]!);
+        var document = (await second.Client.GetFromJsonAsync<JsonObject>("/views/titles/a"))!["document"]!;
+        Assert.Equal("Groceries", (string?)document["name"]);
+    }
+
+    public void Dispose() => _directory.Dispose();
+}

@@ -95,6 +95,14 @@ public sealed class PipelineProgress(string pipeline)
         }
     }
 
+    /// <summary>
+    /// True when the live view was built from an earlier definition of the pipeline (its projection,
+    /// filter or sink options changed since): rebuild it to bring it in line.
+    /// </summary>
+    public bool Stale { get; private set; }
+
+    internal void BuiltFrom(string? builtFrom, string current) => Stale = builtFrom is not null && builtFrom != current;
+
     /// <summary>The generation of the view readers see.</summary>
     public int Generation { get; private set; }
 
