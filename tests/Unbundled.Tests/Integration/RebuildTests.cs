@@ -44,7 +44,9 @@ public sealed class RebuildTests : IAsyncLifetime
     {
         var http = _server.Client;
         // One new list per flush (a list holds at most 100 todos in the demo model), each with one todo.
-        for (var i = 0; i < 300; i++) await FlushAsync(http, $"seed-{i}", NewList($"t{i}", $"todo {i}"));
+        var seeded = 0L;
+        for (var i = 0; i < 300; i++) seeded = await FlushAsync(http, $"seed-{i}", NewList($"t{i}", $"todo {i}"));
+        (await http.GetAsync($"/search/search?q=todo&atPosition={seeded}&timeoutMs=20000")).EnsureSuccessStatusCode();
 
         using var stop = new CancellationTokenSource();
         var flushes = 0;
@@ -105,11 +107,12 @@ public sealed class RebuildTests : IAsyncLifetime
     private static string NewList(string todo, string title) =>
         $$$"""{"op":"create","path":"","value":{"title":"list","todos":[{"id":"{{{todo}}}","title":"{{{title}}}"}]}}""";
 
-    private static async Task FlushAsync(HttpClient http, string list, string command)
+    private static async Task<long> FlushAsync(HttpClient http, string list, string command)
     {
         var response = await http.PostAsync($"/models/todo-list/{list}/flush",
             new StringContent($$"""{"baseVersion":0,"commands":[{{command}}]}""", Encoding.UTF8, "application/json"));
         response.EnsureSuccessStatusCode();
+        return (long)(await response.Content.ReadFromJsonAsync<JsonObject>())!["position"]!;
     }
 
     private static async Task<Dictionary<string, string>> AllAsync(HttpClient http, string pipeline, long head)
@@ -147,14 +150,14 @@ public sealed class RebuildRecoveryTests : IDisposable
         using (var first = await ServerProcess.StartAsync(port, environment, settings))
         {
             using var http = new HttpClient { BaseAddress = first.Address };
-            for (var list = 0; list < 30; list++)
+            for (var list = 0; list < 60; list++)
             {
-                var commands = string.Join(",", Enumerable.Range(0, 99).Select(i => $$$"""{"op":"create","path":"/todos/-","value":{"id":"t{{{i}}}","title":"todo {{{i}}}"}}"""));
+                var commands = string.Join(",", Enumerable.Range(0, 20).Select(i => $$$"""{"op":"create","path":"/todos/-","value":{"id":"t{{{i}}}","title":"todo {{{i}}}"}}"""));
                 var response = await http.PostAsync($"/models/todo-list/l{list}/flush", new StringContent(
                     $$$"""{"baseVersion":0,"commands":[{"op":"create","path":"","value":{"title":"list","todos":[]}},{{{commands}}}]}""", Encoding.UTF8, "application/json"));
                 response.EnsureSuccessStatusCode();
             }
-            await WaitAsync(http, status => (long)status["offset"]! == (long)status["head"]! && (long)status["head"]! == 3000);
+            await WaitAsync(http, status => (long)status["offset"]! == (long)status["head"]! && (long)status["head"]! == 1260);
             Assert.Equal(HttpStatusCode.Accepted, (await http.PostAsync("/pipelines/search/rebuild", null)).StatusCode);
             var during = await WaitAsync(http, status => status["rebuild"] is JsonObject rebuild && (long)rebuild["offset"]! > 200);
             offsetBeforeKill = (long)during["rebuild"]!["offset"]!;
@@ -169,21 +172,21 @@ public sealed class RebuildRecoveryTests : IDisposable
         var done = await WaitAsync(client, status => (int)status["generation"]! == 1 && status["rebuild"] is null);
 
         Assert.Equal(1, (int)done["generation"]!);
-        var rebuilt = (await client.GetFromJsonAsync<JsonObject>("/search/search?q=todo&limit=10000&atPosition=3000"))!;
-        var reference = (await client.GetFromJsonAsync<JsonObject>("/search/reference?q=todo&limit=10000&atPosition=3000"))!;
-        Assert.Equal(2970, (long)rebuilt["total"]!);
+        var rebuilt = (await client.GetFromJsonAsync<JsonObject>("/search/search?q=todo&limit=10000&atPosition=1260"))!;
+        var reference = (await client.GetFromJsonAsync<JsonObject>("/search/reference?q=todo&limit=10000&atPosition=1260"))!;
+        Assert.Equal(1200, (long)rebuilt["total"]!);
         Assert.Equal((long)reference["total"]!, (long)rebuilt["total"]!);
     }
 
     private static async Task<JsonObject> WaitAsync(HttpClient http, Func<JsonObject, bool> condition)
     {
-        for (var attempt = 0; attempt < 300; attempt++)
+        for (var attempt = 0; attempt < 1200; attempt++)
         {
             var status = (await http.GetFromJsonAsync<JsonObject>("/pipelines/search"))!;
             if (condition(status)) return status;
             await Task.Delay(50);
         }
-        throw new TimeoutException("the pipeline did not get there within 15 s");
+        throw new TimeoutException("the pipeline did not get there within 60 s");
     }
 
     public void Dispose() => _directory.Dispose();
