@@ -41,7 +41,7 @@ public static class PipelineEndpoints
                 return Results.Problem($"pipeline '{name}' writes to a sink that cannot keep two generations of its view apart, so it cannot be rebuilt beside itself",
                     statusCode: StatusCodes.Status400BadRequest, title: "Not rebuildable", type: TypePrefix + "not-rebuildable");
             if (!progress.RequestRebuild())
-                return Results.Problem($"pipeline '{name}' is already rebuilding generation {progress.RebuildGeneration}",
+                return Results.Problem($"pipeline '{name}' is already rebuilding its view (generation {progress.RebuildGeneration?.ToString() ?? (progress.Generation + 1).ToString()})",
                     statusCode: StatusCodes.Status409Conflict, title: "Rebuild running", type: TypePrefix + "rebuild-running");
             return Results.Accepted($"/pipelines/{name}", PipelineStatus.From(progress, await log.ReadHeadAsync(cancellationToken)));
         });
