@@ -207,11 +207,14 @@ public sealed class PipelineWorker : BackgroundService
     private async Task RebuildStepAsync(CancellationToken cancellationToken)
     {
         var rebuild = _rebuild!;
-        var entries = await _log.ReadAsync(rebuild.Offset, _definition.Batch.MaxSize, cancellationToken).ConfigureAwait(false);
-        if (entries.Count > 0)
+        // Several rebuild batches per live batch: a rebuild sharing turns evenly with a saturated live
+        // pipeline would never catch up with it.
+        for (var step = 0; step < RebuildBatchesPerTurn && rebuild.Offset < _live!.Offset; step++)
         {
-            var target = entries[^1].Position <= _live!.Offset ? entries : entries.Where(e => e.Position <= _live.Offset).ToList();
-            if (target.Count > 0) rebuild.Offset = (await ProcessAsync(rebuild, target, live: false, cancellationToken).ConfigureAwait(false)).Offset;
+            var entries = await _log.ReadAsync(rebuild.Offset, _definition.Batch.MaxSize, cancellationToken).ConfigureAwait(false);
+            var target = entries.Where(e => e.Position <= _live.Offset).ToList();
+            if (target.Count == 0) break;
+            rebuild.Offset = (await ProcessAsync(rebuild, target, live: false, cancellationToken).ConfigureAwait(false)).Offset;
             _progress.Rebuilding(rebuild.Generation, rebuild.Offset);
         }
         if (rebuild.Offset < _live!.Offset) return;
@@ -230,6 +233,8 @@ public sealed class PipelineWorker : BackgroundService
         await old.DisposeAsync().ConfigureAwait(false);
         _retired = null;
     }
+
+    private const int RebuildBatchesPerTurn = 4;
 
     /// <summary>How long an old generation stays after a rebuild swapped it out.</summary>
     public static TimeSpan RebuildGracePeriod { get; set; } = TimeSpan.FromSeconds(2);
