@@ -137,7 +137,11 @@ public sealed partial class PostgresCommandLog : ICommandLog, IAsyncDisposable
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
         // One round trip: take the positions (the lock that orders appends), check and advance every
-        // model's version, and queue the notification that commit will deliver.
+        // model's version, and queue the notification that commit will deliver. Taking the head lock
+        // before the version checks, not after, is deliberate: model rows are then only ever locked by
+        // the holder of the head lock, so appends from different processes cannot deadlock on them and
+        // need no key order; checking first would cost a second round trip per transaction and hold
+        // the head lock no shorter (it would still be held through the COPY and the commit).
         await using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(Statement($"UPDATE {_schema}.log_head SET position = position + $1 WHERE id = 1 RETURNING position - $1", total));
         for (var i = 0; i < appends.Count; i++) batch.BatchCommands.Add(AdvanceModel(appends[i], total, ends[i]));
