@@ -8,6 +8,7 @@ IReadOnlyDictionary<string, Func<bool, Task<BenchResult>>> scenarios = new Dicti
     ["append-sqlite"] = AppendScenario.SqliteAsync,
     ["redis-replay"] = RedisReplayScenario.RunAsync,
     ["es-bulk-encode"] = EsBulkEncodeScenario.RunAsync,
+    ["rebuild-lucene"] = RebuildLuceneScenario.RunAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var run))

@@ -39,8 +39,9 @@ public sealed class PostgresPipelineStateStore : IPipelineStateStore, IAsyncDisp
             CREATE INDEX IF NOT EXISTS dead_letters_by_pipeline ON {_schema}.dead_letters (pipeline, id);
             CREATE TABLE IF NOT EXISTS {_schema}.pipeline_generations (
                 pipeline text PRIMARY KEY,
-                active   int  NOT NULL,
-                building int);
+                active      int  NOT NULL,
+                building    int,
+                fingerprint text);
             """, connection, transaction);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -69,23 +70,24 @@ public sealed class PostgresPipelineStateStore : IPipelineStateStore, IAsyncDisp
     /// <inheritdoc />
     public async Task<PipelineGeneration> LoadGenerationAsync(string pipeline, CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand($"SELECT active, building FROM {_schema}.pipeline_generations WHERE pipeline = $1");
+        await using var command = _dataSource.CreateCommand($"SELECT active, building, fingerprint FROM {_schema}.pipeline_generations WHERE pipeline = $1");
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pipeline });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) return PipelineGeneration.First;
-        return new PipelineGeneration(reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt32(1));
+        return new PipelineGeneration(reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2));
     }
 
     /// <inheritdoc />
     public async Task StoreGenerationAsync(string pipeline, PipelineGeneration generation, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand($"""
-            INSERT INTO {_schema}.pipeline_generations (pipeline, active, building) VALUES ($1, $2, $3)
-            ON CONFLICT (pipeline) DO UPDATE SET active = excluded.active, building = excluded.building
+            INSERT INTO {_schema}.pipeline_generations (pipeline, active, building, fingerprint) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (pipeline) DO UPDATE SET active = excluded.active, building = excluded.building, fingerprint = excluded.fingerprint
             """);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pipeline });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = generation.Active });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)generation.Building ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)generation.Fingerprint ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 

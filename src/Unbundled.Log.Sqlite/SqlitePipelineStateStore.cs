@@ -34,8 +34,9 @@ public sealed class SqlitePipelineStateStore(IOptions<SqliteLogOptions> options)
             CREATE INDEX IF NOT EXISTS dead_letters_by_pipeline ON dead_letters (pipeline, id);
             CREATE TABLE IF NOT EXISTS pipeline_generations (
                 pipeline TEXT PRIMARY KEY,
-                active   INTEGER NOT NULL,
-                building INTEGER);
+                active      INTEGER NOT NULL,
+                building    INTEGER,
+                fingerprint TEXT);
             """;
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -69,11 +70,11 @@ public sealed class SqlitePipelineStateStore(IOptions<SqliteLogOptions> options)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT active, building FROM pipeline_generations WHERE pipeline = $p";
+        command.CommandText = "SELECT active, building, fingerprint FROM pipeline_generations WHERE pipeline = $p";
         command.Parameters.AddWithValue("$p", pipeline);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false)) return PipelineGeneration.First;
-        return new PipelineGeneration(reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt32(1));
+        return new PipelineGeneration(reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2));
     }
 
     /// <inheritdoc />
@@ -82,12 +83,13 @@ public sealed class SqlitePipelineStateStore(IOptions<SqliteLogOptions> options)
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO pipeline_generations (pipeline, active, building) VALUES ($p, $a, $b)
-            ON CONFLICT (pipeline) DO UPDATE SET active = excluded.active, building = excluded.building
+            INSERT INTO pipeline_generations (pipeline, active, building, fingerprint) VALUES ($p, $a, $b, $f)
+            ON CONFLICT (pipeline) DO UPDATE SET active = excluded.active, building = excluded.building, fingerprint = excluded.fingerprint
             """;
         command.Parameters.AddWithValue("$p", pipeline);
         command.Parameters.AddWithValue("$a", generation.Active);
         command.Parameters.AddWithValue("$b", (object?)generation.Building ?? DBNull.Value);
+        command.Parameters.AddWithValue("$f", (object?)generation.Fingerprint ?? DBNull.Value);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -50,7 +50,8 @@ internal static class RedisReplayScenario
         }
     }
 
-    private static async Task FillLogAsync(string logFile, int entries)
+    /// <summary>Fills an embedded log with <paramref name="entries"/> entries over 10,000 models of type <c>list</c> (one create, then updates of <c>/n</c>).</summary>
+    internal static async Task FillLogAsync(string logFile, int entries)
     {
         using var log = new SqliteCommandLog(Options.Create(new SqliteLogOptions { Path = logFile }));
         await log.InitializeAsync(default);

@@ -27,13 +27,16 @@ internal static class StatusVerb
                 Console.Error.WriteLine($"No Unbundled server answers at {http.BaseAddress}: {error.Message}. Start one with 'unbundled run' or pass --url.");
                 return 1;
             }
-            var table = new Table().AddColumns("pipeline", "state", "offset", "head", "lag", "lag s", "events/s", "errors", "dead letters");
+            var table = new Table().AddColumns("pipeline", "state", "generation", "offset", "head", "lag", "lag s", "events/s", "errors", "dead letters");
             foreach (var p in pipelines ?? [])
             {
-                table.AddRow(Markup.Escape(p.Name), Colour(p), N(p.Offset), N(p.Head), N(p.LagEvents),
+                var generation = p.Generation + (p.Stale ? " [yellow](stale)[/]" : "") + (p.Rebuild is { } r ? $" → {r.Generation} at {N(r.Offset)}" : "");
+                table.AddRow(Markup.Escape(p.Name), Colour(p), generation, N(p.Offset), N(p.Head), N(p.LagEvents),
                     p.LagSeconds.ToString("0.0", CultureInfo.InvariantCulture), p.EventsPerSecond.ToString("0", CultureInfo.InvariantCulture), N(p.Errors), N(p.DeadLetters));
             }
             AnsiConsole.Write(table);
+            foreach (var p in (pipelines ?? []).Where(p => p.Stale))
+                AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(p.Name)}[/]: its definition changed since its view was built; run 'unbundled rebuild {Markup.Escape(p.Name)}'");
             foreach (var p in (pipelines ?? []).Where(p => p.LastError is not null))
                 AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(p.Name)}[/]: last error: {Markup.Escape(p.LastError!)}");
             return 0;

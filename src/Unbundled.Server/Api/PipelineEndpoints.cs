@@ -41,7 +41,7 @@ public static class PipelineEndpoints
                 return Results.Problem($"pipeline '{name}' writes to a sink that cannot keep two generations of its view apart, so it cannot be rebuilt beside itself",
                     statusCode: StatusCodes.Status400BadRequest, title: "Not rebuildable", type: TypePrefix + "not-rebuildable");
             if (!progress.RequestRebuild())
-                return Results.Problem($"pipeline '{name}' is already rebuilding generation {progress.RebuildGeneration}",
+                return Results.Problem($"pipeline '{name}' is already rebuilding its view (generation {progress.RebuildGeneration?.ToString() ?? (progress.Generation + 1).ToString()})",
                     statusCode: StatusCodes.Status409Conflict, title: "Rebuild running", type: TypePrefix + "rebuild-running");
             return Results.Accepted($"/pipelines/{name}", PipelineStatus.From(progress, await log.ReadHeadAsync(cancellationToken)));
         });
@@ -118,7 +118,7 @@ public static class PipelineEndpoints
 
 /// <summary>One pipeline's status on the wire.</summary>
 public sealed record PipelineStatus(string Name, PipelineState State, long Offset, long Head, long LagEvents, double LagSeconds,
-    double EventsPerSecond, long Events, long Errors, long DeadLetters, string? LastError, int Generation = 0, RebuildStatus? Rebuild = null)
+    double EventsPerSecond, long Events, long Errors, long DeadLetters, string? LastError, int Generation = 0, RebuildStatus? Rebuild = null, bool Stale = false)
 {
     /// <summary>The status of a pipeline against the log's current head.</summary>
     public static PipelineStatus From(PipelineProgress progress, long head)
@@ -126,7 +126,7 @@ public sealed record PipelineStatus(string Name, PipelineState State, long Offse
         var lag = Math.Max(0, head - progress.Offset);
         return new PipelineStatus(progress.Pipeline, progress.State, progress.Offset, head, lag, lag == 0 ? 0 : Math.Round(progress.LagSeconds, 3),
             Math.Round(progress.EventsPerSecond, 1), progress.Events, progress.Errors, progress.DeadLetters, progress.LastError,
-            progress.Generation, progress.RebuildGeneration is { } building ? new RebuildStatus(building, progress.RebuildOffset) : null);
+            progress.Generation, progress.RebuildGeneration is { } building ? new RebuildStatus(building, progress.RebuildOffset) : null, progress.Stale);
     }
 }
 

@@ -44,7 +44,9 @@ public sealed class RebuildTests : IAsyncLifetime
     {
         var http = _server.Client;
         // One new list per flush (a list holds at most 100 todos in the demo model), each with one todo.
-        for (var i = 0; i < 300; i++) await FlushAsync(http, $"seed-{i}", NewList($"t{i}", $"todo {i}"));
+        var seeded = 0L;
+        for (var i = 0; i < 300; i++) seeded = await FlushAsync(http, $"seed-{i}", NewList($"t{i}", $"todo {i}"));
+        (await http.GetAsync($"/search/search?q=todo&atPosition={seeded}&timeoutMs=20000")).EnsureSuccessStatusCode();
 
         using var stop = new CancellationTokenSource();
         var flushes = 0;
@@ -105,11 +107,12 @@ public sealed class RebuildTests : IAsyncLifetime
     private static string NewList(string todo, string title) =>
         $$$"""{"op":"create","path":"","value":{"title":"list","todos":[{"id":"{{{todo}}}","title":"{{{title}}}"}]}}""";
 
-    private static async Task FlushAsync(HttpClient http, string list, string command)
+    private static async Task<long> FlushAsync(HttpClient http, string list, string command)
     {
         var response = await http.PostAsync($"/models/todo-list/{list}/flush",
             new StringContent($$"""{"baseVersion":0,"commands":[{{command}}]}""", Encoding.UTF8, "application/json"));
         response.EnsureSuccessStatusCode();
+        return (long)(await response.Content.ReadFromJsonAsync<JsonObject>())!["position"]!;
     }
 
     private static async Task<Dictionary<string, string>> AllAsync(HttpClient http, string pipeline, long head)
@@ -117,4 +120,130 @@ public sealed class RebuildTests : IAsyncLifetime
         var found = (await http.GetFromJsonAsync<JsonObject>($"/search/{pipeline}?q=todo&limit=100000&atPosition={head}&timeoutMs=20000"))!;
         return found["hits"]!.AsArray().ToDictionary(h => (string)h!["key"]!, h => h!["document"]!.ToJsonString());
     }
+}
+
+/// <summary>A rebuild interrupted by a crash finishes the same generation when the server comes back.</summary>
+public sealed class RebuildRecoveryTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    [Fact]
+    public async Task Killing_the_server_during_a_rebuild_and_starting_it_again_finishes_the_same_generation()
+    {
+        var pipelines = _directory.File("pipelines.yaml");
+        await File.WriteAllTextAsync(pipelines, $$"""
+            sources:
+              lists: { models: [todo-list] }
+            sinks:
+              index: { connector: lucene, directory: "{{_directory.Path}}/index" }
+              scratch: { connector: lucene, directory: "{{_directory.Path}}/scratch" }
+            pipelines:
+              search: { from: lists, projection: todo-items, to: index, batch: { max-size: 20 } }
+              reference: { from: lists, projection: todo-items, to: scratch }
+            """);
+        var port = ServerProcess.FreePort();
+        string[] settings = ["--Unbundled:Log:Provider=sqlite", $"--Unbundled:Log:Sqlite:Path={_directory.File("log.db")}",
+            "--Unbundled:Redis:Connection=", $"--Unbundled:Pipelines:File={pipelines}"];
+        var environment = new Dictionary<string, string>();
+
+        long offsetBeforeKill;
+        using (var first = await ServerProcess.StartAsync(port, environment, settings))
+        {
+            using var http = new HttpClient { BaseAddress = first.Address };
+            for (var list = 0; list < 60; list++)
+            {
+                var commands = string.Join(",", Enumerable.Range(0, 20).Select(i => $$$"""{"op":"create","path":"/todos/-","value":{"id":"t{{{i}}}","title":"todo {{{i}}}"}}"""));
+                var response = await http.PostAsync($"/models/todo-list/l{list}/flush", new StringContent(
+                    $$$"""{"baseVersion":0,"commands":[{"op":"create","path":"","value":{"title":"list","todos":[]}},{{{commands}}}]}""", Encoding.UTF8, "application/json"));
+                response.EnsureSuccessStatusCode();
+            }
+            await WaitAsync(http, status => (long)status["offset"]! == (long)status["head"]! && (long)status["head"]! == 1260);
+            Assert.Equal(HttpStatusCode.Accepted, (await http.PostAsync("/pipelines/search/rebuild", null)).StatusCode);
+            var during = await WaitAsync(http, status => status["rebuild"] is JsonObject rebuild && (long)rebuild["offset"]! > 200);
+            offsetBeforeKill = (long)during["rebuild"]!["offset"]!;
+            first.Kill();
+        }
+
+        using var second = await ServerProcess.StartAsync(port, environment, settings);
+        using var client = new HttpClient { BaseAddress = second.Address };
+        var resumed = (await client.GetFromJsonAsync<JsonObject>("/pipelines/search"))!;
+        Assert.True(resumed["rebuild"] is JsonObject || (int)resumed["generation"]! == 1, resumed.ToJsonString());
+        if (resumed["rebuild"] is JsonObject rebuilding) Assert.True((long)rebuilding["offset"]! >= offsetBeforeKill - 20, resumed.ToJsonString());
+        var done = await WaitAsync(client, status => (int)status["generation"]! == 1 && status["rebuild"] is null);
+
+        Assert.Equal(1, (int)done["generation"]!);
+        var rebuilt = (await client.GetFromJsonAsync<JsonObject>("/search/search?q=todo&limit=10000&atPosition=1260"))!;
+        var reference = (await client.GetFromJsonAsync<JsonObject>("/search/reference?q=todo&limit=10000&atPosition=1260"))!;
+        Assert.Equal(1200, (long)rebuilt["total"]!);
+        Assert.Equal((long)reference["total"]!, (long)rebuilt["total"]!);
+    }
+
+    private static async Task<JsonObject> WaitAsync(HttpClient http, Func<JsonObject, bool> condition)
+    {
+        for (var attempt = 0; attempt < 1200; attempt++)
+        {
+            var status = (await http.GetFromJsonAsync<JsonObject>("/pipelines/search"))!;
+            if (condition(status)) return status;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException("the pipeline did not get there within 60 s");
+    }
+
+    public void Dispose() => _directory.Dispose();
+}
+
+/// <summary>Evolving a view: change its definition, see it reported stale, rebuild it.</summary>
+public sealed class StaleViewTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    private async Task<RunningServer> StartAsync(string field)
+    {
+        var pipelines = _directory.File("pipelines.yaml");
+        await File.WriteAllTextAsync(pipelines, $$"""
+            sources:
+              lists: { models: [todo-list] }
+            sinks:
+              index: { connector: lucene, directory: "{{_directory.Path}}/index" }
+            pipelines:
+              titles:
+                from: lists
+                select: { fields: { {{field}}: after.title } }
+                to: index
+            """);
+        var server = await RunningServer.StartAsync($"--Unbundled:Pipelines:File={pipelines}", $"--Unbundled:Log:Sqlite:Path={_directory.File("log.db")}");
+        await server.WaitForPipelinesAsync(1);
+        return server;
+    }
+
+    [Fact]
+    public async Task A_view_built_from_an_older_definition_is_reported_stale_until_it_is_rebuilt()
+    {
+        await using (var first = await StartAsync("title"))
+        {
+            var flush = await first.Client.PostAsync("/models/todo-list/a/flush", new StringContent(
+                """{"baseVersion":0,"commands":[{"op":"create","path":"","value":{"title":"Groceries","todos":[]}}]}""", Encoding.UTF8, "application/json"));
+            flush.EnsureSuccessStatusCode();
+            Assert.False((bool)(await first.Client.GetFromJsonAsync<JsonObject>("/pipelines/titles"))!["stale"]!);
+        }
+
+        await using var second = await StartAsync("name");
+        Assert.True((bool)(await second.Client.GetFromJsonAsync<JsonObject>("/pipelines/titles"))!["stale"]!);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await second.Client.PostAsync("/pipelines/titles/rebuild", null)).StatusCode);
+        JsonObject status;
+        var attempts = 0;
+        do
+        {
+            await Task.Delay(100);
+            status = (await second.Client.GetFromJsonAsync<JsonObject>("/pipelines/titles"))!;
+        }
+        while ((int)status["generation"]! == 0 && ++attempts < 200);
+
+        Assert.False((bool)status["stale"]!);
+        var document = (await second.Client.GetFromJsonAsync<JsonObject>("/views/titles/a"))!["document"]!;
+        Assert.Equal("Groceries", (string?)document["name"]);
+    }
+
+    public void Dispose() => _directory.Dispose();
 }

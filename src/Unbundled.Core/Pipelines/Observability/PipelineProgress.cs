@@ -95,6 +95,14 @@ public sealed class PipelineProgress(string pipeline)
         }
     }
 
+    /// <summary>
+    /// True when the live view was built from an earlier definition of the pipeline (its projection,
+    /// filter or sink options changed since): rebuild it to bring it in line.
+    /// </summary>
+    public bool Stale { get; private set; }
+
+    internal void BuiltFrom(string? builtFrom, string current) => Stale = builtFrom is not null && builtFrom != current;
+
     /// <summary>The generation of the view readers see.</summary>
     public int Generation { get; private set; }
 
@@ -105,7 +113,10 @@ public sealed class PipelineProgress(string pipeline)
     public long RebuildOffset => Interlocked.Read(ref _rebuildOffset);
 
     private long _rebuildOffset;
-    private int _rebuildRequested;
+
+    // 0: no rebuild; 1: requested, not yet started by the worker; 2: running. A request is accepted
+    // only from 0, so a second one is refused from the moment the first is accepted.
+    private int _rebuildState;
     private readonly AppendSignal _rebuildSignal = new();
 
     /// <summary>
@@ -114,23 +125,27 @@ public sealed class PipelineProgress(string pipeline)
     /// </summary>
     public bool RequestRebuild()
     {
-        if (RebuildGeneration is not null || Sink is not IGenerationalSink) return false;
-        if (Interlocked.Exchange(ref _rebuildRequested, 1) == 1) return false;
+        if (Sink is not IGenerationalSink || Interlocked.CompareExchange(ref _rebuildState, 1, 0) != 0) return false;
         _rebuildSignal.Notify();
         return true;
     }
 
-    internal Task RebuildRequested => Volatile.Read(ref _rebuildRequested) == 1 ? Task.CompletedTask : _rebuildSignal.Next;
+    internal Task RebuildRequested => Volatile.Read(ref _rebuildState) == 1 ? Task.CompletedTask : _rebuildSignal.Next;
 
-    internal bool TakeRebuildRequest() => Interlocked.Exchange(ref _rebuildRequested, 0) == 1;
+    internal bool TakeRebuildRequest() => Interlocked.CompareExchange(ref _rebuildState, 2, 1) == 1;
 
     internal void Rebuilding(int generation, long offset)
     {
+        Volatile.Write(ref _rebuildState, 2);
         RebuildGeneration = generation;
         Interlocked.Exchange(ref _rebuildOffset, offset);
     }
 
-    internal void Rebuilt() => RebuildGeneration = null;
+    internal void Rebuilt()
+    {
+        RebuildGeneration = null;
+        Volatile.Write(ref _rebuildState, 0);
+    }
 
     internal void Connected(ISinkConnector sink, long offset, int generation)
     {

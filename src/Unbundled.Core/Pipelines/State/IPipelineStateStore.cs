@@ -33,10 +33,11 @@ public interface IPipelineStateStore
     Task<IReadOnlyList<DeadLetter>> ReadDeadLettersAsync(string pipeline, long afterId, int pageSize, CancellationToken cancellationToken);
 }
 
-/// <summary>The live generation of a pipeline's view, and the one a rebuild is writing, if any.</summary>
+/// <summary>The live generation of a pipeline's view, the one a rebuild is writing, and the definition the live one was built from.</summary>
 /// <param name="Active">The generation readers see.</param>
 /// <param name="Building">The generation a rebuild is writing; null when none runs.</param>
-public sealed record PipelineGeneration(int Active, int? Building)
+/// <param name="Fingerprint">The fingerprint of the pipeline's definition when the live generation was built (null: not recorded yet).</param>
+public sealed record PipelineGeneration(int Active, int? Building, string? Fingerprint = null)
 {
     /// <summary>A pipeline that was never rebuilt.</summary>
     public static readonly PipelineGeneration First = new(0, null);

@@ -72,6 +72,13 @@ public sealed class PipelineWorker : BackgroundService
         {
             _progress.Enter(PipelineState.Starting);
             var generation = await _state.LoadGenerationAsync(_definition.Name, stoppingToken).ConfigureAwait(false);
+            if (generation.Fingerprint is null)
+            {
+                // First start: the view is built from this definition.
+                generation = generation with { Fingerprint = _definition.Fingerprint };
+                await _state.StoreGenerationAsync(_definition.Name, generation, stoppingToken).ConfigureAwait(false);
+            }
+            _progress.BuiltFrom(generation.Fingerprint, _definition.Fingerprint);
             _live = await OpenAsync(generation.Active, stoppingToken).ConfigureAwait(false);
             _progress.Connected(_live.Sink, _live.Offset, generation.Active);
             _logger.LogInformation("Pipeline {Pipeline} resumes after position {Offset} into {Sink} (generation {Generation})",
@@ -190,7 +197,8 @@ public sealed class PipelineWorker : BackgroundService
     private async Task StartRebuildAsync(CancellationToken cancellationToken)
     {
         var generation = _live!.Generation + 1;
-        await _state.StoreGenerationAsync(_definition.Name, new PipelineGeneration(_live.Generation, generation), cancellationToken).ConfigureAwait(false);
+        var stored = await _state.LoadGenerationAsync(_definition.Name, cancellationToken).ConfigureAwait(false);
+        await _state.StoreGenerationAsync(_definition.Name, stored with { Building = generation }, cancellationToken).ConfigureAwait(false);
         _rebuild = await OpenAsync(generation, cancellationToken).ConfigureAwait(false);
         _progress.Rebuilding(generation, _rebuild.Offset);
         _logger.LogInformation("Pipeline {Pipeline} rebuilds its view as generation {Generation} from the start of the log", _definition.Name, generation);
@@ -210,7 +218,8 @@ public sealed class PipelineWorker : BackgroundService
 
         var old = _retired = _live;
         await ((IGenerationalSink)rebuild.Sink).ActivateAsync(cancellationToken).ConfigureAwait(false);
-        await _state.StoreGenerationAsync(_definition.Name, new PipelineGeneration(rebuild.Generation, null), cancellationToken).ConfigureAwait(false);
+        await _state.StoreGenerationAsync(_definition.Name, new PipelineGeneration(rebuild.Generation, null, _definition.Fingerprint), cancellationToken).ConfigureAwait(false);
+        _progress.BuiltFrom(_definition.Fingerprint, _definition.Fingerprint);
         (_live, _rebuild) = (rebuild, null);
         _progress.Connected(rebuild.Sink, rebuild.Offset, rebuild.Generation);
         _progress.Rebuilt();
