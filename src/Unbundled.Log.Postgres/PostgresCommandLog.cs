@@ -28,12 +28,16 @@ namespace Unbundled.Log.Postgres;
 /// </para>
 /// <para>
 /// Commits are announced with <c>pg_notify</c> (delivered only on commit, in commit order) to a
-/// listener connection that wakes waiting readers.
+/// listener connection that wakes waiting readers. A notification sent while that connection is
+/// down is lost, so the listener wakes everyone when it reconnects, and a waiter also looks again
+/// after <see cref="PostgresLogOptions.SafetyPollInterval"/>: the safety net for what no one saw,
+/// never the way readers are normally woken.
 /// </para>
 /// </summary>
 public sealed partial class PostgresCommandLog : ICommandLog, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
+    private readonly NpgsqlDataSource _listenerSource;
     private readonly PostgresLogOptions _options;
     private readonly ILogger<PostgresCommandLog> _logger;
     private readonly string _schema;
@@ -58,6 +62,7 @@ public sealed partial class PostgresCommandLog : ICommandLog, IAsyncDisposable
         var channel = $"unbundled_log_{_options.Schema}".ToLowerInvariant();
         _channel = channel[..Math.Min(channel.Length, 63)];
         _dataSource = NpgsqlDataSource.Create(_options.ConnectionString);
+        _listenerSource = CreateListenerSource(_options);
         _transientRetry = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
@@ -132,7 +137,11 @@ public sealed partial class PostgresCommandLog : ICommandLog, IAsyncDisposable
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
         // One round trip: take the positions (the lock that orders appends), check and advance every
-        // model's version, and queue the notification that commit will deliver.
+        // model's version, and queue the notification that commit will deliver. Taking the head lock
+        // before the version checks, not after, is deliberate: model rows are then only ever locked by
+        // the holder of the head lock, so appends from different processes cannot deadlock on them and
+        // need no key order; checking first would cost a second round trip per transaction and hold
+        // the head lock no shorter (it would still be held through the COPY and the commit).
         await using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(Statement($"UPDATE {_schema}.log_head SET position = position + $1 WHERE id = 1 RETURNING position - $1", total));
         for (var i = 0; i < appends.Count; i++) batch.BatchCommands.Add(AdvanceModel(appends[i], total, ends[i]));
@@ -280,6 +289,7 @@ public sealed partial class PostgresCommandLog : ICommandLog, IAsyncDisposable
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         if (_listener is not null) await _listener.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _listenerSource.DisposeAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }
@@ -297,7 +307,7 @@ public sealed partial class PostgresCommandLog : ICommandLog, IAsyncDisposable
         {
             try
             {
-                await using var connection = await _dataSource.OpenConnectionAsync(token).ConfigureAwait(false);
+                await using var connection = await _listenerSource.OpenConnectionAsync(token).ConfigureAwait(false);
                 connection.Notification += (_, _) => _signal.Notify();
                 await using (var listen = new NpgsqlCommand($"LISTEN \"{_channel}\"", connection))
                     await listen.ExecuteNonQueryAsync(token).ConfigureAwait(false);
@@ -309,13 +319,28 @@ public sealed partial class PostgresCommandLog : ICommandLog, IAsyncDisposable
             {
                 return;
             }
-            catch (Exception error) when (error is NpgsqlException or IOException or TimeoutException)
+            catch (Exception error)
             {
+                // Whatever went wrong, the listener must come back: if it ended, every waiting reader in
+                // this process would fall back to the safety poll for good, silently.
                 _logger.LogWarning(error, "The log listener lost its connection; reconnecting");
                 _signal.Notify();
                 await Task.Delay(TimeSpan.FromSeconds(1), token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
+    }
+
+    /// <summary>
+    /// The listener's own connection source: unpooled, so a session that is LISTENing is never handed
+    /// to an append, and with a keepalive, because a LISTEN connection is idle by design: without
+    /// pings, one that a NAT or a failover dropped without a word would look open forever and the
+    /// readers of this process would only ever be woken by their safety poll.
+    /// </summary>
+    private static NpgsqlDataSource CreateListenerSource(PostgresLogOptions options)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString) { Pooling = false };
+        if (builder.KeepAlive == 0) builder.KeepAlive = Math.Max(1, (int)options.ListenerKeepAlive.TotalSeconds);
+        return NpgsqlDataSource.Create(builder);
     }
 
     private static NpgsqlBatchCommand Statement<T>(string sql, T parameter)

@@ -129,15 +129,17 @@ internal static class AppendScenario
         await using (var writer = await connection.BeginBinaryImportAsync(
             $"COPY \"{schema}\".raw_copy (position, model_type, model_id, version, command, ts) FROM STDIN (FORMAT BINARY)"))
         {
+            // Synchronous field writes, as the store makes them: the baseline must be the fastest raw
+            // way, or the ratio flatters the store (awaiting each field cost a fifth of the rate).
             for (var p = 0; p < rows; p++)
             {
-                await writer.StartRowAsync();
-                await writer.WriteAsync((long)p + 1, NpgsqlDbType.Bigint);
-                await writer.WriteAsync("bench-list", NpgsqlDbType.Text);
-                await writer.WriteAsync($"m{p / CommandsPerFlush % Models}", NpgsqlDbType.Text);
-                await writer.WriteAsync((long)p + 1, NpgsqlDbType.Bigint);
-                await writer.WriteAsync(json[p % CommandsPerFlush], NpgsqlDbType.Jsonb);
-                await writer.WriteAsync(now, NpgsqlDbType.TimestampTz);
+                writer.StartRow();
+                writer.Write((long)p + 1, NpgsqlDbType.Bigint);
+                writer.Write("bench-list", NpgsqlDbType.Text);
+                writer.Write($"m{p / CommandsPerFlush % Models}", NpgsqlDbType.Text);
+                writer.Write((long)p + 1, NpgsqlDbType.Bigint);
+                writer.Write(json[p % CommandsPerFlush], NpgsqlDbType.Jsonb);
+                writer.Write(now, NpgsqlDbType.TimestampTz);
             }
             await writer.CompleteAsync();
         }

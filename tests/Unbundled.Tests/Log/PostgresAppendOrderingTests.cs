@@ -94,6 +94,49 @@ public sealed class PostgresAppendOrderingTests(PostgresServer server) : IAsyncL
         Assert.True(started.Elapsed < TimeSpan.FromSeconds(1), $"woken after {started.Elapsed}");
     }
 
+    [Fact]
+    public async Task A_reader_is_still_woken_promptly_after_its_listener_connection_is_killed()
+    {
+        var log = await OpenLogAsync(safetyPoll: TimeSpan.FromSeconds(30));
+        var writer = await OpenLogAsync();
+        await WaitUntilQuietAsync(log);
+        var killed = await ListenerBackendAsync() ?? throw new InvalidOperationException("no listener connection to kill");
+
+        await using (var connection = new NpgsqlConnection(server.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var kill = new NpgsqlCommand($"SELECT pg_terminate_backend({killed})", connection);
+            await kill.ExecuteNonQueryAsync();
+        }
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (await ListenerBackendAsync() is not { } replacement || replacement == killed)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the listener did not reconnect within 10 s");
+            await Task.Delay(100);
+        }
+        await WaitUntilQuietAsync(log);
+
+        var waiting = log.WaitForEntriesAsync(0, default);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await writer.AppendAsync([Append(new ModelKey("list", "a"), 0, 1)], default);
+        await waiting.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(1), $"woken after {started.Elapsed}");
+    }
+
+    // The backend that LISTENs on this test's channel (named as the log names it: prefix + schema, cut at 63 bytes).
+    private async Task<int?> ListenerBackendAsync()
+    {
+        await using var connection = new NpgsqlConnection(server.ConnectionString);
+        await connection.OpenAsync();
+        await using var find = new NpgsqlCommand("""
+            SELECT pid FROM pg_stat_activity
+            WHERE query = 'LISTEN "' || left('unbundled_log_' || lower($1), 63) || '"' AND state = 'idle'
+            """, connection);
+        find.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _schema });
+        return await find.ExecuteScalarAsync() as int?;
+    }
+
     // The listener announces its (re)connection with a wake-up; wait until a wait really blocks.
     private static async Task WaitUntilQuietAsync(PostgresCommandLog log)
     {
