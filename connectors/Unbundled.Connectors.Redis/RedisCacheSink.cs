@@ -137,9 +137,6 @@ public sealed class RedisCacheSink : IGenerationalSink
         await Call(() => Database.KeyDeleteAsync([.. written])).ConfigureAwait(false);
     }
 
-    /// <summary>The key prefix this generation writes under.</summary>
-    public string KeyPrefix => _prefix;
-
     /// <inheritdoc />
     /// <remarks>The key is the one generation 0 would use; a later generation reads it under its own prefix.</remarks>
     public async Task<JsonObject?> ReadAsync(string key, CancellationToken cancellationToken)

@@ -16,7 +16,7 @@ namespace Unbundled.Log.Sqlite;
 /// </summary>
 public sealed class SqliteCommandLog : ICommandLog, IDisposable
 {
-    private readonly string _connectionString;
+    private readonly SqliteDatabase _database;
     private readonly SqliteLogOptions _options;
     private readonly AppendSignal _signal = new();
     private FileSystemWatcher? _watcher;
@@ -25,14 +25,13 @@ public sealed class SqliteCommandLog : ICommandLog, IDisposable
     public SqliteCommandLog(IOptions<SqliteLogOptions> options)
     {
         _options = options.Value;
-        var path = System.IO.Path.GetFullPath(_options.Path);
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
+        _database = new SqliteDatabase(_options);
     }
 
     /// <inheritdoc />
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        var path = System.IO.Path.GetFullPath(_options.Path);
+        var path = _database.FilePath;
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(connection, """
@@ -244,30 +243,9 @@ public sealed class SqliteCommandLog : ICommandLog, IDisposable
 
     private static string SerializeState(JsonNode? state) => state?.ToJsonString() ?? "null";
 
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        Pragmas(connection);
-        return connection;
-    }
+    private SqliteConnection Open() => _database.Open();
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        Pragmas(connection);
-        return connection;
-    }
-
-    // WAL with synchronous=NORMAL is durable against process crashes; a power cut may lose the last
-    // transactions but never corrupts the file.
-    private static void Pragmas(SqliteConnection connection)
-    {
-        using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000;";
-        pragma.ExecuteNonQuery();
-    }
+    private Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken) => _database.OpenAsync(cancellationToken);
 
     private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
     {

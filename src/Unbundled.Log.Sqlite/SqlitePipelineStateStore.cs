@@ -7,12 +7,7 @@ namespace Unbundled.Log.Sqlite;
 /// <summary>Pipeline offsets and dead letters in the embedded log's SQLite file.</summary>
 public sealed class SqlitePipelineStateStore(IOptions<SqliteLogOptions> options) : IPipelineStateStore
 {
-    private readonly string _connectionString = new SqliteConnectionStringBuilder
-    {
-        DataSource = Path.GetFullPath(options.Value.Path),
-        Pooling = true,
-        DefaultTimeout = 30,
-    }.ToString();
+    private readonly SqliteDatabase _database = new(options.Value);
 
     /// <inheritdoc />
     public async Task InitializeAsync(CancellationToken cancellationToken)
@@ -140,13 +135,5 @@ public sealed class SqlitePipelineStateStore(IOptions<SqliteLogOptions> options)
         return letters;
     }
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA busy_timeout = 30000;";
-        await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        return connection;
-    }
+    private Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken) => _database.OpenAsync(cancellationToken);
 }

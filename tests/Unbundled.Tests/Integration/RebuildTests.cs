@@ -18,8 +18,7 @@ public sealed class RebuildTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var pipelines = _directory.File("pipelines.yaml");
-        await File.WriteAllTextAsync(pipelines, $$"""
+        _server = await RunningServer.StartWithPipelinesAsync(_directory, $$"""
             sources:
               lists: { models: [todo-list] }
             sinks:
@@ -28,9 +27,7 @@ public sealed class RebuildTests : IAsyncLifetime
             pipelines:
               search: { from: lists, projection: todo-items, to: index, batch: { max-size: 200 } }
               reference: { from: lists, projection: todo-items, to: scratch }
-            """);
-        _server = await RunningServer.StartAsync($"--Unbundled:Pipelines:File={pipelines}");
-        await _server.WaitForPipelinesAsync(2);
+            """, 2);
     }
 
     public async Task DisposeAsync()
@@ -199,8 +196,7 @@ public sealed class StaleViewTests : IDisposable
 
     private async Task<RunningServer> StartAsync(string field)
     {
-        var pipelines = _directory.File("pipelines.yaml");
-        await File.WriteAllTextAsync(pipelines, $$"""
+        return await RunningServer.StartWithPipelinesAsync(_directory, $$"""
             sources:
               lists: { models: [todo-list] }
             sinks:
@@ -210,10 +206,7 @@ public sealed class StaleViewTests : IDisposable
                 from: lists
                 select: { fields: { {{field}}: after.title } }
                 to: index
-            """);
-        var server = await RunningServer.StartAsync($"--Unbundled:Pipelines:File={pipelines}", $"--Unbundled:Log:Sqlite:Path={_directory.File("log.db")}");
-        await server.WaitForPipelinesAsync(1);
-        return server;
+            """, 1, $"--Unbundled:Log:Sqlite:Path={_directory.File("log.db")}");
     }
 
     [Fact]

@@ -13,8 +13,7 @@ public sealed class PipelineApiTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var pipelines = _directory.File("pipelines.yaml");
-        await File.WriteAllTextAsync(pipelines, $$"""
+        _server = await RunningServer.StartWithPipelinesAsync(_directory, $$"""
             sources:
               lists: { models: [todo-list] }
             sinks:
@@ -27,9 +26,7 @@ public sealed class PipelineApiTests : IAsyncLifetime
                 select: { fields: { title: after.title } }
                 to: lists
                 batch: { max-size: 10, max-delay: 300ms }
-            """);
-        _server = await RunningServer.StartAsync($"--Unbundled:Pipelines:File={pipelines}");
-        await _server.WaitForPipelinesAsync(2);
+            """, 2);
     }
 
     public async Task DisposeAsync()

@@ -42,6 +42,16 @@ public sealed class RunningServer : IAsyncDisposable
         return new RunningServer(app, directory);
     }
 
+    /// <summary>Starts a server running the pipelines of <paramref name="yaml"/> (written into <paramref name="directory"/>) and waits until all <paramref name="pipelines"/> run.</summary>
+    public static async Task<RunningServer> StartWithPipelinesAsync(TempDirectory directory, string yaml, int pipelines, params string[] settings)
+    {
+        var file = directory.File("pipelines.yaml");
+        await File.WriteAllTextAsync(file, yaml);
+        var server = await StartAsync([$"--Unbundled:Pipelines:File={file}", .. settings]);
+        await server.WaitForPipelinesAsync(pipelines);
+        return server;
+    }
+
     /// <summary>Waits until <paramref name="count"/> pipelines run (their sinks connected, their backlogs done).</summary>
     public async Task WaitForPipelinesAsync(int count)
     {

@@ -13,8 +13,7 @@ public sealed class SearchApiTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var pipelines = _directory.File("pipelines.yaml");
-        await File.WriteAllTextAsync(pipelines, $$"""
+        _server = await RunningServer.StartWithPipelinesAsync(_directory, $$"""
             sources:
               lists: { models: [todo-list] }
             sinks:
@@ -23,9 +22,7 @@ public sealed class SearchApiTests : IAsyncLifetime
             pipelines:
               search: { from: lists, projection: todo-items, to: index }
               journal: { from: lists, projection: todo-items, to: journal }
-            """);
-        _server = await RunningServer.StartAsync($"--Unbundled:Pipelines:File={pipelines}");
-        await _server.WaitForPipelinesAsync(2);
+            """, 2);
     }
 
     public async Task DisposeAsync()
