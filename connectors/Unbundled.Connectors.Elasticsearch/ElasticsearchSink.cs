@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json.Nodes;
 using Unbundled.Connectors.Elasticsearch.Rest;
 using Unbundled.Sdk.Sinks;
@@ -18,6 +19,9 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
     private readonly string _alias = options.Index.Replace("{pipeline}", pipeline);
 
     // Each generation is a concrete index; readers go through the alias, which a rebuild moves.
+    /// <summary>Reused for every bulk request, since the worker writes one batch at a time.</summary>
+    private readonly ArrayBufferWriter<byte> _bulkBody = new();
+
     private string Index => $"{_alias}-{generation + 1:000000}";
 
     /// <inheritdoc />
@@ -62,7 +66,9 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
         string? retry = null;
         foreach (var chunk in batch.Documents.Chunk(Math.Max(1, options.BulkSize)))
         {
-            var items = await Call(() => client.BulkAsync(BulkRequestWriter.Write(Index, chunk), cancellationToken)).ConfigureAwait(false);
+            _bulkBody.ResetWrittenCount();
+            BulkRequestWriter.Write(Index, chunk, _bulkBody);
+            var items = await Call(() => client.BulkAsync(_bulkBody.WrittenMemory, cancellationToken)).ConfigureAwait(false);
             for (var i = 0; i < chunk.Length; i++)
             {
                 var item = items[i];

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -28,7 +29,7 @@ internal static class EsBulkEncodeScenario
         Measure(documents, 20);
 
         var (connector, raw) = (0.0, 0.0);
-        for (var round = 0; round < 3; round++)
+        for (var round = 0; round < 7; round++)
         {
             raw = Math.Max(raw, Measure(documents, rounds, documents => JsonSerializer.SerializeToUtf8Bytes(documents.Select(d => d.Document).ToList()).Length));
             connector = Math.Max(connector, Measure(documents, rounds));
@@ -37,8 +38,17 @@ internal static class EsBulkEncodeScenario
         return Task.FromResult(new BenchResult("es-bulk-encode", connector, "documents/s", raw));
     }
 
-    private static double Measure(List<SinkDocument> documents, int rounds) =>
-        Measure(documents, rounds, batch => BulkRequestWriter.Write("todos", batch).Length);
+    /// <summary>Like the sink, the connector side reuses one buffer for every request.</summary>
+    private static double Measure(List<SinkDocument> documents, int rounds)
+    {
+        var body = new ArrayBufferWriter<byte>();
+        return Measure(documents, rounds, batch =>
+        {
+            body.ResetWrittenCount();
+            BulkRequestWriter.Write("todos", batch, body);
+            return body.WrittenCount;
+        });
+    }
 
     private static double Measure(List<SinkDocument> documents, int rounds, Func<List<SinkDocument>, int> encode)
     {

@@ -107,12 +107,23 @@ public sealed class ElasticsearchSinkTests : IAsyncLifetime
     [Fact]
     public void The_bulk_body_carries_the_model_version_as_an_external_version()
     {
-        var body = BulkRequestWriter.Write("todos", [Todo(1), SinkDocument.Delete("t2", 9, 9)]);
+        var body = new System.Buffers.ArrayBufferWriter<byte>();
+        BulkRequestWriter.Write("todos", [Todo(1), SinkDocument.Delete("t2", 9, 9)], body);
 
         Assert.Equal(
             """{"index":{"_index":"todos","_id":"t1","version":1,"version_type":"external"}}""" + "\n" +
             """{"title":"todo number 1","n":1}""" + "\n" +
             """{"delete":{"_index":"todos","_id":"t2","version":9,"version_type":"external"}}""" + "\n",
-            System.Text.Encoding.UTF8.GetString(body.Span));
+            System.Text.Encoding.UTF8.GetString(body.WrittenSpan));
+    }
+
+    [Fact]
+    public void Ids_that_need_escaping_are_escaped_in_the_action_line()
+    {
+        var body = new System.Buffers.ArrayBufferWriter<byte>();
+        BulkRequestWriter.Write("todos", [SinkDocument.Delete("a\"b\\c:é", 2, 2)], body);
+
+        var action = System.Text.Json.Nodes.JsonNode.Parse(System.Text.Encoding.UTF8.GetString(body.WrittenSpan).TrimEnd('\n'))!;
+        Assert.Equal("a\"b\\c:é", (string?)action["delete"]!["_id"]);
     }
 }
