@@ -24,7 +24,7 @@ namespace Unbundled.Connectors.Lucene;
 /// is also indexed as an exact term under <c>name.keyword</c>. A delete leaves a tombstone so that
 /// replayed older writes stay ignored. Each batch ends with one Lucene commit carrying the
 /// pipeline's offset in its commit data: writes and offset are durable together or not at all.
-/// Readers see each batch as soon as it is committed (near-real-time searcher refresh).
+/// Readers see each batch as soon as it is committed (near-real-time searcher refresh on the next read).
 /// </summary>
 public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options, int generation = 0) : IGenerationalSink, ISearchableSink
 {
@@ -35,6 +35,7 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
     private const string DeletedField = "_deleted";
     private const string AllField = "_all";
     private const string OffsetKey = "unbundled.offset";
+    private const int MaxUnrefreshedVersions = 100_000;
 
     private readonly string _root = options.Directory.Replace("{pipeline}", pipeline);
     private readonly string _path = generation == 0
@@ -44,6 +45,15 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
     private Analyzer? _analyzer;
     private IndexWriter? _writer;
     private SearcherManager? _searchers;
+
+    /// <summary>
+    /// Versions written since the writer last refreshed the searcher itself. Searchers refresh when
+    /// someone reads, not after every batch, so a generation that nobody reads yet (a rebuild) does
+    /// not pay for opening a reader per batch; the writer looks here first for what it wrote since.
+    /// </summary>
+    private readonly Dictionary<string, long> _unrefreshedVersions = new(StringComparer.Ordinal);
+    private readonly System.Threading.Lock _refreshLock = new();
+    private bool _stale;
 
     /// <inheritdoc />
     public bool KeepsOffset => true;
@@ -70,28 +80,38 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
     public Task<SinkBatchResult> WriteAsync(SinkBatch batch, CancellationToken cancellationToken)
     {
         var writer = Writer;
-        var searchers = _searchers!;
-        var searcher = searchers.Acquire();
+        // Only the newest write of a key in a batch reaches the index: a rebuild replays every
+        // intermediate version of a model, and analysing each of them would be wasted work.
+        var latest = new Dictionary<string, SinkDocument>(StringComparer.Ordinal);
+        foreach (var document in batch.Documents)
+        {
+            if (!latest.TryGetValue(document.Key, out var seen) || document.Version > seen.Version) latest[document.Key] = document;
+        }
+
+        var searcher = _searchers!.Acquire();
         try
         {
-            var written = new Dictionary<string, long>(StringComparer.Ordinal);
-            foreach (var document in batch.Documents)
+            foreach (var document in latest.Values)
             {
-                var held = written.TryGetValue(document.Key, out var pending) ? pending : HeldVersion(searcher, document.Key);
-                if (document.Version <= held) continue;
+                if (document.Version <= HeldVersion(searcher, document.Key)) continue;
                 writer.UpdateDocument(new Term(IdField, document.Key), document.IsDelete ? Tombstone(document) : Build(document));
-                written[document.Key] = document.Version;
+                _unrefreshedVersions[document.Key] = document.Version;
             }
         }
         finally
         {
-            searchers.Release(searcher);
+            _searchers.Release(searcher);
         }
 
         var offset = Math.Max(batch.Offset, Writer.CommitData.TryGetValue(OffsetKey, out var kept) ? long.Parse(kept, CultureInfo.InvariantCulture) : 0);
         writer.SetCommitData(new Dictionary<string, string> { [OffsetKey] = offset.ToString(CultureInfo.InvariantCulture) });
         writer.Commit();
-        searchers.MaybeRefreshBlocking();
+        Volatile.Write(ref _stale, true);
+        if (_unrefreshedVersions.Count >= MaxUnrefreshedVersions)
+        {
+            Refresh();
+            _unrefreshedVersions.Clear();
+        }
         return Task.FromResult(SinkBatchResult.Success);
     }
 
@@ -99,7 +119,7 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
     public Task<JsonObject?> ReadAsync(string key, CancellationToken cancellationToken)
     {
         var searchers = _searchers ?? throw new InvalidOperationException("The Lucene sink is not connected.");
-        var searcher = searchers.Acquire();
+        var searcher = AcquireFresh(searchers);
         try
         {
             var hits = searcher.Search(new TermQuery(new Term(IdField, key)), 1);
@@ -127,7 +147,7 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
             throw new InvalidQueryException($"'{query}' is not a Lucene query: {error.Message}", error);
         }
         var live = new BooleanQuery { { parsed, Occur.MUST }, { new TermQuery(new Term(DeletedField, "1")), Occur.MUST_NOT } };
-        var searcher = searchers.Acquire();
+        var searcher = AcquireFresh(searchers);
         try
         {
             var top = searcher.Search(live, Math.Max(1, limit));
@@ -177,8 +197,26 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
 
     private IndexWriter Writer => _writer ?? throw new InvalidOperationException("The Lucene sink is not connected.");
 
-    private static long HeldVersion(IndexSearcher searcher, string key)
+    /// <summary>A searcher that sees every committed batch, refreshed on the first read after a write.</summary>
+    private IndexSearcher AcquireFresh(SearcherManager searchers)
     {
+        if (Volatile.Read(ref _stale)) Refresh();
+        return searchers.Acquire();
+    }
+
+    private void Refresh()
+    {
+        lock (_refreshLock)
+        {
+            if (!_stale) return;
+            _stale = false;
+            _searchers!.MaybeRefreshBlocking();
+        }
+    }
+
+    private long HeldVersion(IndexSearcher searcher, string key)
+    {
+        if (_unrefreshedVersions.TryGetValue(key, out var written)) return written;
         var hits = searcher.Search(new TermQuery(new Term(IdField, key)), 1);
         return hits.TotalHits == 0 ? 0 : searcher.Doc(hits.ScoreDocs[0].Doc).GetField(VersionField).GetInt64Value() ?? 0;
     }
