@@ -91,7 +91,7 @@ public sealed class UnbundledBuilder(IServiceCollection services)
         return known;
     }
 
-    /// <summary>Runs a pipeline: one hosted worker keeps its view up to date.</summary>
+    /// <summary>Runs a pipeline: one hosted worker keeps its view up to date. Its <see cref="PipelineTransform"/> is a keyed service under the pipeline's name.</summary>
     public UnbundledBuilder AddPipeline(PipelineDefinition pipeline)
     {
         if (!_pipelines.Add(pipeline.Name))
@@ -104,11 +104,12 @@ public sealed class UnbundledBuilder(IServiceCollection services)
             SelectProjection select => new Unbundled.Pipelines.Projection.SelectProjector(select),
             _ => throw new InvalidOperationException($"Pipeline '{pipeline.Name}' has no projection."),
         };
+        var transform = new PipelineTransform(pipeline, projection);
+        Services.AddKeyedSingleton(pipeline.Name, transform);
         Services.AddSingleton<IHostedService>(provider => new PipelineWorker(
-            pipeline,
+            transform,
             provider.GetRequiredService<ICommandLog>(),
             provider.GetRequiredService<IPipelineStateStore>(),
-            projection,
             provider.GetRequiredService<PipelineMonitor>(),
             provider,
             provider.GetRequiredService<ILogger<PipelineWorker>>()));

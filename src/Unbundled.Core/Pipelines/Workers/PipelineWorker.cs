@@ -9,7 +9,6 @@ using Unbundled.Pipelines.Events;
 using Unbundled.Pipelines.Observability;
 using Unbundled.Pipelines.State;
 using Unbundled.Sdk.Events;
-using Unbundled.Sdk.Projections;
 using Unbundled.Sdk.Sinks;
 
 namespace Unbundled.Pipelines.Workers;
@@ -25,28 +24,26 @@ public sealed class PipelineWorker : BackgroundService
     private readonly PipelineDefinition _definition;
     private readonly ICommandLog _log;
     private readonly IPipelineStateStore _state;
-    private readonly IProjection _projection;
+    private readonly PipelineTransform _transform;
     private readonly PipelineMonitor _monitor;
     private readonly PipelineProgress _progress;
     private readonly IServiceProvider _services;
     private readonly ILogger<PipelineWorker> _logger;
     private readonly ResiliencePipeline _sinkRetry;
-    private readonly HashSet<string> _models;
     private DateTimeOffset _lastRetryWarning = DateTimeOffset.MinValue;
 
     /// <summary>Creates the worker of one pipeline.</summary>
-    public PipelineWorker(PipelineDefinition definition, ICommandLog log, IPipelineStateStore state, IProjection projection,
+    public PipelineWorker(PipelineTransform transform, ICommandLog log, IPipelineStateStore state,
         PipelineMonitor monitor, IServiceProvider services, ILogger<PipelineWorker> logger, TimeSpan? maxRetryDelay = null)
     {
-        _definition = definition;
+        _definition = transform.Definition;
+        _transform = transform;
         _log = log;
         _state = state;
-        _projection = projection;
         _monitor = monitor;
-        _progress = monitor.Register(definition.Name);
+        _progress = monitor.Register(_definition.Name);
         _services = services;
         _logger = logger;
-        _models = definition.Source.Models.ToHashSet(StringComparer.Ordinal);
         _sinkRetry = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
@@ -260,14 +257,14 @@ public sealed class PipelineWorker : BackgroundService
         var poisoned = false;
         foreach (var entry in entries)
         {
-            if (_models.Count > 0 && !_models.Contains(entry.Model.Type)) continue;
+            if (!_transform.Reads(entry)) continue;
             ChangeEvent? change = null;
             try
             {
                 change = await events.ReadAsync(entry, cancellationToken).ConfigureAwait(false);
-                if (Admit(change) is { } admitted)
+                if (_transform.Admit(change) is { } admitted)
                 {
-                    documents.AddRange(_projection.Project(admitted));
+                    documents.AddRange(_transform.Project(admitted));
                     sources[entry.Position] = admitted;
                 }
             }
@@ -309,17 +306,6 @@ public sealed class PipelineWorker : BackgroundService
         _progress.Advanced(batch.Offset, entries.Count, covered.Timestamp);
         _monitor.CountEvents(_definition.Name, entries.Count);
         return (batch.Offset, poisoned);
-    }
-
-    /// <summary>
-    /// The filter decides which models belong to the view. A model that matched before the change and
-    /// no longer does must leave the view, so the change is projected as its deletion.
-    /// </summary>
-    private ChangeEvent? Admit(ChangeEvent change)
-    {
-        if (_definition.Where is not { } where || where.Evaluate(change)) return change;
-        var matchedBefore = change.Before is not null && where.Evaluate(change with { After = change.Before });
-        return matchedBefore ? change with { Op = ChangeOp.Delete, After = null } : null;
     }
 
     private async Task StoreDeadLettersAsync(List<DeadLetter> letters, CancellationToken cancellationToken)
