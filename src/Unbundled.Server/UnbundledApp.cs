@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Unbundled.Connectors.Elasticsearch;
 using Unbundled.Connectors.Lucene;
 using Unbundled.Connectors.Ndjson;
+using Unbundled.Connectors.PushFeed;
 using Unbundled.Connectors.Redis;
 using Unbundled.Hosting;
 using Unbundled.Server.Api;
@@ -52,6 +53,7 @@ public static class UnbundledApp
         app.UseStatusCodePages();
         app.MapModelApi();
         app.MapPipelineApi();
+        app.MapPushFeeds();
         app.MapHealthChecks("/health");
         return app;
     }
@@ -68,7 +70,8 @@ public static class UnbundledApp
             .AddTodoApp()
             .AddSinkConnector(new NdjsonFileSinkFactory())
             .AddSinkConnector(new LuceneIndexSinkFactory())
-            .AddSinkConnector(new ElasticsearchSinkFactory());
+            .AddSinkConnector(new ElasticsearchSinkFactory())
+            .AddPushFeeds();
         var redis = configuration["Unbundled:Redis:Connection"] ?? configuration["UNBUNDLED_REDIS"];
         if (redis is { Length: > 0 })
         {

@@ -1,14 +1,14 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Unbundled.Sdk.Sinks;
+using System.Text.RegularExpressions;
+namespace Unbundled.Sdk.Sinks;
 
-namespace Unbundled.Connectors.Redis;
-
-/// <summary>A Redis key built from a document: <c>{field}</c> takes a top-level field, <c>{key}</c> the projected key.</summary>
+/// <summary>A name built from a derived document (a Redis key, a feed channel): <c>{field}</c> takes a top-level field, <c>{key}</c> the projected key.</summary>
 public sealed class DocumentKeyTemplate
 {
     private readonly List<(bool IsField, string Text)> _parts = [];
+    private Regex? _shape;
 
     private DocumentKeyTemplate() { }
 
@@ -39,6 +39,14 @@ public sealed class DocumentKeyTemplate
         if (literal.Length > 0) template._parts.Add((false, literal.ToString()));
         error = null;
         return true;
+    }
+
+    /// <summary>True when some document could render to <paramref name="name"/>: the literals are in place and every placeholder has a value.</summary>
+    public bool CanRender(string name)
+    {
+        _shape ??= new Regex("^" + string.Concat(_parts.Select(p => p.IsField ? "(.+)" : Regex.Escape(p.Text))) + "$",
+            RegexOptions.Singleline | RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+        return _shape.IsMatch(name);
     }
 
     /// <summary>The key of <paramref name="document"/>, or null with the field that is missing.</summary>
