@@ -27,7 +27,10 @@ public sealed class RunningServer : IAsyncDisposable
     public ICommandLog Log => _app.Services.GetRequiredService<ICommandLog>();
 
     /// <summary>Starts a server; <paramref name="settings"/> are extra <c>--Key=value</c> configuration.</summary>
-    public static async Task<RunningServer> StartAsync(params string[] settings)
+    public static Task<RunningServer> StartAsync(params string[] settings) => StartAsync(null, settings);
+
+    /// <summary>Starts a server whose services <paramref name="configure"/> may change before it is built.</summary>
+    public static async Task<RunningServer> StartAsync(Action<WebApplicationBuilder>? configure, params string[] settings)
     {
         var directory = new TempDirectory();
         var app = UnbundledApp.Build([
@@ -37,17 +40,22 @@ public sealed class RunningServer : IAsyncDisposable
             // An embedded Garnet of its own, whatever UNBUNDLED_REDIS says: a shared Redis would carry
             // pipeline offsets over from other tests and earlier runs.
             "--Unbundled:Redis:Connection=",
-            .. settings]);
+            .. settings], configure);
         await app.StartAsync();
         return new RunningServer(app, directory);
     }
 
     /// <summary>Starts a server running the pipelines of <paramref name="yaml"/> (written into <paramref name="directory"/>) and waits until all <paramref name="pipelines"/> run.</summary>
-    public static async Task<RunningServer> StartWithPipelinesAsync(TempDirectory directory, string yaml, int pipelines, params string[] settings)
+    public static Task<RunningServer> StartWithPipelinesAsync(TempDirectory directory, string yaml, int pipelines, params string[] settings) =>
+        StartWithPipelinesAsync(directory, yaml, pipelines, null, settings);
+
+    /// <summary>Like <see cref="StartWithPipelinesAsync(TempDirectory, string, int, string[])"/>, with services changed by <paramref name="configure"/>.</summary>
+    public static async Task<RunningServer> StartWithPipelinesAsync(TempDirectory directory, string yaml, int pipelines,
+        Action<WebApplicationBuilder>? configure, params string[] settings)
     {
         var file = directory.File("pipelines.yaml");
         await File.WriteAllTextAsync(file, yaml);
-        var server = await StartAsync([$"--Unbundled:Pipelines:File={file}", .. settings]);
+        var server = await StartAsync(configure, [$"--Unbundled:Pipelines:File={file}", .. settings]);
         await server.WaitForPipelinesAsync(pipelines);
         return server;
     }
