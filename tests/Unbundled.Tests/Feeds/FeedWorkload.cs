@@ -39,13 +39,15 @@ public sealed class FeedWorkload(HttpClient http)
     /// <summary>The channel of list <paramref name="list"/>.</summary>
     public static string Channel(string list) => $"list:{list}";
 
-    /// <summary>Creates the list, or sets its counter to the next value; answers the change's position.</summary>
+    /// <summary>Creates the list, or sets its counter to the next value (or its title, when given); answers the change's position.</summary>
     public async Task<long> WriteAsync(string list, string? title = null)
     {
         var version = _versions.GetValueOrDefault(list);
         object command = version == 0
-            ? new { op = "create", path = "", value = new JsonObject { ["title"] = title ?? list, ["n"] = 0 } }
-            : new { op = "update", path = "/n", value = version };
+            ? new { op = "create", path = "", value = (JsonNode)new JsonObject { ["title"] = title ?? list, ["n"] = 0 } }
+            : title is null
+                ? new { op = "update", path = "/n", value = (JsonNode)version }
+                : new { op = "update", path = "/title", value = (JsonNode)title };
         using var response = await http.PostAsJsonAsync($"/models/todo-list/{list}/flush", new { baseVersion = version, commands = new[] { command } });
         response.EnsureSuccessStatusCode();
         var answer = (await response.Content.ReadFromJsonAsync<JsonObject>())!;

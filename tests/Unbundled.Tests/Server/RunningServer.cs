@@ -23,6 +23,9 @@ public sealed class RunningServer : IAsyncDisposable
     /// <summary>A client whose base address is the server.</summary>
     public HttpClient Client { get; }
 
+    /// <summary>The server's services.</summary>
+    public IServiceProvider Services => _app.Services;
+
     /// <summary>The server's command log.</summary>
     public ICommandLog Log => _app.Services.GetRequiredService<ICommandLog>();
 
