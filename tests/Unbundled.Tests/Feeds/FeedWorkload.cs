@@ -39,8 +39,8 @@ public sealed class FeedWorkload(HttpClient http)
     /// <summary>The channel of list <paramref name="list"/>.</summary>
     public static string Channel(string list) => $"list:{list}";
 
-    /// <summary>Creates the list, or sets its counter to the next value (or its title, when given); answers the change's position.</summary>
-    public async Task<long> WriteAsync(string list, string? title = null)
+    /// <summary>Creates the list, or sets its counter to the next value (or its title, when given), through <paramref name="via"/> if given; answers the change's position.</summary>
+    public async Task<long> WriteAsync(string list, string? title = null, HttpClient? via = null)
     {
         var version = _versions.GetValueOrDefault(list);
         object command = version == 0
@@ -48,7 +48,7 @@ public sealed class FeedWorkload(HttpClient http)
             : title is null
                 ? new { op = "update", path = "/n", value = (JsonNode)version }
                 : new { op = "update", path = "/title", value = (JsonNode)title };
-        using var response = await http.PostAsJsonAsync($"/models/todo-list/{list}/flush", new { baseVersion = version, commands = new[] { command } });
+        using var response = await (via ?? http).PostAsJsonAsync($"/models/todo-list/{list}/flush", new { baseVersion = version, commands = new[] { command } });
         response.EnsureSuccessStatusCode();
         var answer = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
         _versions[list] = (long)answer["version"]!;
