@@ -9,6 +9,7 @@ IReadOnlyDictionary<string, Func<bool, Task<BenchResult>>> scenarios = new Dicti
     ["redis-replay"] = RedisReplayScenario.RunAsync,
     ["es-bulk-encode"] = EsBulkEncodeScenario.RunAsync,
     ["rebuild-lucene"] = RebuildLuceneScenario.RunAsync,
+    ["feed-latency"] = FeedLatencyScenario.RunAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var run))

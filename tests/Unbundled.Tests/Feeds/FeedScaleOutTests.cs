@@ -1,5 +1,5 @@
+using Unbundled.Testing;
 using Unbundled.Client;
-using Unbundled.Tests.Integration;
 using Unbundled.Tests.Services;
 
 namespace Unbundled.Tests.Feeds;

@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using Unbundled.Testing;
-
-namespace Unbundled.Tests.Integration;
+namespace Unbundled.Testing;
 
 /// <summary>The real <c>unbundled run</c> in a process of its own, which a test can kill like a crash would.</summary>
 public sealed class ServerProcess : IDisposable
@@ -16,7 +14,7 @@ public sealed class ServerProcess : IDisposable
         Address = address;
     }
 
-    /// <summary>The built <c>unbundled</c> command, of the same configuration as the tests.</summary>
+    /// <summary>The built <c>unbundled</c> command, of the same configuration as the caller (tests run Debug, benchmarks Release).</summary>
     public static string CliPath
     {
         get
@@ -25,6 +23,9 @@ public sealed class ServerProcess : IDisposable
             return Path.Combine(LocalServices.RepositoryRoot(), "src", "Unbundled.Cli", "bin", configuration, "net10.0", "unbundled.dll");
         }
     }
+
+    /// <summary>The operating system's process id.</summary>
+    public int Id => _process.Id;
 
     /// <summary>Where it listens.</summary>
     public Uri Address { get; }

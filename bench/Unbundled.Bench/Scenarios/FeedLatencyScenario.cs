@@ -1,0 +1,134 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Unbundled.Log;
+using Unbundled.Log.Sqlite;
+using Unbundled.Model;
+using Unbundled.Server;
+
+namespace Unbundled.Bench.Scenarios;
+
+/// <summary>
+/// From a flush's commit to an SSE subscriber holding the change, p50 and p99, with 200 subscribers
+/// (four per list) while 1,000 commands/s are flushed over HTTP. The server and the subscribers run
+/// in this process, so the commit instant (when the log's append returned) and the arrival share a clock.
+/// </summary>
+internal static class FeedLatencyScenario
+{
+    private const int Lists = 50;
+    private const int SubscribersPerList = 4;
+    private const int CommandsPerSecond = 1000;
+
+    public static async Task<BenchResult> RunAsync(bool quick)
+    {
+        var measured = TimeSpan.FromSeconds(quick ? 5 : 20);
+        var directory = Directory.CreateTempSubdirectory("unbundled-bench-");
+        var commits = new CommitClock();
+        try
+        {
+            var pipelines = Path.Combine(directory.FullName, "pipelines.yaml");
+            await File.WriteAllTextAsync(pipelines, FeedBench.Pipelines);
+            await using var app = UnbundledApp.Build([
+                "--urls=http://127.0.0.1:0",
+                "--Unbundled:Log:Provider=sqlite",
+                $"--Unbundled:Log:Sqlite:Path={Path.Combine(directory.FullName, "log.db")}",
+                $"--Unbundled:Pipelines:File={pipelines}",
+                "--Logging:LogLevel:Default=Warning",
+            ], builder => builder.Services.Replace(ServiceDescriptor.Singleton<ICommandLog>(p => commits.Wrap(p.GetRequiredService<SqliteCommandLog>()))));
+            await app.StartAsync();
+            using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+
+            var versions = new long[Lists];
+            for (var list = 0; list < Lists; list++) versions[list] = await FeedBench.WriteAsync(http, $"l{list}", 0);
+
+            using var stop = new CancellationTokenSource();
+            var latencies = new ConcurrentQueue<double>();
+            var measuring = 0;
+            var readiness = new List<Task>();
+            var subscribers = new List<Task>();
+            for (var i = 0; i < Lists * SubscribersPerList; i++)
+            {
+                var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                readiness.Add(ready.Task);
+                subscribers.Add(Task.Run(() => FeedBench.SubscribeAsync(http, $"list:l{i % Lists}", position =>
+                {
+                    var arrived = Stopwatch.GetTimestamp();
+                    if (Volatile.Read(ref measuring) == 1 && commits.TryGet(position, out var committed))
+                        latencies.Enqueue(Stopwatch.GetElapsedTime(committed, arrived).TotalMilliseconds);
+                }, ready, stop.Token)));
+            }
+            await Task.WhenAll(readiness).WaitAsync(TimeSpan.FromSeconds(60));
+            Console.WriteLine($"{readiness.Count} subscribers live; flushing {CommandsPerSecond} commands/s for {measured.TotalSeconds:0} s after a 2 s warm-up");
+
+            // Each list gets its own writer at an even pace; together they make the target rate.
+            var writing = Enumerable.Range(0, Lists).Select(list => Task.Run(async () =>
+            {
+                using var timer = new PeriodicTimer(TimeSpan.FromSeconds((double)Lists / CommandsPerSecond));
+                while (await timer.WaitForNextTickAsync(stop.Token).AsTask().ContinueWith(t => !t.IsCanceled && t.Result))
+                    versions[list] = await FeedBench.WriteAsync(http, $"l{list}", versions[list]);
+            })).ToList();
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            var head = await app.Services.GetRequiredService<ICommandLog>().ReadHeadAsync(default);
+            Volatile.Write(ref measuring, 1);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            await Task.Delay(measured);
+            Console.WriteLine($"cpu {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds / measured.TotalSeconds * 100:0}% of one core");
+            var written = await app.Services.GetRequiredService<ICommandLog>().ReadHeadAsync(default) - head;
+            Volatile.Write(ref measuring, 0);
+            await stop.CancelAsync();
+            await Task.WhenAll(writing.Concat(subscribers).Select(t => t.ContinueWith(_ => { })));
+
+            var sorted = latencies.Order().ToArray();
+            var (p50, p99) = (Percentile(sorted, 0.50), Percentile(sorted, 0.99));
+            Console.WriteLine($"{written / measured.TotalSeconds:0} commands/s committed; {sorted.Length} deliveries measured; p50 {p50:0.00} ms, p99 {p99:0.00} ms, max {sorted.LastOrDefault():0.00} ms");
+            return BenchResult.Latency("feed-latency", p50, p99);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            directory.Delete(recursive: true);
+        }
+    }
+
+    private static double Percentile(double[] sorted, double rank) => sorted.Length == 0 ? double.NaN : sorted[(int)Math.Min(sorted.Length - 1, rank * sorted.Length)];
+
+    /// <summary>Notes when each log position's append returned: the instant its flush committed.</summary>
+    private sealed class CommitClock
+    {
+        private readonly ConcurrentDictionary<long, long> _committed = new();
+
+        public bool TryGet(long position, out long timestamp) => _committed.TryGetValue(position, out timestamp);
+
+        public ICommandLog Wrap(ICommandLog log) => new Timed(log, this);
+
+        private sealed class Timed(ICommandLog log, CommitClock clock) : ICommandLog
+        {
+            public Task InitializeAsync(CancellationToken cancellationToken) => log.InitializeAsync(cancellationToken);
+
+            public async Task<IReadOnlyList<AppendResult>> AppendAsync(IReadOnlyList<ModelAppend> appends, CancellationToken cancellationToken)
+            {
+                var results = await log.AppendAsync(appends, cancellationToken);
+                var now = Stopwatch.GetTimestamp();
+                foreach (var result in results)
+                {
+                    for (var position = result.FirstPosition; position <= result.LastPosition; position++) clock._committed[position] = now;
+                }
+                return results;
+            }
+
+            public Task<IReadOnlyList<LogEntry>> ReadAsync(long afterPosition, int maxCount, CancellationToken cancellationToken) =>
+                log.ReadAsync(afterPosition, maxCount, cancellationToken);
+
+            public Task<long> ReadHeadAsync(CancellationToken cancellationToken) => log.ReadHeadAsync(cancellationToken);
+
+            public Task<StoredModel> ReadModelAsync(ModelKey model, CancellationToken cancellationToken) => log.ReadModelAsync(model, cancellationToken);
+
+            public Task<IReadOnlyList<LogEntry>> ReadModelEntriesAsync(ModelKey model, long afterVersion, CancellationToken cancellationToken) =>
+                log.ReadModelEntriesAsync(model, afterVersion, cancellationToken);
+
+            public Task WaitForEntriesAsync(long afterPosition, CancellationToken cancellationToken) => log.WaitForEntriesAsync(afterPosition, cancellationToken);
+        }
+    }
+}
