@@ -10,6 +10,7 @@ IReadOnlyDictionary<string, Func<bool, Task<BenchResult>>> scenarios = new Dicti
     ["es-bulk-encode"] = EsBulkEncodeScenario.RunAsync,
     ["rebuild-lucene"] = RebuildLuceneScenario.RunAsync,
     ["feed-latency"] = FeedLatencyScenario.RunAsync,
+    ["feed-fanout"] = FeedFanOutScenario.RunAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var run))
