@@ -28,7 +28,7 @@ public sealed class CliTests : IDisposable
         var (exitCode, output, _) = await RunAsync("validate");
 
         Assert.Equal(0, exitCode);
-        Assert.Equal("pipelines.yaml: 1 source(s), 4 sink(s), 4 pipeline(s): valid", output.Trim());
+        Assert.Equal("pipelines.yaml: 1 source(s), 5 sink(s), 5 pipeline(s): valid", output.Trim());
     }
 
     [Fact]
