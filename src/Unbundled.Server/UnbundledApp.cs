@@ -54,6 +54,7 @@ public static class UnbundledApp
         app.MapModelApi();
         app.MapPipelineApi();
         app.MapPushFeeds();
+        app.MapBrowserClient();
         app.MapHealthChecks("/health");
         return app;
     }
