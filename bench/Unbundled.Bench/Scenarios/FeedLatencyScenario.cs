@@ -62,9 +62,11 @@ internal static class FeedLatencyScenario
             await Task.WhenAll(readiness).WaitAsync(TimeSpan.FromSeconds(60));
             Console.WriteLine($"{readiness.Count} subscribers live; flushing {CommandsPerSecond} commands/s for {measured.TotalSeconds:0} s after a 2 s warm-up");
 
-            // Each list gets its own writer at an even pace; together they make the target rate.
+            // Each list gets its own writer at an even pace, the writers staggered so that together they
+            // flush one command about every millisecond rather than 50 at once every 50 ms.
             var writing = Enumerable.Range(0, Lists).Select(list => Task.Run(async () =>
             {
+                await Task.Delay(TimeSpan.FromSeconds((double)list / CommandsPerSecond), stop.Token);
                 using var timer = new PeriodicTimer(TimeSpan.FromSeconds((double)Lists / CommandsPerSecond));
                 while (await timer.WaitForNextTickAsync(stop.Token).AsTask().ContinueWith(t => !t.IsCanceled && t.Result))
                     versions[list] = await FeedBench.WriteAsync(http, $"l{list}", versions[list]);
