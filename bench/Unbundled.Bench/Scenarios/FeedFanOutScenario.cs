@@ -20,14 +20,14 @@ internal static class FeedFanOutScenario
         try
         {
             var pipelines = Path.Combine(directory.FullName, "pipelines.yaml");
-            await File.WriteAllTextAsync(pipelines, FeedBench.Pipelines);
+            await File.WriteAllTextAsync(pipelines, FeedWorkload.Yaml());
             using var server = await ServerProcess.StartAsync(ServerProcess.FreePort(), new Dictionary<string, string>(),
                 "--Unbundled:Log:Provider=sqlite", $"--Unbundled:Log:Sqlite:Path={Path.Combine(directory.FullName, "log.db")}",
                 $"--Unbundled:Pipelines:File={pipelines}", "--Logging:LogLevel:Default=Warning");
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue }) { BaseAddress = server.Address, Timeout = Timeout.InfiniteTimeSpan };
 
-            var versions = new long[Channels];
-            for (var list = 0; list < Channels; list++) versions[list] = await FeedBench.WriteAsync(http, $"l{list}", 0);
+            var writes = new FeedWorkload(http);
+            for (var list = 0; list < Channels; list++) await writes.WriteAsync($"l{list}");
             await Task.Delay(1000);
             var idle = Memory(server.Id);
             Console.WriteLine($"server idle with {Channels} lists: RSS {idle.Rss / 1048576.0:0} MB");
@@ -43,7 +43,7 @@ internal static class FeedFanOutScenario
                     var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     readiness.Add(ready.Task);
                     var channel = $"list:l{i % Channels}";
-                    subscribers.Add(Task.Run(() => FeedBench.SubscribeAsync(http, channel, _ => Interlocked.Increment(ref delivered), ready, stop.Token)));
+                    subscribers.Add(Task.Run(() => SseSubscriber.FollowAsync(http, channel, _ => Interlocked.Increment(ref delivered), ready, stop.Token)));
                 }
                 await Task.WhenAll(readiness).WaitAsync(TimeSpan.FromSeconds(60));
             }
@@ -57,7 +57,7 @@ internal static class FeedFanOutScenario
                 while (DateTime.UtcNow < end && await timer.WaitForNextTickAsync())
                 {
                     var list = random.Next(Channels);
-                    versions[list] = await FeedBench.WriteAsync(http, $"l{list}", versions[list]);
+                    await writes.WriteAsync($"l{list}");
                     changes++;
                 }
             }

@@ -1,3 +1,4 @@
+using Unbundled.Testing;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
@@ -29,7 +30,7 @@ internal static class FeedLatencyScenario
         try
         {
             var pipelines = Path.Combine(directory.FullName, "pipelines.yaml");
-            await File.WriteAllTextAsync(pipelines, FeedBench.Pipelines);
+            await File.WriteAllTextAsync(pipelines, FeedWorkload.Yaml());
             await using var app = UnbundledApp.Build([
                 "--urls=http://127.0.0.1:0",
                 "--Unbundled:Log:Provider=sqlite",
@@ -40,8 +41,8 @@ internal static class FeedLatencyScenario
             await app.StartAsync();
             using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
 
-            var versions = new long[Lists];
-            for (var list = 0; list < Lists; list++) versions[list] = await FeedBench.WriteAsync(http, $"l{list}", 0);
+            var writes = new FeedWorkload(http);
+            for (var list = 0; list < Lists; list++) await writes.WriteAsync($"l{list}");
 
             using var stop = new CancellationTokenSource();
             var latencies = new ConcurrentQueue<double>();
@@ -52,7 +53,7 @@ internal static class FeedLatencyScenario
             {
                 var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 readiness.Add(ready.Task);
-                subscribers.Add(Task.Run(() => FeedBench.SubscribeAsync(http, $"list:l{i % Lists}", position =>
+                subscribers.Add(Task.Run(() => SseSubscriber.FollowAsync(http, $"list:l{i % Lists}", position =>
                 {
                     var arrived = Stopwatch.GetTimestamp();
                     if (Volatile.Read(ref measuring) == 1 && commits.TryGet(position, out var committed))
@@ -69,7 +70,7 @@ internal static class FeedLatencyScenario
                 await Task.Delay(TimeSpan.FromSeconds((double)list / CommandsPerSecond), stop.Token);
                 using var timer = new PeriodicTimer(TimeSpan.FromSeconds((double)Lists / CommandsPerSecond));
                 while (await timer.WaitForNextTickAsync(stop.Token).AsTask().ContinueWith(t => !t.IsCanceled && t.Result))
-                    versions[list] = await FeedBench.WriteAsync(http, $"l{list}", versions[list]);
+                    await writes.WriteAsync($"l{list}");
             })).ToList();
             await Task.Delay(TimeSpan.FromSeconds(2));
             var head = await app.Services.GetRequiredService<ICommandLog>().ReadHeadAsync(default);

@@ -1,7 +1,7 @@
+using Unbundled.Testing;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Unbundled.Model;
-using Unbundled.Tests.Feeds;
 using Unbundled.Tests.Server;
 
 namespace Unbundled.Tests.Browser;

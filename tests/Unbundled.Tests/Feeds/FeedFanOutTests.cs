@@ -1,3 +1,4 @@
+using Unbundled.Testing;
 using Unbundled.Client;
 using Unbundled.Tests.Server;
 

@@ -1,3 +1,4 @@
+using Unbundled.Testing;
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.WebSockets;

@@ -1,3 +1,4 @@
+using Unbundled.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Unbundled.Client;
 using Unbundled.Connectors.PushFeed;

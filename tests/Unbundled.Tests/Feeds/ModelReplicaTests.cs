@@ -1,3 +1,4 @@
+using Unbundled.Testing;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Unbundled.Client;

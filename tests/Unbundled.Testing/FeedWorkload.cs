@@ -2,10 +2,10 @@ using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 
-namespace Unbundled.Tests.Feeds;
+namespace Unbundled.Testing;
 
 /// <summary>
-/// The feed tests' pipelines file and writes: todo lists whose counter <c>n</c> goes up, one channel
+/// The pipelines file and writes that feed tests and feed benchmarks share: todo lists whose counter <c>n</c> goes up, one channel
 /// per list (<c>list:&lt;id&gt;</c>), and the position of every change each channel must deliver.
 /// </summary>
 public sealed class FeedWorkload(HttpClient http)
