@@ -151,6 +151,39 @@ public sealed class BrowserClientTests : IAsyncLifetime
         Assert.Equal(1, (int)outcome["pending"]!);
     }
 
+    [Fact]
+    public async Task Two_windows_of_the_demo_page_see_each_others_changes_live()
+    {
+        await using var other = await HeadlessChromium.StartAsync();
+        var page = new Uri(_server.Client.BaseAddress!, "/client/?list=live&feed=lists").ToString();
+        await _browser.NavigateAsync(page);
+        await other.NavigateAsync(page);
+        await WaitForAsync(_browser, "window.replica !== undefined && document.getElementById('status').textContent.startsWith('version')");
+        await WaitForAsync(other, "window.replica !== undefined && document.getElementById('status').textContent.startsWith('version')");
+
+        await _browser.EvaluateAsync("""
+            document.getElementById('text').value = 'Buy milk';
+            document.getElementById('add').requestSubmit();
+            """);
+        await WaitForAsync(other, "[...document.querySelectorAll('#todos li span')].some(s => s.textContent.trim() === 'Buy milk')");
+        await other.EvaluateAsync("document.querySelector('#todos li input').click()");
+        await WaitForAsync(_browser, "document.querySelector('#todos li')?.className === 'done'");
+
+        var master = (await _server.Client.GetFromJsonAsync<JsonObject>("/models/todo-list/live"))!;
+        Assert.Equal("Buy milk", (string?)master["state"]!["todos"]![0]!["title"]);
+        Assert.True((bool)master["state"]!["todos"]![0]!["done"]!);
+    }
+
+    private static async Task WaitForAsync(HeadlessChromium browser, string condition)
+    {
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            if (await browser.EvaluateAsync($"!!({condition})") is JsonValue value && value.GetValue<bool>()) return;
+            await Task.Delay(50);
+        }
+        Assert.Fail($"the page never reached: {condition}");
+    }
+
     private static (bool Ok, JsonNode? Result) ApplyOnServerSide(string document, string command)
     {
         var parsed = System.Text.Json.JsonSerializer.Deserialize<Command>(command)!;
