@@ -20,6 +20,7 @@ namespace Unbundled.Connectors.PushFeed;
 public static class FeedEndpoints
 {
     private static readonly TimeSpan SubscribeTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>Maps the push-feed endpoint (and enables WebSockets on the app when given one).</summary>
     public static IEndpointRouteBuilder MapPushFeeds(this IEndpointRouteBuilder routes)
@@ -188,6 +189,15 @@ public static class FeedEndpoints
 
         if (!await authorizer.CanSubscribeAsync(new FeedAuthorizationContext(http.User, http, feed.Pipeline, request.Channel), cancellationToken))
             return (null, FeedRefusal.Forbidden(feed.Pipeline, request.Channel));
+        try
+        {
+            // Just after start the feed's worker may not run yet; a feed that never starts is an answer, not a hang.
+            await feed.Topic.Started.WaitAsync(StartTimeout, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            return (null, FeedRefusal.Unavailable(feed.Pipeline, StartTimeout));
+        }
         return (new Subscription(request.Channel, after), null);
     }
 

@@ -21,6 +21,10 @@ internal sealed record FeedRefusal(int Status, string Type, string Title, string
         new(StatusCodes.Status403Forbidden, "urn:unbundled:problem:feed-forbidden", "Not allowed to follow this channel",
             $"the feed authoriser refused channel '{channel}' of {pipeline} to this caller");
 
+    public static FeedRefusal Unavailable(string pipeline, TimeSpan waited) =>
+        new(StatusCodes.Status503ServiceUnavailable, "urn:unbundled:problem:feed-unavailable", "The feed is not running",
+            $"the pipeline {pipeline} did not start its feed within {waited.TotalSeconds:0} s; GET /pipelines/{pipeline} says why");
+
     public Task WriteAsync(HttpContext http, CancellationToken cancellationToken) =>
         Results.Problem(Detail, statusCode: Status, title: Title, type: Type).ExecuteAsync(http);
 
