@@ -9,7 +9,8 @@ namespace Unbundled.Pipelines.Events;
 /// <summary>
 /// Turns log entries into change events with the model's whole document before and after the
 /// command. It remembers the documents of recently changed models (bounded), so replaying the log in
-/// order costs one copy and one apply per entry; a model it has forgotten is rebuilt from its entries.
+/// order costs one copy and one apply per entry; a model it has forgotten is rebuilt from its stored
+/// snapshot and the entries after it.
 /// </summary>
 public sealed class ChangeEventReader(ICommandLog log, string sourceName, int cachedModels = 10_000) : IDisposable
 {
@@ -51,9 +52,14 @@ public sealed class ChangeEventReader(ICommandLog log, string sourceName, int ca
     private async Task<JsonNode?> RebuildAsync(ModelKey model, long version, CancellationToken cancellationToken)
     {
         if (version == 0) return null;
-        // Stored snapshots hold only a model's newest state, so an older one is rebuilt from its first entry.
-        JsonNode? document = null;
-        foreach (var entry in await log.ReadModelEntriesAsync(model, 0, cancellationToken).ConfigureAwait(false))
+        // The stored snapshot is the model's newest; when it is not past the version wanted, only the
+        // entries after it need replaying. Otherwise the model is replayed from its first entry.
+        var stored = await log.ReadModelAsync(model, cancellationToken).ConfigureAwait(false);
+        var (document, from) = stored.Snapshot is { } snapshot && snapshot.Version <= version
+            ? (snapshot.State?.DeepClone(), snapshot.Version)
+            : (null, 0L);
+        if (from == version) return document;
+        foreach (var entry in await log.ReadModelEntriesAsync(model, from, cancellationToken).ConfigureAwait(false))
         {
             if (entry.Version > version) break;
             document = ModelDocument.Apply(document, entry.Command, DocumentPath.Parse(entry.Command.Path));
