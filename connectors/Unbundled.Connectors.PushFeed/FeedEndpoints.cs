@@ -66,7 +66,7 @@ public static class FeedEndpoints
             if (!await session.RunAsync(subscription!.Channel, subscription.After, transport, cancellationToken))
                 logger.LogInformation("A subscriber of {Pipeline}/{Channel} read too slowly and was cut off", feed.Pipeline, subscription.Channel);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || !http.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
             // The client left, the server is stopping, or a cut-off client would not even take the notice: end the connection.
             http.Abort();
