@@ -7,5 +7,6 @@ var root = new RootCommand("Unbundled: a command log as the source of truth, and
     ValidateVerb.Create(),
     StatusVerb.Create(),
     RebuildVerb.Create(),
+    FollowVerb.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -55,5 +55,36 @@ public sealed class CliTests : IDisposable
         Assert.StartsWith("No Unbundled server answers at", errors);
     }
 
+    [Fact]
+    public async Task Follow_prints_a_feeds_changes_as_json_lines_and_refuses_an_unknown_feed_plainly()
+    {
+        await using var server = await Server.RunningServer.StartWithPipelinesAsync(_directory, FeedWorkload.Yaml(), 1);
+        var writes = new FeedWorkload(server.Client);
+        var positions = new[] { await writes.WriteAsync("cli"), await writes.WriteAsync("cli") };
+
+        using var follow = Process.Start(new ProcessStartInfo("dotnet", [ServerProcess.CliPath, "follow", "lists", "list:cli", "--after", "0", "--url", server.Client.BaseAddress!.ToString()])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var lines = new List<System.Text.Json.Nodes.JsonNode>();
+        try
+        {
+            using var reading = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (lines.Count < 3 && await follow.StandardOutput.ReadLineAsync(reading.Token) is { } line) lines.Add(System.Text.Json.Nodes.JsonNode.Parse(line)!);
+        }
+        finally
+        {
+            follow.Kill(entireProcessTree: true);
+        }
+        var (exitCode, _, errors) = await RunAsync("follow", "nothing", "list:cli", "--url", server.Client.BaseAddress!.ToString());
+
+        Assert.Equal(["change", "change", "ready"], lines.Select(l => (string?)l["type"]));
+        Assert.Equal(positions, lines.Take(2).Select(l => (long)l["position"]!));
+        Assert.Equal(1, (long)lines[1]["document"]!["n"]!);
+        Assert.Equal(1, exitCode);
+        Assert.Contains("no push-feed pipeline is named 'nothing'", errors);
+    }
+
     public void Dispose() => _directory.Dispose();
 }
