@@ -10,7 +10,7 @@ namespace Unbundled.Connectors.PushFeed;
 /// after a restart it starts live at the end of the log; every server instance runs its own, which
 /// makes the shared log the backplane between instances.
 /// </summary>
-public sealed class PushFeedSink(FeedTopic topic, PushFeedOptions options, DocumentKeyTemplate channels, ICommandLog log) : ISinkConnector
+public sealed class PushFeedSink(FeedTopic topic, PushFeedOptions options, DocumentKeyTemplate channels, ICommandLog log) : IPassThroughSink
 {
     private long _start;
 

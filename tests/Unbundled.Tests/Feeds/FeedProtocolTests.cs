@@ -259,3 +259,23 @@ public sealed class FeedAuthorizationTests
             ValueTask.FromResult(context.Channel.StartsWith("list:public-", StringComparison.Ordinal));
     }
 }
+
+/// <summary>A feed holds nothing derived, so a changed definition applies at once instead of leaving a stale view to rebuild.</summary>
+public sealed class FeedDefinitionChangeTests
+{
+    [Fact]
+    public async Task Changing_a_feeds_projection_does_not_mark_it_stale()
+    {
+        using var directory = new TempDirectory();
+        var log = $"--Unbundled:Log:Sqlite:Path={directory.File("shared-log.db")}";
+        await using (var first = await RunningServer.StartWithPipelinesAsync(directory, FeedWorkload.Yaml(), 1, log))
+        {
+            await new FeedWorkload(first.Client).WriteAsync("a");
+        }
+        await using var second = await RunningServer.StartWithPipelinesAsync(directory, FeedWorkload.Yaml(title: "after.n"), 1, log);
+
+        var status = await second.Client.GetFromJsonAsync<JsonObject>("/pipelines/lists");
+        Assert.False((bool)status!["stale"]!);
+        Assert.Equal(1, (long)status["head"]!);
+    }
+}

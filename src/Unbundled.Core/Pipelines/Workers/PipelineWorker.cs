@@ -69,14 +69,14 @@ public sealed class PipelineWorker : BackgroundService
         {
             _progress.Enter(PipelineState.Starting);
             var generation = await _state.LoadGenerationAsync(_definition.Name, stoppingToken).ConfigureAwait(false);
-            if (generation.Fingerprint is null)
+            _live = await OpenAsync(generation.Active, stoppingToken).ConfigureAwait(false);
+            if (generation.Fingerprint is null || (_live.Sink is IPassThroughSink && generation.Fingerprint != _definition.Fingerprint))
             {
-                // First start: the view is built from this definition.
+                // First start, or a sink that holds nothing derived: the view is built from this definition.
                 generation = generation with { Fingerprint = _definition.Fingerprint };
                 await _state.StoreGenerationAsync(_definition.Name, generation, stoppingToken).ConfigureAwait(false);
             }
             _progress.BuiltFrom(generation.Fingerprint, _definition.Fingerprint);
-            _live = await OpenAsync(generation.Active, stoppingToken).ConfigureAwait(false);
             _progress.Connected(_live.Sink, _live.Offset, generation.Active);
             _logger.LogInformation("Pipeline {Pipeline} resumes after position {Offset} into {Sink} (generation {Generation})",
                 _definition.Name, _live.Offset, _definition.Sink.Name, generation.Active);
