@@ -12,6 +12,12 @@ public abstract class GenerationalSinkContract : SinkConnectorContract
     /// <summary>A connected sink writing generation <paramref name="generation"/> of the pipeline's view.</summary>
     protected abstract Task<IGenerationalSink> CreateGenerationAsync(string pipeline, int generation);
 
+    /// <summary>
+    /// Reads <paramref name="key"/> as an outside reader does: through the alias or pointer that
+    /// activation moves, never by a generation's own name.
+    /// </summary>
+    protected abstract Task<JsonObject?> ReadActiveAsync(string pipeline, string key);
+
     /// <inheritdoc />
     protected override async Task<ISinkConnector> CreateSinkAsync(string pipeline) => await CreateGenerationAsync(pipeline, 0);
 
@@ -45,9 +51,13 @@ public abstract class GenerationalSinkContract : SinkConnectorContract
         await using var next = await CreateGenerationAsync(pipeline, 1);
         await next.WriteAsync(Batch(pipeline, 1, ("a", "new")), default);
 
+        Assert.Equal("old", (string?)(await ReadActiveAsync(pipeline, "a"))?["title"]);
         await next.ActivateAsync(default);
+        Assert.Equal("new", (string?)(await ReadActiveAsync(pipeline, "a"))?["title"]);
+        Assert.Null(await ReadActiveAsync(pipeline, "gone"));
         await old.DropAsync(default);
 
+        Assert.Equal("new", (string?)(await ReadActiveAsync(pipeline, "a"))?["title"]);
         Assert.Equal("new", (string?)(await next.ReadAsync("a", default))!["title"]);
         await using var reopened = await CreateGenerationAsync(pipeline, 0);
         Assert.Null(await reopened.ReadAsync("gone", default));

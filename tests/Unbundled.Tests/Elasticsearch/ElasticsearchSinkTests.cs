@@ -34,6 +34,16 @@ public sealed class ElasticsearchSinkContractTests : GenerationalSinkContract, I
         return sink;
     }
 
+    /// <summary>A GET through the alias, as any Elasticsearch client reads the view.</summary>
+    protected override async Task<JsonObject?> ReadActiveAsync(string pipeline, string key)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(_url) };
+        using var response = await http.GetAsync($"/{pipeline}/_doc/{Uri.EscapeDataString(key)}");
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound) return null;
+        response.EnsureSuccessStatusCode();
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["_source"]!.AsObject();
+    }
+
     public async Task DisposeAsync()
     {
         if (_double is not null) await _double.DisposeAsync();

@@ -159,13 +159,24 @@ public sealed class PipelineWorkerTests : IDisposable
         await using (var first = await StartAsync(LogFile, [Pipeline("items", view, batchSize: 7)]))
         {
             for (var i = 0; i < 20; i++) await first.FlushAsync($"l{i % 4}", i < 4 ? NewList($"L{i}") : AddTodo($"t{i}", $"todo {i}"));
-            // Stop while the worker may be anywhere in its backlog.
+            await first.CatchUpAsync("items");
         }
+        long stored;
+        await using (var idle = await StartAsync(LogFile, []))
+            stored = await idle.State.LoadOffsetAsync("items", default);
+        var batchesBefore = view.BatchStarts.Count;
+
         await using (var second = await StartAsync(LogFile, [Pipeline("items", view, batchSize: 7)]))
         {
             for (var i = 20; i < 40; i++) await second.FlushAsync($"l{i % 4}", i % 5 == 0 ? Delete("/todos/0") : AddTodo($"t{i}", $"todo {i}"));
             await second.CatchUpAsync("items");
         }
+
+        // A worker that restarted from zero would write positions at or below the stored offset again.
+        Assert.Equal(20, stored);
+        var restarted = view.BatchStarts.Skip(batchesBefore).ToList();
+        Assert.NotEmpty(restarted);
+        Assert.All(restarted, start => Assert.True(start > stored, $"the second host wrote position {start}, at or below the stored offset {stored}"));
 
         var scratch = new RecordingView();
         await using var replay = await StartAsync(LogFile, [Pipeline("from-scratch", scratch)]);

@@ -21,6 +21,14 @@ public sealed class RecordingView
     /// <summary>How many batches were written.</summary>
     public int Batches { get; private set; }
 
+    /// <summary>The lowest log position of each batch written, in order, to tell where a worker (re)started.</summary>
+    public IReadOnlyList<long> BatchStarts
+    {
+        get { lock (_gate) return [.. _batchStarts]; }
+    }
+
+    private readonly List<long> _batchStarts = [];
+
     /// <summary>Makes the next <paramref name="count"/> writes throw.</summary>
     public void FailNext(int count) => Interlocked.Exchange(ref _failuresLeft, count);
 
@@ -53,6 +61,7 @@ public sealed class RecordingView
                 _documents[document.Key] = (document.Version, document.IsDelete ? null : (JsonObject)document.Document!.DeepClone());
             }
             if (keepOffset) Offset = Math.Max(Offset, batch.Offset);
+            if (batch.Documents.Count > 0) _batchStarts.Add(batch.Documents.Min(d => d.Position));
             Batches++;
         }
         return new SinkBatchResult(rejected);

@@ -1,4 +1,7 @@
 using System.Text.Json.Nodes;
+using Lucene.Net.Index;
+using Lucene.Net.Search;
+using Lucene.Net.Store;
 using Unbundled.Connectors.Lucene;
 using Unbundled.Sdk.Sinks;
 using Unbundled.Tests.Contract;
@@ -15,6 +18,23 @@ public sealed class LuceneIndexSinkContractTests : GenerationalSinkContract, IDi
         var sink = new LuceneIndexSink(pipeline, new LuceneIndexOptions { Directory = Path.Combine(_directory.Path, "{pipeline}") }, generation);
         await sink.ConnectAsync(default);
         return sink;
+    }
+
+    /// <summary>
+    /// Another process finds the live generation through the <c>active-generation</c> file and reads that
+    /// folder's last commit with a plain Lucene reader (stored fields <c>_id</c>, <c>_source</c>, <c>_deleted</c>).
+    /// </summary>
+    protected override async Task<JsonObject?> ReadActiveAsync(string pipeline, string key)
+    {
+        var root = Path.Combine(_directory.Path, pipeline);
+        var pointer = Path.Combine(root, "active-generation");
+        var generation = File.Exists(pointer) ? int.Parse(await File.ReadAllTextAsync(pointer)) : 0;
+        using var folder = FSDirectory.Open(generation == 0 ? root : Path.Combine(root, $"generation-{generation}"));
+        using var reader = DirectoryReader.Open(folder);
+        var hits = new IndexSearcher(reader).Search(new TermQuery(new Term("_id", key)), 1);
+        if (hits.TotalHits == 0) return null;
+        var stored = reader.Document(hits.ScoreDocs[0].Doc);
+        return stored.Get("_deleted") is null ? JsonNode.Parse(stored.Get("_source"))!.AsObject() : null;
     }
 
     public void Dispose() => _directory.Dispose();

@@ -1,4 +1,6 @@
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
 using Unbundled.Connectors.Redis;
 using Unbundled.Sdk.Sinks;
 using Unbundled.Server.Embedded;
@@ -20,6 +22,9 @@ public sealed class RedisCacheSinkContractTests(RedisServer redis) : Generationa
         return new PrefixedReads(sink, pipeline + ":");
     }
 
+    protected override async Task<JsonObject?> ReadActiveAsync(string pipeline, string key) =>
+        await ActiveGeneration.ReadAsync(await _connections.GetAsync(redis.Connection), pipeline + ":", pipeline, key);
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync() => await _connections.DisposeAsync();
@@ -38,12 +43,27 @@ public sealed class GarnetCacheSinkContractTests : GenerationalSinkContract, IAs
         return sink;
     }
 
+    protected override async Task<JsonObject?> ReadActiveAsync(string pipeline, string key) =>
+        await ActiveGeneration.ReadAsync(await _connections.GetAsync(_garnet.Connection), "", pipeline, key);
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
         await _connections.DisposeAsync();
         _garnet.Dispose();
+    }
+}
+
+/// <summary>Reads a view as another Redis client would: the generation key first, then the document under that generation's prefix.</summary>
+internal static class ActiveGeneration
+{
+    public static async Task<JsonObject?> ReadAsync(IConnectionMultiplexer redis, string prefix, string pipeline, string key)
+    {
+        var database = redis.GetDatabase();
+        var generation = (long?)await database.StringGetAsync($"{prefix}unbundled:{pipeline}:generation") ?? 0;
+        var value = await database.StringGetAsync(generation == 0 ? prefix + key : $"{prefix}g{generation}:{key}");
+        return value.IsNull ? null : JsonNode.Parse(value.ToString())!.AsObject();
     }
 }
 
