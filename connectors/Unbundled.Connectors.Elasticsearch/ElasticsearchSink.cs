@@ -22,6 +22,12 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
     /// <summary>Reused for every bulk request, since the worker writes one batch at a time.</summary>
     private readonly ArrayBufferWriter<byte> _bulkBody = new();
 
+    /// <summary>Elasticsearch's limit on an <c>_id</c>, in UTF-8 bytes.</summary>
+    private const int MaxIdBytes = 512;
+
+    /// <summary>1 when documents were written since the last refresh this sink asked for.</summary>
+    private int _unrefreshed;
+
     private string Index => $"{_alias}-{generation + 1:000000}";
 
     /// <inheritdoc />
@@ -63,23 +69,61 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
     public async Task<SinkBatchResult> WriteAsync(SinkBatch batch, CancellationToken cancellationToken)
     {
         var rejected = new List<SinkRejection>();
-        string? retry = null;
-        foreach (var chunk in batch.Documents.Chunk(Math.Max(1, options.BulkSize)))
+        var retry = new List<string>();
+        var valid = new List<SinkDocument>(batch.Documents.Count);
+        foreach (var document in batch.Documents)
         {
-            _bulkBody.ResetWrittenCount();
-            BulkRequestWriter.Write(Index, chunk, _bulkBody);
-            var items = await Call(() => client.BulkAsync(_bulkBody.WrittenMemory, cancellationToken)).ConfigureAwait(false);
-            for (var i = 0; i < chunk.Length; i++)
-            {
-                var item = items[i];
-                if (item.Status is >= 200 and < 300 || item.Status == 409 || (item.Status == 404 && chunk[i].IsDelete)) continue;
-                if (item.Status is 429 or >= 500) retry ??= $"{item.Status} {item.ErrorType}: {item.ErrorReason}";
-                else rejected.Add(new SinkRejection(chunk[i], $"Elasticsearch refused it with {item.Status} {item.ErrorType}: {item.ErrorReason}"));
-            }
+            if (InvalidId(document.Key) is { } reason) rejected.Add(new SinkRejection(document, reason));
+            else valid.Add(document);
         }
+        foreach (var chunk in valid.Chunk(Math.Max(1, options.BulkSize)))
+            await WriteChunkAsync(chunk, rejected, retry, cancellationToken).ConfigureAwait(false);
+        Interlocked.Exchange(ref _unrefreshed, 1);
         // Items refused for now are written again with the whole batch; the versions make the repeats no-ops.
-        if (retry is not null) throw new SinkUnavailableException($"Elasticsearch could not take every document yet ({retry})");
+        if (retry.Count > 0) throw new SinkUnavailableException($"Elasticsearch could not take every document yet ({retry[0]})");
         return rejected.Count == 0 ? SinkBatchResult.Success : new SinkBatchResult(rejected);
+    }
+
+    /// <summary>
+    /// Elasticsearch refuses an empty <c>_id</c> or one over 512 bytes by failing the whole bulk request;
+    /// such a key is dead-lettered here so that it cannot stall the pipeline.
+    /// </summary>
+    private static string? InvalidId(string key)
+    {
+        if (key.Length == 0) return "Elasticsearch refuses an empty _id.";
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(key);
+        return bytes > MaxIdBytes ? $"Elasticsearch refuses an _id of {bytes} bytes; at most {MaxIdBytes} are allowed." : null;
+    }
+
+    private async Task WriteChunkAsync(SinkDocument[] chunk, List<SinkRejection> rejected, List<string> retry, CancellationToken cancellationToken)
+    {
+        _bulkBody.ResetWrittenCount();
+        BulkRequestWriter.Write(Index, chunk, _bulkBody);
+        IReadOnlyList<BulkItemResult> items;
+        try
+        {
+            items = await Call(() => client.BulkAsync(_bulkBody.WrittenMemory, cancellationToken)).ConfigureAwait(false);
+        }
+        catch (ElasticsearchRequestException refused) when (refused.Status == 400)
+        {
+            // The whole request was refused for something one document carries: halve until it stands alone.
+            if (chunk.Length == 1)
+            {
+                rejected.Add(new SinkRejection(chunk[0], $"Elasticsearch refused it: {refused.Message}"));
+                return;
+            }
+            var half = chunk.Length / 2;
+            await WriteChunkAsync(chunk[..half], rejected, retry, cancellationToken).ConfigureAwait(false);
+            await WriteChunkAsync(chunk[half..], rejected, retry, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        for (var i = 0; i < chunk.Length; i++)
+        {
+            var item = items[i];
+            if (item.Status is >= 200 and < 300 || item.Status == 409 || (item.Status == 404 && chunk[i].IsDelete)) continue;
+            if (item.Status is 429 or >= 500) retry.Add($"{item.Status} {item.ErrorType}: {item.ErrorReason}");
+            else rejected.Add(new SinkRejection(chunk[i], $"Elasticsearch refused it with {item.Status} {item.ErrorType}: {item.ErrorReason}"));
+        }
     }
 
     /// <inheritdoc />
@@ -94,6 +138,10 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
             ["query"] = new JsonObject { ["query_string"] = new JsonObject { ["query"] = query } },
             ["size"] = limit,
         };
+        // Search sees only what a refresh exposed: refresh first when this sink wrote since, so a
+        // reader that waited for its write's position finds it (get by id needs no refresh).
+        if (Interlocked.Exchange(ref _unrefreshed, 0) == 1)
+            await Call(async () => { await client.RefreshAsync(Index, cancellationToken).ConfigureAwait(false); return true; }).ConfigureAwait(false);
         JsonObject answer;
         try
         {

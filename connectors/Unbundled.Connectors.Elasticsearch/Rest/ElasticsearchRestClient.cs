@@ -83,6 +83,13 @@ public sealed class ElasticsearchRestClient(HttpClient http)
         return result["items"]!.AsArray().Select(item => BulkItemResult.From(item!.AsObject())).ToList();
     }
 
+    /// <summary>Makes everything indexed so far searchable (search is near-real-time; get is not).</summary>
+    public async Task RefreshAsync(string index, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Post, $"{Escape(index)}/_refresh"), cancellationToken).ConfigureAwait(false);
+        await EnsureAsync(response, $"refresh {index}", cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>One document's source by id, or null.</summary>
     public async Task<JsonObject?> GetAsync(string index, string id, CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Unbundled.Connectors.Elasticsearch;
 using Unbundled.Connectors.Elasticsearch.Rest;
@@ -50,20 +51,42 @@ public sealed class ElasticsearchSinkContractTests : GenerationalSinkContract, I
     }
 }
 
+/// <summary>
+/// The connector's own behaviour: against a real cluster whenever ELASTICSEARCH_URL is set, else the
+/// strict double; the cases that need the double's fault knobs are skipped on a real cluster.
+/// </summary>
 public sealed class ElasticsearchSinkTests : IAsyncLifetime
 {
-    private ElasticsearchDouble _double = null!;
+    private readonly string _index = $"todos-{Guid.NewGuid():N}"[..20];
+    private ElasticsearchDouble? _double;
+    private string _url = "";
     private ElasticsearchSink _sink = null!;
 
     public async Task InitializeAsync()
     {
-        _double = await ElasticsearchDouble.StartAsync();
-        var options = new ElasticsearchOptions { Url = _double.Url, Index = "todos", BulkSize = 100 };
-        _sink = new ElasticsearchSink("todos", options, ElasticsearchRestClient.Create(options));
+        if (Environment.GetEnvironmentVariable("ELASTICSEARCH_URL") is { Length: > 0 } cluster) _url = cluster;
+        else
+        {
+            _double = await ElasticsearchDouble.StartAsync();
+            _url = _double.Url;
+        }
+        // No scheduled refresh: a search that finds a fresh write proves the connector refreshed.
+        var options = new ElasticsearchOptions { Url = _url, Index = _index, BulkSize = 100, Definition = """{"settings":{"index.refresh_interval":"-1"}}""" };
+        _sink = new ElasticsearchSink(_index, options, ElasticsearchRestClient.Create(options));
         await _sink.ConnectAsync(default);
     }
 
-    public async Task DisposeAsync() => await _double.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _sink.DropAsync(default);
+        if (_double is not null) await _double.DisposeAsync();
+    }
+
+    private ElasticsearchDouble Faults()
+    {
+        Skip.If(_double is null, "fault injection needs the double; a real cluster cannot be told to refuse");
+        return _double!;
+    }
 
     private static SinkDocument Todo(int i, JsonNode? n = null) =>
         SinkDocument.Upsert($"t{i}", 1, i, new JsonObject { ["title"] = $"todo number {i}", ["n"] = n ?? i });
@@ -73,7 +96,7 @@ public sealed class ElasticsearchSinkTests : IAsyncLifetime
     {
         var documents = Enumerable.Range(1, 500).Select(i => i == 250 ? Todo(i, new JsonObject { ["not"] = "a number" }) : Todo(i)).ToList();
 
-        var result = await _sink.WriteAsync(new SinkBatch("todos", documents, 500), default);
+        var result = await _sink.WriteAsync(new SinkBatch(_index, documents, 500), default);
 
         var rejection = Assert.Single(result.Rejected);
         Assert.Equal("t250", rejection.Document.Key);
@@ -84,10 +107,53 @@ public sealed class ElasticsearchSinkTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_key_over_512_bytes_is_dead_lettered_with_its_reason_and_the_rest_of_the_batch_lands()
+    {
+        var documents = Enumerable.Range(1, 20).Select(i => Todo(i)).Append(SinkDocument.Upsert(new string('k', 600), 1, 21, new JsonObject { ["title"] = "long" })).ToList();
+
+        var result = await _sink.WriteAsync(new SinkBatch(_index, documents, 21), default);
+
+        var rejection = Assert.Single(result.Rejected);
+        Assert.Equal(600, rejection.Document.Key.Length);
+        Assert.Contains("512", rejection.Reason);
+        Assert.Equal(20, (await _sink.SearchAsync("todo", 100, default)).Total);
+    }
+
+    [SkippableFact]
+    public async Task A_whole_request_refused_for_one_document_is_split_until_that_document_stands_alone()
+    {
+        // A validation rule of the cluster's that the connector cannot check beforehand.
+        Faults().InvalidIds.Add("t7");
+        var documents = Enumerable.Range(1, 16).Select(i => Todo(i)).ToList();
+
+        var result = await _sink.WriteAsync(new SinkBatch(_index, documents, 16), default);
+
+        var rejection = Assert.Single(result.Rejected);
+        Assert.Equal("t7", rejection.Document.Key);
+        Assert.Contains("action_request_validation_exception", rejection.Reason);
+        Assert.Equal(15, (await _sink.SearchAsync("todo", 100, default)).Total);
+    }
+
+    [SkippableFact]
     public async Task Items_refused_for_now_make_the_batch_retry_and_the_retry_lands_everything_once()
     {
-        var batch = new SinkBatch("todos", Enumerable.Range(1, 10).Select(i => Todo(i)).ToList(), 10);
-        _double.RejectNextItems = 3;
+        var faults = Faults();
+        var batch = new SinkBatch(_index, Enumerable.Range(1, 10).Select(i => Todo(i)).ToList(), 10);
+        faults.RejectNextItems = 3;
+
+        await Assert.ThrowsAsync<SinkUnavailableException>(() => _sink.WriteAsync(batch, default));
+        var retried = await _sink.WriteAsync(batch, default);
+
+        Assert.Empty(retried.Rejected);
+        Assert.Equal(10, (await _sink.SearchAsync("todo", 100, default)).Total);
+    }
+
+    [SkippableFact]
+    public async Task A_whole_request_refused_under_indexing_pressure_makes_the_batch_retry()
+    {
+        var faults = Faults();
+        var batch = new SinkBatch(_index, Enumerable.Range(1, 10).Select(i => Todo(i)).ToList(), 10);
+        faults.RejectNextRequests = 1;
 
         await Assert.ThrowsAsync<SinkUnavailableException>(() => _sink.WriteAsync(batch, default));
         var retried = await _sink.WriteAsync(batch, default);
@@ -97,9 +163,19 @@ public sealed class ElasticsearchSinkTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_search_after_a_write_finds_it_although_search_is_near_real_time()
+    {
+        await _sink.WriteAsync(new SinkBatch(_index, [Todo(1)], 1), default);
+        Assert.Equal(1, (await _sink.SearchAsync("todo", 10, default)).Total);
+
+        await _sink.WriteAsync(new SinkBatch(_index, [Todo(2)], 2), default);
+        Assert.Equal(2, (await _sink.SearchAsync("todo", 10, default)).Total);
+    }
+
+    [Fact]
     public async Task Searches_pass_a_query_string_through_and_bad_queries_are_refused()
     {
-        await _sink.WriteAsync(new SinkBatch("todos", [Todo(1), Todo(2)], 2), default);
+        await _sink.WriteAsync(new SinkBatch(_index, [Todo(1), Todo(2)], 2), default);
 
         var found = await _sink.SearchAsync("title:number", 10, default);
         var error = await Assert.ThrowsAsync<InvalidQueryException>(() => _sink.SearchAsync("title:(number", 10, default));
@@ -109,9 +185,15 @@ public sealed class ElasticsearchSinkTests : IAsyncLifetime
     }
 
     [Fact]
-    public void The_view_is_an_alias_over_an_index_that_remembers_deletes_for_a_day()
+    public async Task The_view_is_an_alias_over_an_index_that_remembers_deletes_for_a_day()
     {
-        Assert.Equal("1d", (string?)_double.SettingsOf("todos-000001")?["index.gc_deletes"]);
+        using var http = new HttpClient { BaseAddress = new Uri(_url) };
+        var aliased = (await http.GetFromJsonAsync<JsonObject>($"/_alias/{_index}"))!;
+        var concrete = Assert.Single(aliased).Key;
+        var settings = (await http.GetFromJsonAsync<JsonObject>($"/{concrete}/_settings"))!;
+
+        Assert.Equal($"{_index}-000001", concrete);
+        Assert.Equal("1d", (string?)settings[concrete]!["settings"]!["index"]!["gc_deletes"]);
     }
 
     [Fact]
