@@ -185,7 +185,7 @@ public sealed class ElasticsearchSinkTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_view_is_an_alias_over_an_index_that_remembers_deletes_for_a_day()
+    public async Task The_view_is_an_alias_over_an_index_created_with_a_day_of_gc_deletes()
     {
         using var http = new HttpClient { BaseAddress = new Uri(_url) };
         var aliased = (await http.GetFromJsonAsync<JsonObject>($"/_alias/{_index}"))!;
@@ -194,6 +194,19 @@ public sealed class ElasticsearchSinkTests : IAsyncLifetime
 
         Assert.Equal($"{_index}-000001", concrete);
         Assert.Equal("1d", (string?)settings[concrete]!["settings"]!["index"]!["gc_deletes"]);
+    }
+
+    [SkippableFact]
+    public async Task A_replayed_older_write_cannot_resurrect_a_deleted_document_after_the_default_60_s_of_gc_deletes()
+    {
+        var clock = Faults();
+        await _sink.WriteAsync(new SinkBatch(_index, [SinkDocument.Upsert("a", 1, 1, new JsonObject { ["title"] = "x" })], 1), default);
+        await _sink.WriteAsync(new SinkBatch(_index, [SinkDocument.Delete("a", 3, 3)], 3), default);
+
+        clock.AdvanceClock(TimeSpan.FromMinutes(10));
+        await _sink.WriteAsync(new SinkBatch(_index, [SinkDocument.Upsert("a", 2, 2, new JsonObject { ["title"] = "replayed" })], 3), default);
+
+        Assert.Null(await _sink.ReadAsync("a", default));
     }
 
     [Fact]
