@@ -24,6 +24,9 @@ public sealed class ElasticsearchOptions
     /// <summary>Most documents in one bulk request; larger batches are split.</summary>
     public int BulkSize { get; set; } = 500;
 
+    /// <summary>How long Elasticsearch may collect hits for one search before it answers with what it has.</summary>
+    public TimeSpan SearchTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Accept any TLS certificate (development clusters with self-signed certificates only).</summary>
     public bool InsecureSkipVerify { get; set; }
 }

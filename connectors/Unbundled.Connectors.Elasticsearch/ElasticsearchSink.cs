@@ -131,13 +131,21 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
         Call(() => client.GetAsync(Index, key, cancellationToken));
 
     /// <inheritdoc />
-    public async Task<SearchResult> SearchAsync(string query, int limit, CancellationToken cancellationToken)
+    public async Task<SearchResult> SearchAsync(SearchRequest request, CancellationToken cancellationToken)
     {
-        var body = new JsonObject
-        {
-            ["query"] = new JsonObject { ["query_string"] = new JsonObject { ["query"] = query } },
-            ["size"] = limit,
-        };
+        JsonNode search = new JsonObject { ["query_string"] = new JsonObject { ["query"] = request.Query } };
+        // The owner filter goes inside the query (exact, on the keyword form), so totals and pages count only what the caller may see.
+        if (request.Filter is { } filter)
+            search = new JsonObject
+            {
+                ["bool"] = new JsonObject
+                {
+                    ["must"] = search,
+                    ["filter"] = new JsonObject { ["term"] = new JsonObject { [filter.Field + ".keyword"] = filter.Value } },
+                },
+            };
+        // Elasticsearch stops collecting at the timeout, so one costly query cannot hold the cluster.
+        var body = new JsonObject { ["query"] = search, ["from"] = request.From, ["size"] = request.Limit, ["timeout"] = $"{(long)options.SearchTimeout.TotalMilliseconds}ms" };
         // Search sees only what a refresh exposed: refresh first when this sink wrote since, so a
         // reader that waited for its write's position finds it (get by id needs no refresh).
         if (Interlocked.Exchange(ref _unrefreshed, 0) == 1)
@@ -149,7 +157,7 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
         }
         catch (ElasticsearchRequestException refused) when (refused.Status == 400)
         {
-            throw new InvalidQueryException($"'{query}' is not a query Elasticsearch accepts: {refused.Message}", refused);
+            throw new InvalidQueryException($"'{request.Query}' is not a query Elasticsearch accepts: {refused.Message}", refused);
         }
         var hits = answer["hits"]!;
         return new SearchResult(

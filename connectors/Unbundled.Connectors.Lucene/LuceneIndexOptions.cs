@@ -24,4 +24,7 @@ public sealed class LuceneIndexOptions
 
     /// <summary>How text fields are analysed, for indexing and for queries alike.</summary>
     public LuceneAnalyzer Analyzer { get; set; } = LuceneAnalyzer.Standard;
+
+    /// <summary>The longest one search may run before it is refused as too costly.</summary>
+    public TimeSpan SearchBudget { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -134,28 +134,46 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
     }
 
     /// <inheritdoc />
-    public Task<SearchResult> SearchAsync(string query, int limit, CancellationToken cancellationToken)
+    public Task<SearchResult> SearchAsync(SearchRequest request, CancellationToken cancellationToken)
     {
         var searchers = _searchers ?? throw new InvalidOperationException("The Lucene sink is not connected.");
+        cancellationToken.ThrowIfCancellationRequested();
         Query parsed;
         try
         {
-            parsed = new QueryParser(Version, AllField, _analyzer) { DefaultOperator = Operator.AND }.Parse(query);
+            // Leading wildcards stay refused (the parser's default): they would scan every term of the index.
+            parsed = new QueryParser(Version, AllField, _analyzer) { DefaultOperator = Operator.AND, AllowLeadingWildcard = false }.Parse(request.Query);
         }
-        catch (ParseException error)
+        catch (Exception error) when (error is ParseException or BooleanQuery.TooManyClausesException)
         {
-            throw new InvalidQueryException($"'{query}' is not a Lucene query: {error.Message}", error);
+            throw new InvalidQueryException($"'{request.Query}' is not a Lucene query this view answers: {error.Message}", error);
         }
         var live = new BooleanQuery { { parsed, Occur.MUST }, { new TermQuery(new Term(DeletedField, "1")), Occur.MUST_NOT } };
+        // The owner filter is part of the query itself, so counts and pages cover only what the caller may see.
+        Query scoped = request.Filter is not { } filter ? live : new FilteredQuery(live, new QueryWrapperFilter(new TermQuery(new Term(filter.Field + ".keyword", filter.Value))));
         var searcher = AcquireFresh(searchers);
         try
         {
-            var top = searcher.Search(live, Math.Max(1, limit));
-            var hits = top.ScoreDocs
+            var top = TopScoreDocCollector.Create(Math.Max(1, request.From + request.Limit), true);
+            try
+            {
+                // A time budget, so that one costly query (wildcards over many terms) cannot hold a core.
+                searcher.Search(scoped, new TimeLimitingCollector(top, TimeLimitingCollector.GlobalCounter, (long)options.SearchBudget.TotalMilliseconds));
+            }
+            catch (TimeLimitingCollector.TimeExceededException)
+            {
+                throw new InvalidQueryException($"'{request.Query}' took longer than the {options.SearchBudget.TotalMilliseconds:0} ms a search may take; narrow it");
+            }
+            catch (BooleanQuery.TooManyClausesException error)
+            {
+                throw new InvalidQueryException($"'{request.Query}' expands to too many terms: {error.Message}", error);
+            }
+            var docs = top.GetTopDocs(request.From, request.Limit);
+            var hits = docs.ScoreDocs
                 .Select(hit => (Stored: searcher.Doc(hit.Doc), hit.Score))
                 .Select(hit => new SearchHit(hit.Stored.Get(IdField), hit.Score, (JsonObject)JsonNode.Parse(hit.Stored.Get(SourceField))!))
                 .ToList();
-            return Task.FromResult(new SearchResult(top.TotalHits, hits));
+            return Task.FromResult(new SearchResult(docs.TotalHits, hits));
         }
         finally
         {

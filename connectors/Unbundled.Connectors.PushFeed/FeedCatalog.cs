@@ -6,8 +6,8 @@ using Unbundled.Sdk.Sinks;
 
 namespace Unbundled.Connectors.PushFeed;
 
-/// <summary>One push-feed pipeline as the endpoints need it: its options, channel template, live topic and history.</summary>
-public sealed record Feed(string Pipeline, PushFeedOptions Options, DocumentKeyTemplate Channels, FeedTopic Topic, FeedHistory History);
+/// <summary>One push-feed pipeline as the endpoints need it: its options, channel template, live topic, history and owner field.</summary>
+public sealed record Feed(string Pipeline, PushFeedOptions Options, DocumentKeyTemplate Channels, FeedTopic Topic, FeedHistory History, string? Owner = null);
 
 /// <summary>Finds the push-feed pipelines among the declared ones.</summary>
 public sealed class FeedCatalog(IServiceProvider services, FeedHub hub, ICommandLog log)
@@ -19,6 +19,6 @@ public sealed class FeedCatalog(IServiceProvider services, FeedHub hub, ICommand
     {
         if (services.GetKeyedService<PipelineTransform>(name) is not { Definition.Sink.Options: PushFeedOptions options } transform) return null;
         DocumentKeyTemplate.TryParse(options.Channel, out var channels, out _);
-        return new Feed(name, options, channels, hub.Topic(name), new FeedHistory(log, transform, channels));
+        return new Feed(name, options, channels, hub.Topic(name), new FeedHistory(log, transform, channels), transform.Definition.Owner);
     });
 }

@@ -22,6 +22,9 @@ public static class FeedEndpoints
     private static readonly TimeSpan SubscribeTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>The claim that names a caller's tenant; such a caller follows only documents its tenant owns.</summary>
+    public const string TenantClaim = "tenant";
+
     /// <summary>Maps the push-feed endpoint (and enables WebSockets on the app when given one).</summary>
     public static IEndpointRouteBuilder MapPushFeeds(this IEndpointRouteBuilder routes)
     {
@@ -63,7 +66,7 @@ public static class FeedEndpoints
         {
             var transport = await SseFeedTransport.StartAsync(http.Response, TimeSpan.FromSeconds(1), cancellationToken);
             var session = new FeedSession(feed.Topic, feed.History, log, feed.Options, hub.CatchUps);
-            if (!await session.RunAsync(subscription!.Channel, subscription.After, transport, cancellationToken))
+            if (!await session.RunAsync(subscription!.Channel, subscription.After, transport, cancellationToken, subscription.Tenant))
                 logger.LogInformation("A subscriber of {Pipeline}/{Channel} read too slowly and was cut off", feed.Pipeline, subscription.Channel);
         }
         catch (OperationCanceledException)
@@ -96,7 +99,7 @@ public static class FeedEndpoints
         try
         {
             var session = new FeedSession(feed.Topic, feed.History, log, feed.Options, hub.CatchUps);
-            var kept = await session.RunAsync(subscription!.Channel, subscription.After, new WebSocketFeedTransport(socket), leaving.Token);
+            var kept = await session.RunAsync(subscription!.Channel, subscription.After, new WebSocketFeedTransport(socket), leaving.Token, subscription.Tenant);
             if (!kept) logger.LogInformation("A WebSocket subscriber of {Pipeline}/{Channel} read too slowly and was cut off", feed.Pipeline, subscription.Channel);
             await socket.CloseOutputAsync(kept ? WebSocketCloseStatus.NormalClosure : WebSocketCloseStatus.PolicyViolation,
                 kept ? "feed ended" : "cut off: resume from your last position", CancellationToken.None);
@@ -189,6 +192,9 @@ public static class FeedEndpoints
 
         if (!await authorizer.CanSubscribeAsync(new FeedAuthorizationContext(http.User, http, feed.Pipeline, request.Channel), cancellationToken))
             return (null, FeedRefusal.Forbidden(feed.Pipeline, request.Channel));
+        // A caller of a tenant sees only its tenant's changes, which needs a feed that says where documents name their owner.
+        var tenant = http.User.FindFirst(TenantClaim)?.Value;
+        if (tenant is not null && feed.Owner is null) return (null, FeedRefusal.Forbidden(feed.Pipeline, request.Channel));
         try
         {
             // Just after start the feed's worker may not run yet; a feed that never starts is an answer, not a hang.
@@ -198,7 +204,7 @@ public static class FeedEndpoints
         {
             return (null, FeedRefusal.Unavailable(feed.Pipeline, StartTimeout));
         }
-        return (new Subscription(request.Channel, after), null);
+        return (new Subscription(request.Channel, after, tenant), null);
     }
 
     /// <summary>A model version as a log position: that of the entry which made the version.</summary>
@@ -218,5 +224,5 @@ public static class FeedEndpoints
 
     private sealed record FeedRequest(string? Channel, string? After, string? Model, string? Version);
 
-    private sealed record Subscription(string Channel, long After);
+    private sealed record Subscription(string Channel, long After, string? Tenant);
 }

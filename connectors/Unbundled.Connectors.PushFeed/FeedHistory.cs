@@ -34,7 +34,7 @@ public sealed class FeedHistory(ICommandLog log, PipelineTransform transform, Do
                 if (!transform.Reads(entry)) continue;
                 foreach (var document in await DeriveAsync(events, entry, cancellationToken).ConfigureAwait(false))
                 {
-                    if (channels.Render(document, out _) == channel) yield return FeedMessage.Change(channel, document);
+                    if (channels.Render(document, out _) == channel) yield return FeedMessage.Change(channel, document, transform.Definition.Owner);
                 }
             }
         }

@@ -39,6 +39,9 @@ public sealed class FeedMessage
         Json = json;
     }
 
+    /// <summary>The owner or tenant the change's document names in the pipeline's <c>owner</c> field, if declared.</summary>
+    public string? Owner { get; private init; }
+
     /// <summary>The kind of message.</summary>
     public FeedMessageType Type { get; }
 
@@ -67,8 +70,8 @@ public sealed class FeedMessage
     /// <summary>The one heartbeat every idle connection shares.</summary>
     public static FeedMessage Heartbeat { get; } = new(FeedMessageType.Heartbeat, "", 0, """{"type":"heartbeat"}"""u8.ToArray());
 
-    /// <summary>A derived document written to, or deleted from, <paramref name="channel"/>.</summary>
-    public static FeedMessage Change(string channel, SinkDocument document) =>
+    /// <summary>A derived document written to, or deleted from, <paramref name="channel"/>; <paramref name="ownerField"/> names its owner.</summary>
+    public static FeedMessage Change(string channel, SinkDocument document, string? ownerField) =>
         new(FeedMessageType.Change, channel, document.Position, Write(json =>
         {
             json.WriteString("type", "change");
@@ -80,7 +83,10 @@ public sealed class FeedMessage
             json.WritePropertyName("document");
             if (document.IsDelete || document.Document is null) json.WriteNullValue();
             else document.Document.WriteTo(json);
-        }));
+        }))
+        {
+            Owner = ownerField is null ? null : new DocumentFilter(ownerField, "").OwnerOf(document.Document),
+        };
 
     /// <summary>The catch-up of <paramref name="channel"/> reached <paramref name="position"/>.</summary>
     public static FeedMessage Ready(string channel, long position) => Control(FeedMessageType.Ready, "ready", channel, position, null);

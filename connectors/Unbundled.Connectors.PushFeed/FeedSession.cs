@@ -20,10 +20,18 @@ public interface IFeedTransport
 public sealed class FeedSession(FeedTopic topic, FeedHistory history, ICommandLog log, PushFeedOptions options, SemaphoreSlim catchUps)
 {
     private static readonly TimeSpan CutOffGrace = TimeSpan.FromSeconds(1);
+    private string? _tenant;
 
-    /// <summary>Serves <paramref name="channel"/> from after <paramref name="after"/>; returns false when the subscriber was cut off.</summary>
-    public async Task<bool> RunAsync(string channel, long after, IFeedTransport transport, CancellationToken cancellationToken)
+    /// <summary>Whether the subscriber may see a message: control messages always, changes only of its own tenant.</summary>
+    private bool Visible(FeedMessage message) => _tenant is null || message.Type != FeedMessageType.Change || message.Owner == _tenant;
+
+    /// <summary>
+    /// Serves <paramref name="channel"/> from after <paramref name="after"/>; returns false when the subscriber
+    /// was cut off. With a <paramref name="tenant"/>, only changes whose document names it as owner are sent.
+    /// </summary>
+    public async Task<bool> RunAsync(string channel, long after, IFeedTransport transport, CancellationToken cancellationToken, string? tenant = null)
     {
+        _tenant = tenant;
         await topic.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
         var head = await log.ReadHeadAsync(cancellationToken).ConfigureAwait(false);
         var cursor = after;
@@ -68,6 +76,7 @@ public sealed class FeedSession(FeedTopic topic, FeedHistory history, ICommandLo
             var sent = 0;
             await foreach (var message in history.ReadAsync(channel, from, until, cancellationToken).ConfigureAwait(false))
             {
+                if (!Visible(message)) continue;
                 await transport.SendAsync(message, cancellationToken).ConfigureAwait(false);
                 if (++sent % 100 == 0) await transport.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -81,7 +90,7 @@ public sealed class FeedSession(FeedTopic topic, FeedHistory history, ICommandLo
     }
 
     /// <summary>Sends live messages until the client leaves or is cut off; answers the last position flushed to it.</summary>
-    private static async Task<long> FollowAsync(FeedSubscriber subscriber, long cursor, IFeedTransport transport, CancellationToken cancellationToken)
+    private async Task<long> FollowAsync(FeedSubscriber subscriber, long cursor, IFeedTransport transport, CancellationToken cancellationToken)
     {
         using var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, subscriber.CutOff);
         var flushed = cursor;
@@ -92,7 +101,7 @@ public sealed class FeedSession(FeedTopic topic, FeedHistory history, ICommandLo
                 // Everything already queued goes out with one flush.
                 while (subscriber.Messages.TryRead(out var message))
                 {
-                    if (message.Type == FeedMessageType.Change && message.Position <= cursor) continue;
+                    if (message.Type == FeedMessageType.Change && (message.Position <= cursor || !Visible(message))) continue;
                     await transport.SendAsync(message, sending.Token).ConfigureAwait(false);
                     if (message.MovesCursor) cursor = message.Position;
                 }

@@ -10,7 +10,7 @@ namespace Unbundled.Connectors.PushFeed;
 /// after a restart it starts live at the end of the log; every server instance runs its own, which
 /// makes the shared log the backplane between instances.
 /// </summary>
-public sealed class PushFeedSink(FeedTopic topic, PushFeedOptions options, DocumentKeyTemplate channels, ICommandLog log) : IPassThroughSink
+public sealed class PushFeedSink(FeedTopic topic, PushFeedOptions options, DocumentKeyTemplate channels, ICommandLog log, string? ownerField = null) : IPassThroughSink
 {
     private long _start;
 
@@ -35,7 +35,7 @@ public sealed class PushFeedSink(FeedTopic topic, PushFeedOptions options, Docum
         List<SinkRejection>? rejected = null;
         foreach (var document in batch.Documents)
         {
-            if (channels.Render(document, out var missing) is { } channel) messages.Add(FeedMessage.Change(channel, document));
+            if (channels.Render(document, out var missing) is { } channel) messages.Add(FeedMessage.Change(channel, document, ownerField));
             else (rejected ??= []).Add(new SinkRejection(document, $"the channel template '{options.Channel}' needs the field '{missing}', which the document lacks or holds no scalar in"));
         }
         topic.Publish(messages, batch.Offset);

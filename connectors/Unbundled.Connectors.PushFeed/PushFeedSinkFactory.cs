@@ -27,6 +27,6 @@ public sealed class PushFeedSinkFactory : SinkConnectorFactory<PushFeedOptions>
     {
         DocumentKeyTemplate.TryParse(options.Channel, out var channels, out _);
         var hub = context.Services.GetRequiredService<FeedHub>();
-        return new PushFeedSink(hub.Topic(context.Pipeline), options, channels, context.Services.GetRequiredService<ICommandLog>());
+        return new PushFeedSink(hub.Topic(context.Pipeline), options, channels, context.Services.GetRequiredService<ICommandLog>(), context.OwnerField);
     }
 }

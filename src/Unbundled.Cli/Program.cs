@@ -8,5 +8,6 @@ var root = new RootCommand("Unbundled: a command log as the source of truth, and
     StatusVerb.Create(),
     RebuildVerb.Create(),
     FollowVerb.Create(),
+    HashKeyVerb.Create(),
 };
 return await root.Parse(args).InvokeAsync();

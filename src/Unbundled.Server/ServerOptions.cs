@@ -7,8 +7,17 @@ public sealed class ServerOptions
     public long MaxFlushBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
-    /// A header that names the caller when no authentication is configured (for a trusted proxy in
-    /// front of the server, or demos); null ignores any such header and unauthenticated callers are "anonymous".
+    /// A header that names the caller when no authentication is configured, honoured only from
+    /// <see cref="TrustedProxies"/> (anyone else could forge it); null ignores any such header.
     /// </summary>
     public string? TrustedUserHeader { get; set; }
+
+    /// <summary>Addresses of the proxies whose <see cref="TrustedUserHeader"/> is believed.</summary>
+    public List<string> TrustedProxies { get; set; } = [];
+
+    /// <summary>Host names requests may carry (DNS-rebinding defence); empty: the hosts of the URLs the server listens on.</summary>
+    public List<string> AllowedHosts { get; set; } = [];
+
+    /// <summary>Origins whose pages may call the API from a browser (CORS); empty: none.</summary>
+    public List<string> CorsOrigins { get; set; } = [];
 }

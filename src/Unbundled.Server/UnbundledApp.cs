@@ -11,6 +11,7 @@ using Unbundled.Connectors.Redis;
 using Unbundled.Hosting;
 using Unbundled.Server.Api;
 using Unbundled.Server.Embedded;
+using Unbundled.Server.Security;
 
 namespace Unbundled.Server;
 
@@ -41,16 +42,19 @@ public static class UnbundledApp
         });
         if (builder.Configuration["urls"] is null && builder.Configuration["ASPNETCORE_URLS"] is null)
             builder.WebHost.UseUrls(DefaultUrl);
+        var urls = (builder.Configuration["urls"] ?? builder.Configuration["ASPNETCORE_URLS"] ?? DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries);
 
         builder.Services.AddProblemDetails();
         builder.Services.AddHealthChecks().AddCheck<PipelinesHealthCheck>("pipelines");
         builder.Services.AddOptions<ServerOptions>().Bind(builder.Configuration.GetSection("Unbundled:Server"));
+        builder.AddUnbundledSecurity(urls);
         AddUnbundledServices(builder.Services, builder.Configuration);
         configure?.Invoke(builder);
 
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseUnbundledSecurity(urls);
         app.MapModelApi();
         app.MapPipelineApi();
         app.MapPushFeeds();

@@ -40,6 +40,7 @@ public sealed class TodoItemsProjection : IProjection
         var todos = new Dictionary<string, JsonObject>();
         if (list?["todos"] is not JsonArray items) return todos;
         var title = list["title"]?.DeepClone();
+        var tenant = Unbundled.Master.ModelTenancy.Of(list);
         foreach (var item in items)
         {
             if (item is not JsonObject todo || todo["id"] is not JsonValue idValue || !idValue.TryGetValue<string>(out var id) || id.Length == 0) continue;
@@ -53,6 +54,8 @@ public sealed class TodoItemsProjection : IProjection
                 ["createdAt"] = todo["createdAt"]?.DeepClone(),
                 ["createdBy"] = todo["createdBy"]?.DeepClone(),
             };
+            // The list's tenant travels with each todo, so views can declare it as their owner field.
+            if (tenant is not null) todos[id]["tenant"] = tenant;
         }
         return todos;
     }

@@ -12,10 +12,12 @@ internal static class RunVerb
     {
         var urls = new Option<string?>("--urls") { Description = $"Where to listen (default {UnbundledApp.DefaultUrl})." };
         var database = new Option<string?>("--sqlite") { Description = "The embedded log's file (default unbundled.db in the current directory)." };
+        var anonymous = new Option<bool>("--allow-anonymous") { Description = "Serve a non-loopback address without authentication (anyone who reaches it may do everything)." };
         var command = new Command("run", "Run the server. Further --Section:Key=value arguments override configuration.")
         {
             urls,
             database,
+            anonymous,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parsed, cancellationToken) =>
@@ -23,7 +25,19 @@ internal static class RunVerb
             var hostArgs = new List<string>(parsed.UnmatchedTokens);
             if (parsed.GetValue(urls) is { } listen) hostArgs.Add($"--urls={listen}");
             if (parsed.GetValue(database) is { } file) hostArgs.Add($"--Unbundled:Log:Sqlite:Path={file}");
-            await using var app = UnbundledApp.Build([.. hostArgs]);
+            if (parsed.GetValue(anonymous)) hostArgs.Add("--Unbundled:Auth:AllowAnonymous=true");
+            WebApplication app;
+            try
+            {
+                app = UnbundledApp.Build([.. hostArgs]);
+            }
+            catch (InvalidOperationException refused)
+            {
+                // A refusal to start is the operator's to read, not a stack trace.
+                await Console.Error.WriteLineAsync($"unbundled: {refused.Message}");
+                return 1;
+            }
+            await using var running = app;
             await app.StartAsync(cancellationToken);
             await app.WaitForShutdownAsync(cancellationToken);
             return 0;

@@ -9,7 +9,8 @@ namespace Unbundled.Master;
 /// <param name="BaseVersion">The master version the client's local state was at.</param>
 /// <param name="Commands">The client's commands, in the order it applied them (may be empty: a pure catch-up).</param>
 /// <param name="Caller">The authenticated caller, attached to each command.</param>
-public sealed record FlushRequest(ModelKey Model, long BaseVersion, IReadOnlyList<Command> Commands, string Caller = "anonymous");
+/// <param name="Tenant">The caller's tenant: only that tenant's models are reachable, and new ones are stamped with it; null for a caller of no tenant.</param>
+public sealed record FlushRequest(ModelKey Model, long BaseVersion, IReadOnlyList<Command> Commands, string Caller = "anonymous", string? Tenant = null);
 
 /// <summary>
 /// The master's answer: the model's new version, the log position of the flush's last command, and
@@ -43,6 +44,9 @@ public enum FlushError
 
     /// <summary>The request itself is malformed (negative version, missing commands).</summary>
     Malformed,
+
+    /// <summary>The model belongs to another tenant, which is answered as if it did not exist.</summary>
+    NotFound,
 }
 
 /// <summary>A refused flush, with the command at fault when there is one.</summary>

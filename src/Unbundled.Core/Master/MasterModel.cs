@@ -72,18 +72,25 @@ public sealed class MasterModel : IDisposable
     }
 
     /// <summary>The model's current state, read from the log (not from this process's cache).</summary>
-    public Task<ModelState> ReadAsync(ModelKey model, CancellationToken cancellationToken)
+    /// <param name="model">The model.</param>
+    /// <param name="tenant">The reader's tenant; another tenant's model reads as not found.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    public async Task<ModelState> ReadAsync(ModelKey model, string? tenant, CancellationToken cancellationToken)
     {
         RequireType(model);
-        return ModelLoader.LoadAsync(_log, model, cancellationToken);
+        var state = await ModelLoader.LoadAsync(_log, model, cancellationToken).ConfigureAwait(false);
+        ModelTenancy.Authorize(model, state.Document, tenant);
+        return state;
     }
 
-    /// <summary>The model's commands after <paramref name="afterVersion"/>, and its current version.</summary>
-    public async Task<IReadOnlyList<LogEntry>> ReadCommandsAsync(ModelKey model, long afterVersion, CancellationToken cancellationToken)
+    /// <summary>The model's commands after <paramref name="afterVersion"/>, at most <paramref name="limit"/> of them.</summary>
+    public async Task<IReadOnlyList<LogEntry>> ReadCommandsAsync(ModelKey model, long afterVersion, int limit, string? tenant, CancellationToken cancellationToken)
     {
         RequireType(model);
         if (afterVersion < 0) throw new FlushRejectedException(FlushError.Malformed, "the version to read after cannot be negative");
-        return await _log.ReadModelEntriesAsync(model, afterVersion, cancellationToken).ConfigureAwait(false);
+        if (tenant is not null) ModelTenancy.Authorize(model, (await ModelLoader.LoadAsync(_log, model, cancellationToken).ConfigureAwait(false)).Document, tenant);
+        var entries = await _log.ReadModelEntriesAsync(model, afterVersion, cancellationToken).ConfigureAwait(false);
+        return entries.Count <= limit ? entries : entries.Take(limit).ToList();
     }
 
     /// <inheritdoc />
@@ -98,6 +105,7 @@ public sealed class MasterModel : IDisposable
         var state = _cache.Get<ModelState>(request.Model);
         if (state is null || request.BaseVersion > state.Version)
             state = await ModelLoader.LoadAsync(_log, request.Model, cancellationToken).ConfigureAwait(false);
+        ModelTenancy.Authorize(request.Model, state.Document, request.Tenant);
         if (request.BaseVersion > state.Version)
             throw new FlushRejectedException(FlushError.VersionAhead,
                 $"the client is at version {request.BaseVersion} but {request.Model} is at version {state.Version}");
@@ -147,6 +155,7 @@ public sealed class MasterModel : IDisposable
             try
             {
                 var context = new CommandContext(request.Model, document, state.Version + i, paths[i], request.Caller, now);
+                command = ModelTenancy.Stamp(command, paths[i], document, request.Tenant);
                 foreach (var interceptor in type.Interceptors)
                     command = await interceptor.InterceptAsync(context, command, cancellationToken).ConfigureAwait(false);
                 var path = command.Path == request.Commands[i].Path ? paths[i] : ParsePath(command.Path, i);

@@ -5,8 +5,29 @@ namespace Unbundled.Sdk.Sinks;
 /// <summary>A sink whose view answers full-text queries (served by the server as <c>GET /search/{pipeline}?q=…</c>).</summary>
 public interface ISearchableSink
 {
-    /// <summary>The best <paramref name="limit"/> documents matching <paramref name="query"/>, in the sink's own query syntax.</summary>
-    Task<SearchResult> SearchAsync(string query, int limit, CancellationToken cancellationToken);
+    /// <summary>
+    /// A page of the documents matching the request's query, best first. The request's filter must be
+    /// applied inside the query, so that totals and pages never count a document the caller may not see.
+    /// </summary>
+    Task<SearchResult> SearchAsync(SearchRequest request, CancellationToken cancellationToken);
+}
+
+/// <summary>One search: the query in the sink's own syntax, the page, and who may see what.</summary>
+/// <param name="Query">The query.</param>
+/// <param name="Limit">Most hits on the page.</param>
+/// <param name="From">Hits to skip before the page.</param>
+/// <param name="Filter">Only documents this admits count and come back.</param>
+public sealed record SearchRequest(string Query, int Limit = 10, int From = 0, DocumentFilter? Filter = null);
+
+/// <summary>Admits only documents whose top-level <paramref name="Field"/> holds exactly <paramref name="Value"/> (a tenant, an owner).</summary>
+public sealed record DocumentFilter(string Field, string Value)
+{
+    /// <summary>Whether a document passes the filter.</summary>
+    public bool Admits(JsonObject? document) => OwnerOf(document) == Value;
+
+    /// <summary>The string a document holds in <see cref="Field"/>, if any.</summary>
+    public string? OwnerOf(JsonObject? document) =>
+        document?[Field] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 }
 
 /// <summary>The answer to a search: how many documents matched, and the best of them.</summary>

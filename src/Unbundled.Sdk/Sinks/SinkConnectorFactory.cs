@@ -11,6 +11,9 @@ public sealed record SinkContext(string Pipeline, IServiceProvider Services)
     /// keeps each generation's documents, versions and offset apart (an index, key prefix or folder each).
     /// </summary>
     public int Generation { get; init; }
+
+    /// <summary>The field of the view's documents that names their owner or tenant (pipelines.yaml <c>owner:</c>), if declared.</summary>
+    public string? OwnerField { get; init; }
 }
 
 /// <summary>

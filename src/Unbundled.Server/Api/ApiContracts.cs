@@ -50,5 +50,6 @@ public sealed record FlushResponse(
 /// <summary>A model's current state (version 0 and null state: no command yet).</summary>
 public sealed record ModelResponse(string Type, string Id, long Version, long Position, JsonNode? State);
 
-/// <summary>A model's commands after a version.</summary>
-public sealed record CommandsResponse(string Type, string Id, long Since, IReadOnlyList<EntryDto> Commands);
+/// <summary>A page of a model's commands after a version; <paramref name="Next"/> is the <c>since</c> of the next page, when there may be one.</summary>
+public sealed record CommandsResponse(string Type, string Id, long Since, IReadOnlyList<EntryDto> Commands,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Next = null);

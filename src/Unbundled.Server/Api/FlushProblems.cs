@@ -15,6 +15,7 @@ internal static class FlushProblems
         FlushError.CommandRejected => Problem(StatusCodes.Status422UnprocessableEntity, "command-rejected", "Command rejected", rejection),
         FlushError.VersionAhead => Problem(StatusCodes.Status409Conflict, "version-ahead", "Base version ahead of the master", rejection),
         FlushError.TooLarge => Problem(StatusCodes.Status413PayloadTooLarge, "flush-too-large", "Flush too large", rejection),
+        FlushError.NotFound => Problem(StatusCodes.Status404NotFound, "model-not-found", "Model not found", rejection),
         _ => Problem(StatusCodes.Status400BadRequest, "malformed-request", "Malformed request", rejection),
     };
 

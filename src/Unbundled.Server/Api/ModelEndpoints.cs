@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using Unbundled.Master;
 using Unbundled.Model;
+using Unbundled.Server.Security;
 
 namespace Unbundled.Server.Api;
 
@@ -25,8 +26,13 @@ public static class ModelEndpoints
     }
 
     private static async Task<IResult> FlushAsync(string type, string id, HttpContext http, MasterModel master,
-        IOptions<ServerOptions> options, CancellationToken cancellationToken)
+        IOptions<ServerOptions> options, AccessGate gate, CancellationToken cancellationToken)
     {
+        if (gate.Check(http, new AccessRequest(AccessAction.Write, ModelType: type), out var caller) is { } refused) return refused;
+        // Only JSON: a web page can post a form or text/plain to a local server without a CORS preflight, never JSON.
+        if (!http.Request.HasJsonContentType())
+            return Results.Problem($"a flush is JSON: send Content-Type: application/json (got '{http.Request.ContentType}')", statusCode: StatusCodes.Status415UnsupportedMediaType,
+                title: "Unsupported media type", type: "urn:unbundled:problem:unsupported-media-type");
         var limit = options.Value.MaxFlushBytes;
         if (http.Request.ContentLength > limit) return FlushProblems.TooLarge(limit);
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize) bodySize.MaxRequestBodySize = limit;
@@ -48,8 +54,7 @@ public static class ModelEndpoints
 
         try
         {
-            var caller = Caller(http, options.Value);
-            var result = await master.FlushAsync(new FlushRequest(new ModelKey(type, id), body.BaseVersion, body.Commands, caller), cancellationToken);
+            var result = await master.FlushAsync(new FlushRequest(new ModelKey(type, id), body.BaseVersion, body.Commands, caller.Name, caller.Tenant), cancellationToken);
             return Results.Ok(FlushResponse.From(result));
         }
         catch (FlushRejectedException rejection)
@@ -58,11 +63,12 @@ public static class ModelEndpoints
         }
     }
 
-    private static async Task<IResult> ReadAsync(string type, string id, MasterModel master, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadAsync(string type, string id, HttpContext http, MasterModel master, AccessGate gate, CancellationToken cancellationToken)
     {
+        if (gate.Check(http, new AccessRequest(AccessAction.ReadModel, ModelType: type), out var caller) is { } refused) return refused;
         try
         {
-            var state = await master.ReadAsync(new ModelKey(type, id), cancellationToken);
+            var state = await master.ReadAsync(new ModelKey(type, id), caller.Tenant, cancellationToken);
             return Results.Ok(new ModelResponse(type, id, state.Version, state.LastPosition, state.Document));
         }
         catch (FlushRejectedException rejection)
@@ -71,23 +77,20 @@ public static class ModelEndpoints
         }
     }
 
-    private static async Task<IResult> ReadCommandsAsync(string type, string id, long? since, MasterModel master, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadCommandsAsync(string type, string id, long? since, int? limit, HttpContext http, MasterModel master, AccessGate gate,
+        CancellationToken cancellationToken)
     {
+        if (gate.Check(http, new AccessRequest(AccessAction.ReadModel, ModelType: type), out var caller) is { } refused) return refused;
         try
         {
-            var entries = await master.ReadCommandsAsync(new ModelKey(type, id), since ?? 0, cancellationToken);
-            return Results.Ok(new CommandsResponse(type, id, since ?? 0, entries.Select(EntryDto.From).ToList()));
+            // Paged: a model's whole history in one answer would let one request hold the server.
+            var page = Math.Clamp(limit ?? 1000, 1, 10_000);
+            var entries = await master.ReadCommandsAsync(new ModelKey(type, id), since ?? 0, page, caller.Tenant, cancellationToken);
+            return Results.Ok(new CommandsResponse(type, id, since ?? 0, entries.Select(EntryDto.From).ToList(), entries.Count == page ? entries[^1].Version : null));
         }
         catch (FlushRejectedException rejection)
         {
             return FlushProblems.From(rejection);
         }
-    }
-
-    private static string Caller(HttpContext http, ServerOptions options)
-    {
-        if (http.User.Identity is { IsAuthenticated: true, Name: { Length: > 0 } name }) return name;
-        if (options.TrustedUserHeader is { } header && http.Request.Headers[header] is [{ Length: > 0 } claimed]) return claimed;
-        return "anonymous";
     }
 }

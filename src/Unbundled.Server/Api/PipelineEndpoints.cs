@@ -5,6 +5,9 @@ using Unbundled.Log;
 using Unbundled.Pipelines.Observability;
 using Unbundled.Pipelines.State;
 using Unbundled.Sdk.Sinks;
+using Unbundled.Pipelines.Workers;
+using Unbundled.Server.Security;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Unbundled.Server.Api;
 
@@ -14,27 +17,37 @@ public static class PipelineEndpoints
     private const string TypePrefix = "urn:unbundled:problem:";
     private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(30);
 
+    /// <summary>The most hits one page answers.</summary>
+    private const int MaxSearchPage = 1000;
+
+    /// <summary>How deep pages may reach (from + limit), as Elasticsearch bounds its result window.</summary>
+    private const int MaxSearchWindow = 10_000;
+
     /// <summary>Maps <c>/pipelines</c>, <c>/pipelines/{name}</c>, <c>/pipelines/{name}/dead-letters</c> and <c>/views/{pipeline}/{key}</c>.</summary>
     public static IEndpointRouteBuilder MapPipelineApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/pipelines", async (PipelineMonitor monitor, ICommandLog log, CancellationToken cancellationToken) =>
+        var admin = new AccessRequest(AccessAction.Admin);
+        routes.MapGet("/pipelines", async (HttpContext http, AccessGate gate, PipelineMonitor monitor, ICommandLog log, CancellationToken cancellationToken) =>
         {
+            if (gate.Check(http, admin) is { } refused) return refused;
             var head = await log.ReadHeadAsync(cancellationToken);
             return Results.Ok(monitor.Pipelines.Select(p => PipelineStatus.From(p, head)).ToList());
         });
-        routes.MapGet("/pipelines/{name}", async (string name, PipelineMonitor monitor, ICommandLog log, CancellationToken cancellationToken) =>
-            monitor.TryGet(name, out var progress)
+        routes.MapGet("/pipelines/{name}", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, ICommandLog log, CancellationToken cancellationToken) =>
+            gate.Check(http, admin) ?? (monitor.TryGet(name, out var progress)
                 ? Results.Ok(PipelineStatus.From(progress, await log.ReadHeadAsync(cancellationToken)))
-                : UnknownPipeline(name, monitor));
-        routes.MapGet("/pipelines/{name}/dead-letters", async (string name, long? after, int? limit, PipelineMonitor monitor, IPipelineStateStore state, CancellationToken cancellationToken) =>
+                : UnknownPipeline(name, monitor)));
+        routes.MapGet("/pipelines/{name}/dead-letters", async (string name, long? after, int? limit, HttpContext http, AccessGate gate, PipelineMonitor monitor, IPipelineStateStore state, CancellationToken cancellationToken) =>
         {
+            if (gate.Check(http, admin) is { } refused) return refused;
             if (!monitor.TryGet(name, out _)) return UnknownPipeline(name, monitor);
             var page = Math.Clamp(limit ?? 100, 1, 1000);
             var letters = await state.ReadDeadLettersAsync(name, after ?? 0, page, cancellationToken);
             return Results.Ok(new { pipeline = name, total = await state.CountDeadLettersAsync(name, cancellationToken), deadLetters = letters, next = letters.Count == page ? letters[^1].Id : (long?)null });
         });
-        routes.MapPost("/pipelines/{name}/rebuild", async (string name, PipelineMonitor monitor, ICommandLog log, CancellationToken cancellationToken) =>
+        routes.MapPost("/pipelines/{name}/rebuild", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, ICommandLog log, CancellationToken cancellationToken) =>
         {
+            if (gate.Check(http, admin) is { } refused) return refused;
             if (!monitor.TryGet(name, out var progress)) return UnknownPipeline(name, monitor);
             if (progress.Sink is null) return NotReady(name);
             if (progress.Sink is not IGenerationalSink)
@@ -50,9 +63,12 @@ public static class PipelineEndpoints
         return routes;
     }
 
-    private static async Task<IResult> ReadViewAsync(string pipeline, string key, long? atPosition, int? timeoutMs, PipelineMonitor monitor, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadViewAsync(string pipeline, string key, long? atPosition, int? timeoutMs, HttpContext http, AccessGate gate,
+        PipelineMonitor monitor, CancellationToken cancellationToken)
     {
+        if (gate.Check(http, new AccessRequest(AccessAction.ReadView, Pipeline: pipeline), out var caller) is { } refused) return refused;
         if (!monitor.TryGet(pipeline, out var progress)) return UnknownPipeline(pipeline, monitor);
+        if (OwnerFilter(http, pipeline, caller) is { } tenancy && tenancy.Refusal is { } noOwner) return noOwner;
         if (atPosition is { } position && progress.Offset < position)
         {
             var wait = TimeSpan.FromMilliseconds(Math.Clamp(timeoutMs ?? 5000, 0, (int)MaxWait.TotalMilliseconds));
@@ -69,15 +85,21 @@ public static class PipelineEndpoints
         }
         if (progress.Sink is not { } sink) return NotReady(pipeline);
         var document = await sink.ReadAsync(key, cancellationToken);
+        // Another tenant's document reads exactly like a missing one.
+        if (document is not null && OwnerFilter(http, pipeline, caller)?.Filter is { } filter && !filter.Admits(document)) document = null;
         return document is null
             ? Results.Problem($"pipeline '{pipeline}' has no document '{key}'", statusCode: StatusCodes.Status404NotFound, title: "Document not found", type: TypePrefix + "document-not-found",
                 extensions: new Dictionary<string, object?> { ["offset"] = progress.Offset })
             : Results.Ok(new { pipeline, key, offset = progress.Offset, document });
     }
 
-    private static async Task<IResult> SearchAsync(string pipeline, string? q, int? limit, long? atPosition, int? timeoutMs, PipelineMonitor monitor, CancellationToken cancellationToken)
+    private static async Task<IResult> SearchAsync(string pipeline, string? q, int? limit, int? from, long? atPosition, int? timeoutMs, HttpContext http, AccessGate gate,
+        PipelineMonitor monitor, CancellationToken cancellationToken)
     {
+        if (gate.Check(http, new AccessRequest(AccessAction.Search, Pipeline: pipeline), out var caller) is { } refused) return refused;
         if (!monitor.TryGet(pipeline, out var progress)) return UnknownPipeline(pipeline, monitor);
+        var tenancy = OwnerFilter(http, pipeline, caller);
+        if (tenancy?.Refusal is { } noOwner) return noOwner;
         if (progress.Sink is null) return NotReady(pipeline);
         if (progress.Sink is not ISearchableSink searchable)
             return Results.Problem($"pipeline '{pipeline}' writes to a sink that cannot search", statusCode: StatusCodes.Status400BadRequest,
@@ -98,13 +120,32 @@ public static class PipelineEndpoints
         }
         try
         {
-            var result = await searchable.SearchAsync(q, Math.Clamp(limit ?? 10, 1, 100_000), cancellationToken);
-            return Results.Ok(new { pipeline, offset = progress.Offset, total = result.Total, hits = result.Hits });
+            var page = Math.Clamp(limit ?? 10, 1, MaxSearchPage);
+            var skip = Math.Max(0, from ?? 0);
+            if (skip + page > MaxSearchWindow)
+                return Results.Problem($"from + limit may not pass {MaxSearchWindow}; narrow the query instead of paging deeper", statusCode: StatusCodes.Status400BadRequest,
+                    title: "Result window too large", type: TypePrefix + "invalid-query");
+            var result = await searchable.SearchAsync(new SearchRequest(q, page, skip, tenancy?.Filter), cancellationToken);
+            return Results.Ok(new { pipeline, offset = progress.Offset, total = result.Total, from = skip, hits = result.Hits });
         }
         catch (InvalidQueryException invalid)
         {
             return Results.Problem(invalid.Message, statusCode: StatusCodes.Status400BadRequest, title: "Invalid query", type: TypePrefix + "invalid-query");
         }
+    }
+
+    /// <summary>
+    /// What a caller of a tenant may see of a view: only documents whose declared owner field names its
+    /// tenant. A view that declares no owner field is closed to tenant callers, since nothing says whose its documents are.
+    /// </summary>
+    private static (DocumentFilter? Filter, IResult? Refusal)? OwnerFilter(HttpContext http, string pipeline, Caller caller)
+    {
+        if (caller.Tenant is not { } tenant) return null;
+        var owner = http.RequestServices.GetKeyedService<PipelineTransform>(pipeline)?.Definition.Owner;
+        return owner is null
+            ? (null, Results.Problem($"the view '{pipeline}' declares no owner field, so callers of a tenant cannot read it", statusCode: StatusCodes.Status403Forbidden,
+                title: "Forbidden", type: TypePrefix + "forbidden"))
+            : (new DocumentFilter(owner, tenant), null);
     }
 
     private static IResult NotReady(string pipeline) =>

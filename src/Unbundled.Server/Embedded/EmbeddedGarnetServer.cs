@@ -9,7 +9,8 @@ namespace Unbundled.Server.Embedded;
 /// <summary>
 /// A real RESP server inside the process (Microsoft Garnet, with Lua scripts enabled), so the read
 /// cache works with no Redis installed. It keeps its data in memory: after a restart the cache's
-/// offsets are gone with its documents, and the pipelines rebuild it from the log.
+/// offsets are gone with its documents, and the pipelines rebuild it from the log. It requires a
+/// password generated at start, so other local users and processes cannot read or change the cache.
 /// </summary>
 public sealed class EmbeddedGarnetServer : IDisposable
 {
@@ -19,12 +20,13 @@ public sealed class EmbeddedGarnetServer : IDisposable
     public EmbeddedGarnetServer(ILogger<EmbeddedGarnetServer> logger)
     {
         var port = FreePort();
+        var password = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
         // Quiet mode (no banner on stdout) has no command-line switch, only a configuration key.
         var quiet = Path.Combine(Path.GetTempPath(), $"unbundled-garnet-{Guid.NewGuid():N}.conf");
         File.WriteAllText(quiet, """{ "QuietMode": true }""");
         try
         {
-            _server = new GarnetServer(["--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--lua", "--lua-transaction-mode",
+            _server = new GarnetServer(["--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--lua", "--lua-transaction-mode", "--auth", "Password", "--password", password,
                 "--logger-level", "Warning", "--config-import-path", quiet]);
         }
         finally
@@ -32,8 +34,8 @@ public sealed class EmbeddedGarnetServer : IDisposable
             File.Delete(quiet);
         }
         _server.Start();
-        Connection = $"127.0.0.1:{port}";
-        logger.LogInformation("No Redis configured: serving the read cache from embedded Garnet on {Endpoint}", Connection);
+        Connection = $"127.0.0.1:{port},password={password}";
+        logger.LogInformation("No Redis configured: serving the read cache from embedded Garnet on 127.0.0.1:{Port}", port);
     }
 
     /// <summary>The StackExchange.Redis configuration string that reaches it.</summary>

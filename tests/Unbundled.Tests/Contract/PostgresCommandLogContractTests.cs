@@ -15,7 +15,7 @@ public sealed class PostgresCommandLogContractTests(PostgresServer server) : Com
     protected override async Task<ICommandLog> CreateLogAsync([CallerMemberName] string test = "")
     {
         var schema = PostgresServer.UniqueSchema(test);
-        var log = new PostgresCommandLog(Options.Create(new PostgresLogOptions { ConnectionString = server.ConnectionString, Schema = schema }));
+        var log = new PostgresCommandLog(Options.Create(new PostgresLogOptions { ConnectionString = server.ConnectionString, Schema = schema, SafetyPollInterval = TimeSpan.FromSeconds(30) }));
         _logs.Add((log, schema));
         await log.InitializeAsync(default);
         return log;

@@ -13,7 +13,7 @@ public sealed class SqliteCommandLogContractTests : CommandLogContract, IDisposa
 
     protected override async Task<ICommandLog> CreateLogAsync([CallerMemberName] string test = "")
     {
-        var log = new SqliteCommandLog(Options.Create(new SqliteLogOptions { Path = _directory.File(test + ".db") }));
+        var log = new SqliteCommandLog(Options.Create(new SqliteLogOptions { Path = _directory.File(test + ".db"), SafetyPollInterval = TimeSpan.FromSeconds(30) }));
         _logs.Add(log);
         await log.InitializeAsync(default);
         return log;

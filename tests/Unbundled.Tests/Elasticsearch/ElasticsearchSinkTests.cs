@@ -116,7 +116,7 @@ public sealed class ElasticsearchSinkTests : IAsyncLifetime
         var rejection = Assert.Single(result.Rejected);
         Assert.Equal(600, rejection.Document.Key.Length);
         Assert.Contains("512", rejection.Reason);
-        Assert.Equal(20, (await _sink.SearchAsync("todo", 100, default)).Total);
+        Assert.Equal(20, (await _sink.SearchAsync(new("todo", 100), default)).Total);
     }
 
     [SkippableFact]
@@ -131,7 +131,7 @@ public sealed class ElasticsearchSinkTests : IAsyncLifetime
         var rejection = Assert.Single(result.Rejected);
         Assert.Equal("t7", rejection.Document.Key);
         Assert.Contains("action_request_validation_exception", rejection.Reason);
-        Assert.Equal(15, (await _sink.SearchAsync("todo", 100, default)).Total);
+        Assert.Equal(15, (await _sink.SearchAsync(new("todo", 100), default)).Total);
     }
 
     [SkippableFact]
@@ -145,7 +145,7 @@ public sealed class ElasticsearchSinkTests : IAsyncLifetime
         var retried = await _sink.WriteAsync(batch, default);
 
         Assert.Empty(retried.Rejected);
-        Assert.Equal(10, (await _sink.SearchAsync("todo", 100, default)).Total);
+        Assert.Equal(10, (await _sink.SearchAsync(new("todo", 100), default)).Total);
     }
 
     [SkippableFact]
@@ -159,17 +159,17 @@ public sealed class ElasticsearchSinkTests : IAsyncLifetime
         var retried = await _sink.WriteAsync(batch, default);
 
         Assert.Empty(retried.Rejected);
-        Assert.Equal(10, (await _sink.SearchAsync("todo", 100, default)).Total);
+        Assert.Equal(10, (await _sink.SearchAsync(new("todo", 100), default)).Total);
     }
 
     [Fact]
     public async Task A_search_after_a_write_finds_it_although_search_is_near_real_time()
     {
         await _sink.WriteAsync(new SinkBatch(_index, [Todo(1)], 1), default);
-        Assert.Equal(1, (await _sink.SearchAsync("todo", 10, default)).Total);
+        Assert.Equal(1, (await _sink.SearchAsync(new("todo", 10), default)).Total);
 
         await _sink.WriteAsync(new SinkBatch(_index, [Todo(2)], 2), default);
-        Assert.Equal(2, (await _sink.SearchAsync("todo", 10, default)).Total);
+        Assert.Equal(2, (await _sink.SearchAsync(new("todo", 10), default)).Total);
     }
 
     [Fact]
@@ -177,8 +177,8 @@ public sealed class ElasticsearchSinkTests : IAsyncLifetime
     {
         await _sink.WriteAsync(new SinkBatch(_index, [Todo(1), Todo(2)], 2), default);
 
-        var found = await _sink.SearchAsync("title:number", 10, default);
-        var error = await Assert.ThrowsAsync<InvalidQueryException>(() => _sink.SearchAsync("title:(number", 10, default));
+        var found = await _sink.SearchAsync(new("title:number", 10), default);
+        var error = await Assert.ThrowsAsync<InvalidQueryException>(() => _sink.SearchAsync(new("title:(number", 10), default));
 
         Assert.Equal(2, found.Total);
         Assert.Contains("query_shard_exception", error.Message);

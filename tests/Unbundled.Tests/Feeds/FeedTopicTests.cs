@@ -60,7 +60,7 @@ public sealed class FeedTopicTests
     }
 
     private static FeedMessage Change(string channel, long position) =>
-        FeedMessage.Change(channel, SinkDocument.Upsert(channel[5..], position, position, new JsonObject { ["n"] = position }));
+        FeedMessage.Change(channel, SinkDocument.Upsert(channel[5..], position, position, new JsonObject { ["n"] = position }), null);
 
     private static List<long> Drain(FeedSubscriber subscriber)
     {

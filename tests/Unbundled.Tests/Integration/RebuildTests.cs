@@ -117,8 +117,13 @@ public sealed class RebuildTests : IAsyncLifetime
 
     private static async Task<Dictionary<string, string>> AllAsync(HttpClient http, string pipeline, long head)
     {
-        var found = (await http.GetFromJsonAsync<JsonObject>($"/search/{pipeline}?q=todo&limit=100000&atPosition={head}&timeoutMs=20000"))!;
-        return found["hits"]!.AsArray().ToDictionary(h => (string)h!["key"]!, h => h!["document"]!.ToJsonString());
+        var all = new Dictionary<string, string>();
+        for (var from = 0; ; from += 1000)
+        {
+            var found = (await http.GetFromJsonAsync<JsonObject>($"/search/{pipeline}?q=todo&limit=1000&from={from}&atPosition={head}&timeoutMs=20000"))!;
+            foreach (var hit in found["hits"]!.AsArray()) all[(string)hit!["key"]!] = hit["document"]!.ToJsonString();
+            if (from + 1000 >= (long)found["total"]!) return all;
+        }
     }
 }
 

@@ -52,7 +52,7 @@ public sealed class MasterModelTests : IDisposable
         Assert.Equal("alice", added.Command.Meta!["by"]);
         Assert.Equal(Now.ToString("O"), (string?)added.Command.Value!["createdAt"]);
         Assert.False(string.IsNullOrEmpty((string?)added.Command.Value!["id"]));
-        var state = await master.ReadAsync(List, default);
+        var state = await master.ReadAsync(List, null, default);
         Assert.Equal("Milk", (string?)state.Document!["todos"]![0]!["title"]);
     }
 
@@ -71,7 +71,7 @@ public sealed class MasterModelTests : IDisposable
         Assert.Equal(4, result.Version);
         Assert.Equal([3L, 4], result.Commands!.Select(c => c.Version));
         Assert.Equal("bob", result.Commands![0].Command.Meta!["by"]);
-        var state = await master.ReadAsync(List, default);
+        var state = await master.ReadAsync(List, null, default);
         Assert.Equal("Weekend", (string?)state.Document!["title"]);
         Assert.Equal("Bread", (string?)state.Document!["todos"]![0]!["title"]);
     }
@@ -104,7 +104,7 @@ public sealed class MasterModelTests : IDisposable
         Assert.Equal(2, rejection.CommandIndex);
         Assert.Equal("a list holds at most 2 todos", rejection.Message);
         Assert.Equal(1, await log.ReadHeadAsync(default));
-        Assert.Empty((JsonArray)(await master.ReadAsync(List, default)).Document!["todos"]!);
+        Assert.Empty((JsonArray)(await master.ReadAsync(List, null, default)).Document!["todos"]!);
     }
 
     [Fact]
@@ -187,7 +187,7 @@ public sealed class MasterModelTests : IDisposable
         Assert.Equal(Enumerable.Range(1, 181).Select(v => (long)v), entries.Select(e => e.Version));
         foreach (var flush in entries.Skip(1).Chunk(3))
             Assert.Single(flush.Select(e => ((string)e.Command.Value!["title"]!).Split('-')[0]).Distinct());
-        var state = await second.ReadAsync(List, default);
+        var state = await second.ReadAsync(List, null, default);
         Assert.Equal(180, ((JsonArray)state.Document!["todos"]!).Count);
     }
 
@@ -199,7 +199,7 @@ public sealed class MasterModelTests : IDisposable
         await master.FlushAsync(new FlushRequest(List, 3, [Update("/title", "\"3\""), Update("/title", "\"4\"")]), default);
 
         var stored = await log.ReadModelAsync(List, default);
-        var state = await master.ReadAsync(List, default);
+        var state = await master.ReadAsync(List, null, default);
 
         Assert.Equal(5, stored.Snapshot!.Version);
         Assert.Equal(5, state.Version);

@@ -52,7 +52,7 @@ public sealed class PostgresMasterConcurrencyTests(PostgresServer server) : IAsy
             Assert.Equal(Enumerable.Range(2, 200).Select(v => (long)v), entries.Select(e => e.Version));
             foreach (var flush in entries.Chunk(4))
                 Assert.Single(flush.Select(e => ((string)e.Command.Value!["title"]!).Split('-')[0]).Distinct());
-            var state = await second.ReadAsync(list, default);
+            var state = await second.ReadAsync(list, null, default);
             Assert.Equal(200, ((JsonArray)state.Document!["todos"]!).Count);
         }
     }

@@ -69,7 +69,7 @@ public sealed class PipelineHarness : IAsyncDisposable
     public async Task<FlushResult> FlushAsync(string list, params Command[] commands)
     {
         var key = new ModelKey("todo-list", list);
-        var state = await Master.ReadAsync(key, default);
+        var state = await Master.ReadAsync(key, null, default);
         return await Master.FlushAsync(new FlushRequest(key, state.Version, commands, "tester"), default);
     }
 

@@ -12,7 +12,7 @@ public sealed class FlushApiTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _server = await RunningServer.StartAsync("--Unbundled:Server:MaxFlushBytes=4096", "--Unbundled:Server:TrustedUserHeader=X-User");
+        _server = await RunningServer.StartAsync("--Unbundled:Server:MaxFlushBytes=4096", "--Unbundled:Server:TrustedUserHeader=X-User", "--Unbundled:Server:TrustedProxies:0=127.0.0.1");
         var created = await FlushAsync("groceries", """{"baseVersion":0,"commands":[{"op":"create","path":"","value":{"title":"Groceries","todos":[]}}]}""");
         Assert.Equal(HttpStatusCode.OK, created.StatusCode);
     }

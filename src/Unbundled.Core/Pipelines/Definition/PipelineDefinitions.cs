@@ -42,6 +42,7 @@ public sealed record SinkDefinition(string Name, ISinkConnectorFactory Connector
 /// <param name="Batch">Batching limits.</param>
 /// <param name="Fingerprint">A hash of everything above as written, to tell when a view is stale against its definition.</param>
 /// <param name="At">Where it is declared.</param>
+/// <param name="Owner">The field of the view's documents that names their owner or tenant; every read path filters on it.</param>
 public sealed record PipelineDefinition(
     string Name,
     SourceDefinition Source,
@@ -51,7 +52,8 @@ public sealed record PipelineDefinition(
     ErrorPolicy OnError,
     BatchOptions Batch,
     string Fingerprint,
-    SourceSpan At);
+    SourceSpan At,
+    string? Owner = null);
 
 /// <summary>What a worker does with an event its projection or sink refuses for good.</summary>
 public enum ErrorPolicy

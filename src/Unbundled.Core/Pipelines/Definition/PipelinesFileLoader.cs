@@ -153,7 +153,7 @@ public sealed partial class PipelinesFileLoader(
         }
         if (reading.Mapping(value, $"pipeline '{name}'") is not { } body) return null;
         var where = $"pipeline '{name}'";
-        reading.OnlyKeys(body, where, "from", "where", "projection", "select", "to", "on-error", "batch");
+        reading.OnlyKeys(body, where, "from", "where", "projection", "select", "to", "on-error", "batch", "owner");
         var before = reading.Problems.Count;
 
         var source = Reference(reading, body, "from", where, sources, sourceNodes.Keys, "source");
@@ -171,10 +171,16 @@ public sealed partial class PipelinesFileLoader(
             }
         }
         var batch = YamlReading.Child(body, "batch") is { } batchNode ? ReadBatch(reading, batchNode, where) : new BatchOptions();
+        string? owner = null;
+        if (YamlReading.Child(body, "owner") is { } ownerNode && reading.Scalar(ownerNode, $"'owner' of {where}") is { } field)
+        {
+            if (OwnerField().IsMatch(field)) owner = field;
+            else reading.Problem(ownerNode, $"'owner' of {where} is '{field}'; it must name a top-level field of the view's documents (letters, digits, '_' and '-')");
+        }
 
         if (reading.Problems.Count > before || source is null || sink is null || projection is null) return null;
         var fingerprint = Fingerprint(value, sourceNodes[source.Name], sinkNodes[sink.Name]);
-        return new PipelineDefinition(name, source, filter, projection, sink, onError, batch, fingerprint, reading.At(body));
+        return new PipelineDefinition(name, source, filter, projection, sink, onError, batch, fingerprint, reading.At(body), owner);
     }
 
     private static T? Reference<T>(YamlReading reading, YamlMappingNode body, string key, string where, IReadOnlyDictionary<string, T> known,
@@ -364,4 +370,7 @@ public sealed partial class PipelinesFileLoader(
 
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]*$")]
     private static partial Regex ValidName();
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_-]{0,63}$")]
+    private static partial Regex OwnerField();
 }

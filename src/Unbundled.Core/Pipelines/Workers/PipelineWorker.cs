@@ -114,7 +114,7 @@ public sealed class PipelineWorker : BackgroundService
     /// <summary>Creates, connects and positions the sink of one generation of the view.</summary>
     private async Task<ViewTarget> OpenAsync(int generation, CancellationToken cancellationToken)
     {
-        var sink = _definition.Sink.Connector.Create(_definition.Sink.Options, new SinkContext(_definition.Name, _services) { Generation = generation });
+        var sink = _definition.Sink.Connector.Create(_definition.Sink.Options, new SinkContext(_definition.Name, _services) { Generation = generation, OwnerField = _definition.Owner });
         var offsetName = generation == 0 ? _definition.Name : $"{_definition.Name}#generation-{generation}";
         var offset = await _sinkRetry.ExecuteAsync(async token =>
         {

@@ -62,8 +62,8 @@ public sealed class LuceneIndexSinkTests : IAsyncLifetime
     [Fact]
     public async Task Full_text_queries_find_documents_through_the_analyzer()
     {
-        var run = await _sink.SearchAsync("run", 10, default);
-        var both = await _sink.SearchAsync("title:milk OR title:plumber", 10, default);
+        var run = await _sink.SearchAsync(new("run", 10), default);
+        var both = await _sink.SearchAsync(new("title:milk OR title:plumber", 10), default);
 
         Assert.Equal(["b"], run.Hits.Select(h => h.Key));
         Assert.Equal("Running shoes for the marathon", (string?)run.Hits[0].Document["title"]);
@@ -73,7 +73,7 @@ public sealed class LuceneIndexSinkTests : IAsyncLifetime
     [Fact]
     public async Task Scalars_are_exact_terms_under_their_keyword_field()
     {
-        var open = await _sink.SearchAsync("list.keyword:home AND done.keyword:false", 10, default);
+        var open = await _sink.SearchAsync(new("list.keyword:home AND done.keyword:false", 10), default);
 
         Assert.Equal(2, open.Total);
     }
@@ -83,13 +83,13 @@ public sealed class LuceneIndexSinkTests : IAsyncLifetime
     {
         await _sink.WriteAsync(new SinkBatch("todos", [SinkDocument.Delete("a", 4, 4)], 4), default);
 
-        Assert.Equal(0, (await _sink.SearchAsync("milk", 10, default)).Total);
+        Assert.Equal(0, (await _sink.SearchAsync(new("milk", 10), default)).Total);
     }
 
     [Fact]
     public async Task A_query_that_does_not_parse_is_refused_with_the_reason()
     {
-        var error = await Assert.ThrowsAsync<InvalidQueryException>(() => _sink.SearchAsync("title:(milk", 10, default));
+        var error = await Assert.ThrowsAsync<InvalidQueryException>(() => _sink.SearchAsync(new("title:(milk", 10), default));
 
         Assert.StartsWith("'title:(milk' is not a Lucene query", error.Message);
     }
