@@ -115,6 +115,7 @@ public static class SecurityRegistration
 
     private static IResult IssueFeedToken(FeedTokenRequest request, HttpContext http, AccessGate gate, FeedTokens tokens)
     {
+        if (gate.Required && http.User.Identity?.IsAuthenticated != true && gate.Check(http, new AccessRequest(AccessAction.Feed)) is { } anonymous) return anonymous;
         if (string.IsNullOrEmpty(request.Pipeline) || string.IsNullOrEmpty(request.Channel))
             return Results.Problem("name the feed: {\"pipeline\": …, \"channel\": …}", statusCode: StatusCodes.Status400BadRequest,
                 title: "Malformed request", type: "urn:unbundled:problem:malformed-request");

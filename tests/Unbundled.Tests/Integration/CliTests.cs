@@ -47,6 +47,26 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_refuses_to_serve_a_non_loopback_address_without_authentication_and_says_why()
+    {
+        var (exitCode, _, errors) = await RunAsync("run", "--urls", "http://0.0.0.0:0", "--sqlite", _directory.File("log.db"));
+
+        Assert.Equal(1, exitCode);
+        Assert.StartsWith("unbundled: refusing to serve http://0.0.0.0:0 without authentication", errors.Trim());
+        Assert.DoesNotContain("   at ", errors);
+    }
+
+    [Fact]
+    public async Task Hash_key_prints_a_key_and_the_sha256_the_configuration_keeps()
+    {
+        var (exitCode, output, _) = await RunAsync("hash-key", "my-key");
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal(["key:    my-key", $"sha256: {Unbundled.Server.Security.ApiKeyAuthenticationHandler.Hash("my-key")}"], output.Trim().Split('\n'));
+        Assert.Equal(64, Unbundled.Server.Security.ApiKeyAuthenticationHandler.Hash("my-key").Length);
+    }
+
+    [Fact]
     public async Task Status_says_plainly_when_no_server_answers()
     {
         var (exitCode, _, errors) = await RunAsync("status", "--url", $"http://127.0.0.1:{ServerProcess.FreePort()}");
