@@ -10,7 +10,9 @@ namespace Unbundled.Master;
 /// <param name="Commands">The client's commands, in the order it applied them (may be empty: a pure catch-up).</param>
 /// <param name="Caller">The authenticated caller, attached to each command.</param>
 /// <param name="Tenant">The caller's tenant: only that tenant's models are reachable, and new ones are stamped with it; null for a caller of no tenant.</param>
-public sealed record FlushRequest(ModelKey Model, long BaseVersion, IReadOnlyList<Command> Commands, string Caller = "anonymous", string? Tenant = null);
+/// <param name="IdempotencyKey">Names the flush: a retry with the same key gets the first answer and applies nothing again.</param>
+public sealed record FlushRequest(ModelKey Model, long BaseVersion, IReadOnlyList<Command> Commands, string Caller = "anonymous", string? Tenant = null,
+    string? IdempotencyKey = null);
 
 /// <summary>
 /// The master's answer: the model's new version, the log position of the flush's last command, and

@@ -110,6 +110,11 @@ public sealed class MasterModel : IDisposable
             throw new FlushRejectedException(FlushError.VersionAhead,
                 $"the client is at version {request.BaseVersion} but {request.Model} is at version {state.Version}");
 
+        if (request.IdempotencyKey is not null && request.BaseVersion < state.Version)
+        {
+            var since = await _log.ReadModelEntriesAsync(request.Model, request.BaseVersion, cancellationToken).ConfigureAwait(false);
+            if (FlushIdempotency.Find(request, since) is { } answered) return answered;
+        }
         if (request.Commands.Count == 0) return await AnswerAsync(request, state, state, [], cancellationToken).ConfigureAwait(false);
 
         var now = ToMilliseconds(_clock.GetUtcNow());
@@ -122,6 +127,7 @@ public sealed class MasterModel : IDisposable
         try
         {
             (applied, document) = await ApplyAsync(request, type, paths, state, now, cancellationToken).ConfigureAwait(false);
+            CheckDocument(document);
             var newVersion = state.Version + applied.Length;
             var snapshot = newVersion / _options.SnapshotEvery > state.Version / _options.SnapshotEvery
                 ? new ModelSnapshot(newVersion, document)
@@ -144,7 +150,20 @@ public sealed class MasterModel : IDisposable
         return await AnswerAsync(request, state, after, entries, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<(Command[] Applied, JsonNode? Document)> ApplyAsync(
+    /// <summary>Refuses a flush whose resulting document no reader could hold (too deep, too large).</summary>
+    private void CheckDocument(JsonNode? document)
+    {
+        if (document is null) return;
+        if (DocumentLimits.Depth(document) > _options.MaxDocumentDepth)
+            throw new FlushRejectedException(FlushError.CommandRejected, $"the document would nest deeper than the {_options.MaxDocumentDepth} levels a model may have");
+        using var counter = new Utf8JsonWriter(Stream.Null);
+        document.WriteTo(counter);
+        counter.Flush();
+        if (counter.BytesCommitted > _options.MaxDocumentBytes)
+            throw new FlushRejectedException(FlushError.TooLarge, $"the document would be {counter.BytesCommitted} bytes; a model may hold at most {_options.MaxDocumentBytes}");
+    }
+
+    private async Task<(Command[] Applied, JsonNode? Document)> ApplyAsync(
         FlushRequest request, ModelType type, DocumentPath[] paths, ModelState state, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var document = state.Document;
@@ -152,6 +171,8 @@ public sealed class MasterModel : IDisposable
         for (var i = 0; i < applied.Length; i++)
         {
             var command = request.Commands[i];
+            if (DocumentLimits.Refuse(command.Value, _options.MaxDocumentDepth) is { } refused)
+                throw new FlushRejectedException(FlushError.CommandRejected, refused, i);
             try
             {
                 var context = new CommandContext(request.Model, document, state.Version + i, paths[i], request.Caller, now);
@@ -160,6 +181,7 @@ public sealed class MasterModel : IDisposable
                     command = await interceptor.InterceptAsync(context, command, cancellationToken).ConfigureAwait(false);
                 var path = command.Path == request.Commands[i].Path ? paths[i] : ParsePath(command.Path, i);
                 document = ModelDocument.Apply(document, command, path);
+                command = FlushIdempotency.Mark(command, request.IdempotencyKey);
             }
             catch (CommandFailedException failure)
             {
@@ -201,8 +223,8 @@ public sealed class MasterModel : IDisposable
 
     private ModelType RequireType(ModelKey model)
     {
-        if (string.IsNullOrEmpty(model.Id))
-            throw new FlushRejectedException(FlushError.Malformed, "the model id is empty");
+        if (!DocumentLimits.IsValidId(model.Id))
+            throw new FlushRejectedException(FlushError.Malformed, $"'{model.Id}' is not a model id: use 1 to 128 letters, digits and . _ ~ - @");
         return _types.TryGet(model.Type, out var type)
             ? type
             : throw new FlushRejectedException(FlushError.UnknownModelType,

@@ -19,6 +19,12 @@ public sealed class MasterOptions
     /// <summary>How often a flush is retried when another process wrote the same model first.</summary>
     public int MaxConflictRetries { get; set; } = 20;
 
+    /// <summary>Deepest nesting a model document may reach; System.Text.Json reads 64 by default, so this stays well inside.</summary>
+    public int MaxDocumentDepth { get; set; } = 32;
+
+    /// <summary>Largest model document, in bytes of JSON, a flush may leave behind.</summary>
+    public int MaxDocumentBytes { get; set; } = 4 * 1024 * 1024;
+
     /// <summary>Most model appends written together in one log transaction (group commit).</summary>
     public int MaxAppendsPerTransaction { get; set; } = 64;
 }

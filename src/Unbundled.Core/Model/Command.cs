@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace Unbundled.Model;
 
 /// <summary>What a command does at its path.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<CommandOp>))]
+[JsonConverter(typeof(CommandOpConverter))]
 public enum CommandOp
 {
     /// <summary>Adds a value where none is (an object member, an array slot, or the whole document).</summary>
@@ -15,6 +15,29 @@ public enum CommandOp
 
     /// <summary>Removes the value that is there; at the root it deletes the model.</summary>
     [JsonStringEnumMemberName("delete")] Delete,
+}
+
+/// <summary>
+/// Reads exactly the documented op names (<c>create</c>, <c>update</c>, <c>delete</c>): the enum converter
+/// of System.Text.Json would also take <c>"CREATE"</c> or <c>0</c>, which the documentation never promised.
+/// </summary>
+public sealed class CommandOpConverter : JsonConverter<CommandOp>
+{
+    /// <inheritdoc />
+    public override CommandOp Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options)
+    {
+        if (reader.TokenType == System.Text.Json.JsonTokenType.String)
+        {
+            if (reader.ValueTextEquals("create"u8)) return CommandOp.Create;
+            if (reader.ValueTextEquals("update"u8)) return CommandOp.Update;
+            if (reader.ValueTextEquals("delete"u8)) return CommandOp.Delete;
+        }
+        throw new System.Text.Json.JsonException("'op' must be one of \"create\", \"update\", \"delete\"");
+    }
+
+    /// <inheritdoc />
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, CommandOp value, System.Text.Json.JsonSerializerOptions options) =>
+        writer.WriteStringValue(value switch { CommandOp.Create => "create", CommandOp.Update => "update", _ => "delete" });
 }
 
 /// <summary>

@@ -16,6 +16,10 @@ public sealed record FlushBody
     /// <summary>The commands the client applied locally, in order.</summary>
     [JsonPropertyName("commands")]
     public required IReadOnlyList<Command> Commands { get; init; }
+
+    /// <summary>Names this flush so that a retry after a lost answer is applied once (the <c>Idempotency-Key</c> header wins).</summary>
+    [JsonPropertyName("idempotencyKey")]
+    public string? IdempotencyKey { get; init; }
 }
 
 /// <summary>One command as the log holds it, on the wire.</summary>

@@ -22,6 +22,10 @@ internal static class FlushProblems
     public static IResult MalformedJson(string detail) =>
         Results.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON", type: TypePrefix + "malformed-json");
 
+    public static IResult BadBody(int status, string detail) =>
+        Results.Problem($"the request body could not be read: {detail}", statusCode: status,
+            title: status == StatusCodes.Status408RequestTimeout ? "Body too slow" : "Body cut short", type: TypePrefix + (status == StatusCodes.Status408RequestTimeout ? "body-timeout" : "malformed-body"));
+
     public static IResult TooLarge(long limit) =>
         Results.Problem($"the flush body is larger than the {limit} bytes accepted", statusCode: StatusCodes.Status413PayloadTooLarge,
             title: "Flush too large", type: TypePrefix + "flush-too-large");

@@ -13,7 +13,8 @@ namespace Unbundled.Server.Api;
 /// <summary>The master model's HTTP API: flush, read a model, read its commands since a version.</summary>
 public static class ModelEndpoints
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    // Duplicate member names are refused: readers disagree on which one wins, so such a flush could mean two things.
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { AllowDuplicateProperties = false };
 
     /// <summary>Maps <c>/models/{type}/{id}</c>, <c>…/flush</c> and <c>…/commands</c>.</summary>
     public static IEndpointRouteBuilder MapModelApi(this IEndpointRouteBuilder routes)
@@ -46,15 +47,34 @@ public static class ModelEndpoints
         {
             return FlushProblems.MalformedJson(error.Message);
         }
+        catch (ArgumentException error)
+        {
+            // JsonObject refuses a member name it already holds while a value is read.
+            return FlushProblems.MalformedJson($"a JSON object has a member twice: {error.Message}");
+        }
         catch (BadHttpRequestException error) when (error.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return FlushProblems.TooLarge(limit);
         }
+        catch (BadHttpRequestException error)
+        {
+            // A body cut short, or sent slower than Kestrel's minimum data rate (408).
+            return FlushProblems.BadBody(error.StatusCode, error.Message);
+        }
+        catch (IOException error)
+        {
+            return FlushProblems.BadBody(StatusCodes.Status400BadRequest, error.Message);
+        }
         if (body is null) return FlushProblems.MalformedJson("the body is JSON null; expected {\"baseVersion\": …, \"commands\": […]}");
+        if (body.Commands is null) return FlushProblems.MalformedJson("'commands' is missing or null; send [] for a flush that only catches up");
+        if (body.Commands.Any(command => command is null)) return FlushProblems.MalformedJson($"command {body.Commands.ToList().IndexOf(null!)} is null");
+        var idempotencyKey = http.Request.Headers["Idempotency-Key"] is [{ } header] ? header : body.IdempotencyKey;
+        if (idempotencyKey is not null && !Master.FlushIdempotency.IsValidKey(idempotencyKey))
+            return FlushProblems.MalformedJson("the idempotency key must be 1 to 128 printable ASCII characters");
 
         try
         {
-            var result = await master.FlushAsync(new FlushRequest(new ModelKey(type, id), body.BaseVersion, body.Commands, caller.Name, caller.Tenant), cancellationToken);
+            var result = await master.FlushAsync(new FlushRequest(new ModelKey(type, id), body.BaseVersion, body.Commands, caller.Name, caller.Tenant, idempotencyKey), cancellationToken);
             return Results.Ok(FlushResponse.From(result));
         }
         catch (FlushRejectedException rejection)
