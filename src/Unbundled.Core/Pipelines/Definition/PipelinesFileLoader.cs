@@ -34,6 +34,8 @@ public sealed partial class PipelinesFileLoader(
     /// <summary>Validates YAML text as if it were the file <paramref name="file"/>.</summary>
     public PipelinesLoadResult Parse(string text, string file)
     {
+        if (YamlShapeGuard.Check(text) is { } shape)
+            return new PipelinesLoadResult(null, [new DefinitionProblem(new SourceSpan(file, shape.Line, shape.Column), shape.Message)]);
         var yaml = new YamlStream();
         try
         {
@@ -51,6 +53,9 @@ public sealed partial class PipelinesFileLoader(
         }
 
         var reading = new YamlReading(file, _environment);
+        if (yaml.Documents.Count > 1)
+            return new PipelinesLoadResult(null, [new DefinitionProblem(reading.At(yaml.Documents[1].RootNode),
+                "the file holds several YAML documents ('---'); pipelines.yaml is one document")]);
         if (yaml.Documents.Count == 0 || yaml.Documents[0].RootNode is not YamlMappingNode root)
         {
             var at = yaml.Documents.Count == 0 ? new SourceSpan(file, 1, 1) : reading.At(yaml.Documents[0].RootNode);

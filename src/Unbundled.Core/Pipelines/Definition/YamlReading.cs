@@ -83,14 +83,14 @@ internal sealed partial class YamlReading(string file, EnvironmentSubstitution e
         if (match.Success)
         {
             var amount = double.Parse(match.Groups["amount"].Value, CultureInfo.InvariantCulture);
-            duration = match.Groups["unit"].Value switch
+            var milliseconds = amount * match.Groups["unit"].Value switch { "ms" => 1, "s" => 1e3, "m" => 6e4, "h" => 3.6e6, _ => 8.64e7 };
+            // A duration past TimeSpan's range is not one (TimeSpan.FromX would throw).
+            if (!double.IsFinite(milliseconds) || milliseconds >= TimeSpan.MaxValue.TotalMilliseconds)
             {
-                "ms" => TimeSpan.FromMilliseconds(amount),
-                "s" => TimeSpan.FromSeconds(amount),
-                "m" => TimeSpan.FromMinutes(amount),
-                "h" => TimeSpan.FromHours(amount),
-                _ => TimeSpan.FromDays(amount),
-            };
+                duration = default;
+                return false;
+            }
+            duration = TimeSpan.FromMilliseconds(milliseconds);
             return true;
         }
         return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out duration);

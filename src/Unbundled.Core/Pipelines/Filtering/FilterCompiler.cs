@@ -85,7 +85,12 @@ public static class FilterCompiler
 
     private sealed class Parser(List<Token> tokens)
     {
+        // Both bound the stack: parsing recurses per nesting level, and evaluation per term of a chain.
+        private const int MaxNesting = 32;
+        private const int MaxTerms = 256;
         private int _next;
+        private int _nesting;
+        private int _terms;
 
         private Token Peek => tokens[_next];
 
@@ -123,17 +128,27 @@ public static class FilterCompiler
         private Func<ChangeEvent, bool> ParseUnary()
         {
             if (!IsWord("not")) return ParsePrimary();
+            Enter(Peek);
             _next++;
             var operand = ParseUnary();
+            _nesting--;
             return e => !operand(e);
+        }
+
+        private void Enter(Token token)
+        {
+            if (++_nesting > MaxNesting) throw new FilterSyntaxException($"the expression nests deeper than {MaxNesting} levels", token.Column);
         }
 
         private Func<ChangeEvent, bool> ParsePrimary()
         {
             var token = tokens[_next++];
+            if (++_terms > MaxTerms) throw new FilterSyntaxException($"the expression has more than {MaxTerms} terms", token.Column);
             if (token.Kind == Kind.Open)
             {
+                Enter(token);
                 var inner = ParseOr();
+                _nesting--;
                 if (Peek.Kind != Kind.Close) throw new FilterSyntaxException($"expected ')' to close the '(' at column {token.Column}", Peek.Column);
                 _next++;
                 return inner;
