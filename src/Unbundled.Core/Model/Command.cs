@@ -15,11 +15,15 @@ public enum CommandOp
 
     /// <summary>Removes the value that is there; at the root it deletes the model.</summary>
     [JsonStringEnumMemberName("delete")] Delete,
+
+    /// <summary>Takes the value at <see cref="Command.From"/> out and creates it at the path (reordering an array by identity).</summary>
+    [JsonStringEnumMemberName("move")] Move,
 }
 
 /// <summary>
 /// One change to a model's document: an operation at a JSON Pointer path (RFC 6901, with <c>-</c>
-/// for "after the last array item"), an optional value, and metadata that interceptors attach
+/// for "after the last array item" and <c>[id=abc]</c> for "the array item whose id is abc", see
+/// <see cref="ItemKey"/>), an optional value, and metadata that interceptors attach
 /// (the caller's identity, server timestamps).
 /// </summary>
 public sealed record Command
@@ -31,6 +35,11 @@ public sealed record Command
     /// <summary>Where in the document, as a JSON Pointer; the empty string is the whole document.</summary>
     [JsonPropertyName("path")]
     public required string Path { get; init; }
+
+    /// <summary>For <c>move</c>: where the value is taken from, as a JSON Pointer.</summary>
+    [JsonPropertyName("from")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? From { get; init; }
 
     /// <summary>The value to create or update with; absent for deletes.</summary>
     [JsonPropertyName("value")]
