@@ -51,7 +51,7 @@ async function openList(id) {
   $('rename-form').hidden = true;
   renderLists($('lists'), directory.lists, id, { open: openList });
 
-  const next = new ModelReplica({ type: 'todo-list', id, feed: { pipeline: pipelines.feed, channel: `list:${id}` }, headers, storage: localStorage });
+  const next = new ModelReplica({ type: 'todo-list', id, feed: { pipeline: pipelines.feed, channel: `list:${id}`, state: 'state' }, headers, storage: localStorage });
   replica = window.replica = next;
   const mine = (listener) => (...args) => replica === next && listener(...args);
   next.on('change', mine(render));

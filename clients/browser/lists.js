@@ -26,6 +26,11 @@ export class ListDirectory {
   /** Reads the summaries (offline: keeps the stored ones) and follows their feed; reads again when the network returns. */
   async open() {
     addEventListener('online', () => this.#reopen());
+    addEventListener('offline', () => {
+      this.#generation++;
+      this.#subscription?.close();
+      this.#subscription = null;
+    });
     await this.#reopen();
   }
 

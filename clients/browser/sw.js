@@ -4,7 +4,7 @@
 // and the replica queues. Network first, so a page online always gets the server's current files.
 
 const SHELL = 'unbundled-shell-v1';
-const FILES = ['app.js', 'app.css', 'unbundled-client.js', 'commands.js', 'feed.js', 'lists.js', 'todo-view.js', 'search.js'];
+const FILES = ['app.js', 'app.css', 'unbundled-client.js', 'commands.js', 'problems.js', 'retry.js', 'model-api.js', 'feed.js', 'lists.js', 'todo-view.js', 'search.js'];
 
 // The page loaded before this worker ran, so its files are fetched once more into the cache here.
 self.addEventListener('install', (event) => event.waitUntil((async () => {

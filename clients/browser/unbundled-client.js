@@ -5,29 +5,13 @@
 
 import { applyCommand, CommandError } from './commands.js';
 import { subscribe } from './feed.js';
+import { ModelApi } from './model-api.js';
+import { isNetworkError, refusedForGood } from './problems.js';
+import { Backoff } from './retry.js';
 
 export { applyCommand, CommandError, itemKey } from './commands.js';
 export { subscribe } from './feed.js';
-
-/** Thrown when the server refuses a request with an RFC 7807 problem; `problem` holds it. */
-export class ProblemError extends Error {
-  constructor(status, problem) {
-    super(problem?.detail ?? problem?.title ?? `the server answered ${status}`);
-    this.name = 'ProblemError';
-    this.status = status;
-    this.problem = problem;
-  }
-}
-
-const refusedForGood = (error, sent) => {
-  const type = error?.problem?.type;
-  const index = error?.problem?.commandIndex;
-  const final = type === 'urn:unbundled:problem:item-missing' || type === 'urn:unbundled:problem:command-rejected';
-  return final && Number.isInteger(index) && index >= 0 && index < sent ? index : null;
-};
-
-// fetch rejects (a TypeError) only when no answer came: offline, DNS, a dropped connection.
-const isNetworkError = (error) => !(error instanceof ProblemError) && !(error instanceof CommandError);
+export { ProblemError } from './problems.js';
 
 /**
  * A local replica of one model: state = the master's confirmed state with pending local commands on
@@ -37,11 +21,8 @@ const isNetworkError = (error) => !(error instanceof ProblemError) && !(error in
  */
 export class ModelReplica {
   #baseUrl;
-  #type;
-  #id;
+  #api;
   #feed;
-  #fetch;
-  #headers;
   #storage;
   #storageKey;
   #confirmed = null;
@@ -49,22 +30,32 @@ export class ModelReplica {
   #listeners = { change: new Set(), rejected: new Set(), status: new Set(), entries: new Set() };
   #subscription = null;
   #flushing = null;
-  #retryTimer = null;
-  #retryDelay = 500;
+  #backoff = new Backoff();
+  #reported = 0;
   #closed = false;
-  #onOnline = () => this.#retryNow();
+  // The browser's word that the network is gone closes the feed (a connection the network no longer
+  // carries may take minutes to fail); back online, the feed resumes from the confirmed position.
+  #onOffline = () => {
+    this.#subscription?.close();
+    this.#subscription = null;
+    this.#setOnline(false);
+  };
+  #onOnline = () => {
+    this.#follow();
+    this.#retryNow();
+  };
 
   /**
-   * @param {{baseUrl?: string, type: string, id: string, feed?: {pipeline: string, channel: string},
+   * `feed.state`, when given, names the member of each feed document that holds the model's whole
+   * state at the message's version (a `select` of `after`): the replica takes it as is instead of
+   * reading the commands it lacks, which saves a round trip per change.
+   * @param {{baseUrl?: string, type: string, id: string, feed?: {pipeline: string, channel: string, state?: string},
    *   fetch?: typeof fetch, headers?: Record<string, string>, storage?: Storage}} options
    */
   constructor({ baseUrl = '', type, id, feed, fetch: fetchImpl = globalThis.fetch.bind(globalThis), headers = {}, storage = null }) {
     this.#baseUrl = baseUrl;
-    this.#type = type;
-    this.#id = id;
+    this.#api = new ModelApi({ baseUrl, type, id, fetch: fetchImpl, headers, onNetwork: (online) => this.#setOnline(online) });
     this.#feed = feed;
-    this.#fetch = fetchImpl;
-    this.#headers = headers;
     this.#storage = storage;
     this.#storageKey = `unbundled:${type}:${id}`;
     /** The master version of the confirmed state. */
@@ -96,26 +87,30 @@ export class ModelReplica {
   async open() {
     this.#restore();
     globalThis.addEventListener?.('online', this.#onOnline);
+    globalThis.addEventListener?.('offline', this.#onOffline);
     try {
       await this.refetch();
     } catch (error) {
       if (!isNetworkError(error)) throw error;
       this.#setOnline(false);
     }
-    if (this.#feed) {
-      this.#subscription = subscribe(`${this.#baseUrl}/feeds/${encodeURIComponent(this.#feed.pipeline)}`, {
-        channel: this.#feed.channel,
-        after: this.position,
-        onMessage: (message) => this.#onFeed(message),
-      });
-    }
+    if (globalThis.navigator?.onLine !== false) this.#follow();
     if (this.#pending.length > 0) this.flush().catch(() => {});
     return this;
   }
 
+  #follow() {
+    if (!this.#feed || this.#subscription || this.#closed) return;
+    this.#subscription = subscribe(`${this.#baseUrl}/feeds/${encodeURIComponent(this.#feed.pipeline)}`, {
+      channel: this.#feed.channel,
+      after: this.position,
+      onMessage: (message) => this.#onFeed(message),
+    });
+  }
+
   /** Reads the model from the master again, keeping pending local commands on top. */
   async refetch() {
-    const model = await this.#request(`${this.#modelUrl()}`);
+    const model = await this.#api.read();
     this.#confirm(model.version, model.position, model.state);
   }
 
@@ -167,8 +162,9 @@ export class ModelReplica {
     this.#closed = true;
     this.#subscription?.close();
     this.#subscription = null;
-    clearTimeout(this.#retryTimer);
+    this.#backoff.cancel();
     globalThis.removeEventListener?.('online', this.#onOnline);
+    globalThis.removeEventListener?.('offline', this.#onOffline);
   }
 
   async #flushOnce() {
@@ -177,11 +173,7 @@ export class ModelReplica {
       if (sent.length === 0) return;
       let answer;
       try {
-        answer = await this.#request(`${this.#modelUrl()}/flush`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ baseVersion: this.version, commands: sent }),
-        });
+        answer = await this.#api.flush(this.version, sent);
       } catch (error) {
         // A command the master cannot apply to its current state will not apply on a retry either
         // (the item it addresses is gone, or a rule refuses it): drop it, tell the application, and
@@ -202,17 +194,11 @@ export class ModelReplica {
   }
 
   #scheduleRetry() {
-    if (this.#closed || this.#retryTimer !== null) return;
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = null;
-      this.#retryDelay = Math.min(this.#retryDelay * 2, 4000);
-      this.#retryNow();
-    }, this.#retryDelay);
+    if (!this.#closed) this.#backoff.schedule(() => this.#retryNow());
   }
 
   #retryNow() {
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = null;
+    this.#backoff.cancel();
     if (this.#closed || this.#pending.length === 0) return;
     this.flush().catch(() => {});
   }
@@ -228,7 +214,15 @@ export class ModelReplica {
       } else if (message.type === 'change' && message.version > this.version) {
         while (this.#flushing) await this.#flushing.catch(() => {});
         if (message.version <= this.version) return;
-        this.#applyAnswer(await this.#request(`${this.#modelUrl()}/commands?since=${this.version}`), 0);
+        const member = this.#feed.state;
+        if (member && (message.document === null || Object.hasOwn(message.document ?? {}, member))) {
+          const before = this.version;
+          this.#confirm(message.version, message.position, message.document?.[member] ?? null);
+          // Who did what still comes from the commands, read off the path to the screen.
+          if (this.#listeners.entries.size > 0) this.#reportEntries(before);
+          return;
+        }
+        this.#applyAnswer(await this.#api.commandsSince(this.version), 0);
       }
     } catch (error) {
       if (!isNetworkError(error)) throw error;
@@ -254,7 +248,24 @@ export class ModelReplica {
       applied.push({ ...entry, own: index >= commands.length - own });
     });
     this.#confirm(version, Math.max(position, answer.position ?? 0), confirmed);
-    if (applied.length > 0) this.#emit('entries', applied);
+    this.#report(applied);
+  }
+
+  async #reportEntries(after) {
+    try {
+      const answer = await this.#api.commandsSince(after);
+      this.#report((answer.commands ?? []).map((entry) => ({ ...entry, own: false })));
+    } catch (error) {
+      if (!isNetworkError(error)) throw error;
+    }
+  }
+
+  // Each command is reported once, whichever answer brought it first.
+  #report(entries) {
+    const fresh = entries.filter((entry) => entry.version > this.#reported);
+    if (fresh.length === 0) return;
+    this.#reported = fresh[fresh.length - 1].version;
+    this.#emit('entries', fresh);
   }
 
   #confirm(version, position, confirmed) {
@@ -285,14 +296,13 @@ export class ModelReplica {
   }
 
   #save() {
-    this.#storage?.setItem(this.#storageKey, JSON.stringify({
-      version: this.version, position: this.position, confirmed: this.#confirmed, pending: this.#pending,
-    }));
+    const kept = { version: this.version, position: this.position, confirmed: this.#confirmed, pending: this.#pending };
+    this.#storage?.setItem(this.#storageKey, JSON.stringify(kept));
     this.#emit('status', { online: this.online, pending: this.#pending.length });
   }
 
   #setOnline(online) {
-    if (online) this.#retryDelay = 500;
+    if (online) this.#backoff.reset();
     if (this.online === online) return;
     this.online = online;
     this.#emit('status', { online, pending: this.#pending.length });
@@ -300,23 +310,5 @@ export class ModelReplica {
 
   #emit(event, ...args) {
     for (const listener of this.#listeners[event]) listener(...args);
-  }
-
-  #modelUrl() {
-    return `${this.#baseUrl}/models/${encodeURIComponent(this.#type)}/${encodeURIComponent(this.#id)}`;
-  }
-
-  async #request(url, init = {}) {
-    let response;
-    try {
-      response = await this.#fetch(url, { ...init, headers: { ...this.#headers, ...init.headers } });
-    } catch (error) {
-      this.#setOnline(false);
-      throw error;
-    }
-    this.#setOnline(true);
-    const body = await response.json().catch(() => null);
-    if (!response.ok) throw new ProblemError(response.status, body);
-    return body;
   }
 }

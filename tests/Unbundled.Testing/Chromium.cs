@@ -12,8 +12,8 @@ public static class Chromium
 {
     private static readonly string[] Executables = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
 
-    /// <summary>Launches a headless Chromium with a fresh profile of its own.</summary>
-    public static async Task<IBrowser> LaunchAsync()
+    /// <summary>Launches a headless Chromium with a fresh profile of its own; <paramref name="extraArguments"/> are added to its command line.</summary>
+    public static async Task<IBrowser> LaunchAsync(params string[] extraArguments)
     {
         var executable = Executables.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException("Chromium is not installed: apt-get install chromium (.ci/run does it)");
@@ -21,7 +21,7 @@ public static class Chromium
         {
             ExecutablePath = executable,
             Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+            Args = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", .. extraArguments],
         }).ConfigureAwait(false);
     }
 
