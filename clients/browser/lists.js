@@ -13,8 +13,9 @@ export class ListDirectory {
   #subscription = null;
   #onchange;
   #generation = 0;
+  #drawing = false;
 
-  /** @param {{index: string, feed: string, onchange: (lists: Map<string, object>, changedId?: string) => void}} options */
+  /** @param {{index: string, feed: string, onchange: (lists: Map<string, object>) => void}} options */
   constructor({ index, feed, onchange }) {
     this.#index = index;
     this.#feed = feed;
@@ -63,7 +64,7 @@ export class ListDirectory {
         if (message.type !== 'change') return;
         if (message.op === 'delete') this.lists.delete(message.key);
         else this.lists.set(message.key, { ...message.document, id: message.key });
-        this.#changed(message.key);
+        this.#changed();
       },
     });
   }
@@ -81,9 +82,16 @@ export class ListDirectory {
     this.#changed();
   }
 
-  #changed(changedId) {
-    localStorage.setItem(STORAGE_KEY, JSON.stringify([...this.lists.values()]));
-    this.#onchange(this.lists, changedId);
+  // Every change of every list comes through here; a burst is drawn and stored once per frame, so
+  // a busy server does not keep each open page redrawing the sidebar.
+  #changed() {
+    if (this.#drawing) return;
+    this.#drawing = true;
+    requestAnimationFrame(() => {
+      this.#drawing = false;
+      localStorage.setItem(STORAGE_KEY, JSON.stringify([...this.lists.values()]));
+      this.#onchange(this.lists);
+    });
   }
 }
 
