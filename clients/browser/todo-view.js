@@ -17,7 +17,8 @@ export function todoIdOf(path, value) {
  * remembers the titles of todos that are gone from `state`.
  */
 export function describe(command, state, titles = new Map()) {
-  const id = todoIdOf(command.path, command.value) ?? todoIdOf(command.from);
+  // A move is about the todo it takes (`from`); the path only names where it goes.
+  const id = command.op === 'move' ? todoIdOf(command.from) : todoIdOf(command.path, command.value);
   const todo = state?.todos?.find((t) => t.id === id);
   const name = `“${todo?.title ?? titles.get(id) ?? command.value?.title ?? 'a todo'}”`;
   if (command.path === '') return command.op === 'delete' ? 'deleted the list' : 'created the list';
@@ -73,22 +74,27 @@ function createItem(id, act) {
 }
 
 // Moving up is "me before my previous todo", down "my next todo before me": both name todos, so a
-// reorder rebased after other clients' changes still means what its author saw.
+// reorder rebased after other clients' changes still means what its author saw. Only what changed is
+// written: every change redraws the list, and untouched todos should cost the page nothing.
 function update(li, todo, { pending, previous, next }) {
   const [box, title, by, , up, down, remove] = li.children;
   li.classList.toggle('done', !!todo.done);
   li.classList.toggle('pending', pending);
-  box.checked = !!todo.done;
-  box.setAttribute('aria-label', `Done: ${todo.title}`);
-  if (!li.querySelector('.edit')) title.textContent = todo.title;
-  by.textContent = todo.createdBy ? `by ${todo.createdBy}` : '';
-  li.dataset.previous = previous ?? '';
-  li.dataset.next = next ?? '';
+  if (box.checked !== !!todo.done) box.checked = !!todo.done;
+  if (!li.querySelector('.edit') && title.textContent !== todo.title) title.textContent = todo.title;
+  const creator = todo.createdBy ? `by ${todo.createdBy}` : '';
+  if (by.textContent !== creator) by.textContent = creator;
+  if (li.dataset.previous !== (previous ?? '')) li.dataset.previous = previous ?? '';
+  if (li.dataset.next !== (next ?? '')) li.dataset.next = next ?? '';
   up.disabled = !previous;
   down.disabled = !next;
-  up.setAttribute('aria-label', `Move ${todo.title} up`);
-  down.setAttribute('aria-label', `Move ${todo.title} down`);
-  remove.setAttribute('aria-label', `Delete ${todo.title}`);
+  if (li.dataset.labelled !== todo.title) {
+    li.dataset.labelled = todo.title;
+    box.setAttribute('aria-label', `Done: ${todo.title}`);
+    up.setAttribute('aria-label', `Move ${todo.title} up`);
+    down.setAttribute('aria-label', `Move ${todo.title} down`);
+    remove.setAttribute('aria-label', `Delete ${todo.title}`);
+  }
 }
 
 function startRename(li, title, key, act) {

@@ -61,6 +61,7 @@ public sealed class DemoPageTests : IAsyncLifetime
 
         // Who changed what: the creator on each todo, the others' commands in the activity pane.
         await alice.Page.WaitUntilAsync("[...document.querySelectorAll('#activity li')].some(li => li.textContent.includes('bob ticked “Bread”'))");
+        await alice.Page.WaitUntilAsync("[...document.querySelectorAll('#activity li')].some(li => li.textContent.includes('you moved “Eggs”'))");
         Assert.Equal("by bob", (string?)await alice.Page.EvaluateJsonAsync("document.querySelector('#todos li:nth-child(2) .by').textContent"));
         // The list of lists follows its feed: the new list with its counts, in both windows.
         await bob.Page.WaitUntilAsync($"document.querySelector('#lists a[data-id={DemoPage.Js(list)}] .count')?.textContent === '1/3'");
