@@ -12,16 +12,16 @@ public record BenchResult(string Scenario, double Value, string Unit, double Bas
     /// <summary>The project against the baseline (higher is better for throughputs).</summary>
     public double Ratio => Value / Baseline;
 
-    /// <summary>A latency scenario's outcome: its median and 99th percentile, in milliseconds.</summary>
-    public static BenchResult Latency(string scenario, double p50, double p99) => new LatencyResult(scenario, p50, p99);
+    /// <summary>A latency scenario's outcome: its median and 99th percentile, in milliseconds; the value is the p99 unless <paramref name="value"/> says otherwise.</summary>
+    public static BenchResult Latency(string scenario, double p50, double p99, double? value = null) => new LatencyResult(scenario, p50, p99, value ?? p99);
 
     /// <inheritdoc />
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"RESULT {Scenario} value={Value:0.###} unit={Unit} baseline={Baseline:0.###} ratio={Ratio:0.###}");
 
-    private sealed record LatencyResult(string Scenario, double P50, double P99) : BenchResult(Scenario, P99, "ms", double.NaN)
+    private sealed record LatencyResult(string Scenario, double P50, double P99, double Shown) : BenchResult(Scenario, Shown, "ms", double.NaN)
     {
         public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-            $"RESULT {Scenario} value={P99:0.###} unit=ms p50={P50:0.###} p99={P99:0.###}");
+            $"RESULT {Scenario} value={Shown:0.###} unit=ms p50={P50:0.###} p99={P99:0.###}");
     }
 }

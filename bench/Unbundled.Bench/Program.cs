@@ -11,6 +11,7 @@ IReadOnlyDictionary<string, Func<bool, Task<BenchResult>>> scenarios = new Dicti
     ["rebuild-lucene"] = RebuildLuceneScenario.RunAsync,
     ["feed-latency"] = FeedLatencyScenario.RunAsync,
     ["feed-fanout"] = FeedFanOutScenario.RunAsync,
+    ["demo-e2e"] = DemoEndToEndScenario.RunAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var run))

@@ -1,198 +1,73 @@
-// The Unbundled browser client: a plain ES module, no build step, no dependencies.
+// The Unbundled browser client: plain ES modules, no build step, no dependencies.
 // A ModelReplica keeps one model as Flushout's proxy does: local commands apply at once and wait
 // to be flushed; a flush sends them with the version they were made against and takes the
 // master's answer; a push feed (docs/feeds.md) brings other clients' changes in.
 
-/** Thrown when a command does not fit the document; nothing was changed. */
-export class CommandError extends Error {
-  constructor(message) {
-    super(message);
-    this.name = 'CommandError';
-  }
-}
+import { applyCommand, CommandError } from './commands.js';
+import { subscribe } from './feed.js';
+import { ModelApi } from './model-api.js';
+import { isNetworkError, refusedForGood } from './problems.js';
+import { Backoff } from './retry.js';
 
-/** Thrown when the server refuses a request with an RFC 7807 problem; `problem` holds it. */
-export class ProblemError extends Error {
-  constructor(status, problem) {
-    super(problem?.detail ?? problem?.title ?? `the server answered ${status}`);
-    this.name = 'ProblemError';
-    this.status = status;
-    this.problem = problem;
-  }
-}
+export { applyCommand, CommandError, itemKey } from './commands.js';
+export { subscribe } from './feed.js';
+export { ProblemError } from './problems.js';
 
 /**
- * Applies one command ({op: 'create'|'update'|'delete', path, value}) to a document, with the same
- * meaning as the server's ModelDocument.Apply. Returns the new root; the input is not changed.
- * @param {any} document the current document (undefined or null: the model does not exist)
- * @param {{op: string, path: string, value?: any}} command
- * @returns {any} the new document (null once the model is deleted)
+ * A local replica of one model: state = the master's confirmed state with pending local commands on
+ * top. With `storage` (e.g. localStorage) the confirmed state, its version and position, and the
+ * pending commands survive a page reload, so the page works offline: edits apply and queue, and are
+ * flushed when the connection returns (retried with backoff, and at once on the browser's `online`).
  */
-export function applyCommand(document, command) {
-  const segments = parsePointer(command.path);
-  const exists = document !== undefined && document !== null;
-  if (segments.length === 0) return applyAtRoot(exists ? document : null, command);
-  if (!exists) throw new CommandError('the model does not exist yet: create it at the root path "" first');
-
-  const root = structuredClone(document);
-  let parent = root;
-  for (let i = 0; i < segments.length - 1; i++) {
-    const next = child(parent, segments[i]);
-    if (next === undefined || next === null) {
-      throw new CommandError(`'${command.path}' does not exist: nothing at '${prefix(segments, i + 1)}'`);
-    }
-    parent = next;
-  }
-  const last = segments[segments.length - 1];
-  if (Array.isArray(parent)) applyToItem(parent, last, command);
-  else if (isObject(parent)) applyToMember(parent, last, command);
-  else throw new CommandError(`'${command.path}' goes inside a ${describe(parent)}, which has no members`);
-  return root;
-}
-
-function applyAtRoot(document, command) {
-  switch (command.op) {
-    case 'create':
-      if (document !== null) throw new CommandError('the model exists already; update it instead');
-      return requireValue(command);
-    case 'update':
-      if (document === null) throw new CommandError('the model does not exist; create it first');
-      return requireValue(command);
-    case 'delete':
-      if (document === null) throw new CommandError('the model does not exist');
-      return null;
-    default:
-      throw new CommandError(`'${command.op}' is not an operation: use create, update or delete`);
-  }
-}
-
-function applyToMember(object, name, command) {
-  const exists = Object.hasOwn(object, name);
-  switch (command.op) {
-    case 'create':
-      if (exists) throw new CommandError(`'${command.path}' exists already; update it instead`);
-      object[name] = requireValue(command);
-      return;
-    case 'update':
-      if (!exists) throw new CommandError(`'${command.path}' does not exist; create it first`);
-      object[name] = requireValue(command);
-      return;
-    case 'delete':
-      if (!exists) throw new CommandError(`'${command.path}' does not exist`);
-      delete object[name];
-      return;
-    default:
-      throw new CommandError(`'${command.op}' is not an operation: use create, update or delete`);
-  }
-}
-
-function applyToItem(array, token, command) {
-  if (token === '-') {
-    if (command.op !== 'create') throw new CommandError(`'${command.path}': '-' (after the last item) can only be created`);
-    array.push(requireValue(command));
-    return;
-  }
-  const index = arrayIndex(token);
-  if (index === null) throw new CommandError(`'${command.path}': '${token}' is not an array index`);
-  switch (command.op) {
-    case 'create':
-      if (index > array.length) throw new CommandError(`'${command.path}': index ${index} is past the end of an array of ${array.length}`);
-      array.splice(index, 0, requireValue(command));
-      return;
-    case 'update':
-      if (index >= array.length) throw new CommandError(`'${command.path}' does not exist: the array has ${array.length} items`);
-      array[index] = requireValue(command);
-      return;
-    case 'delete':
-      if (index >= array.length) throw new CommandError(`'${command.path}' does not exist: the array has ${array.length} items`);
-      array.splice(index, 1);
-      return;
-    default:
-      throw new CommandError(`'${command.op}' is not an operation: use create, update or delete`);
-  }
-}
-
-function parsePointer(path) {
-  if (typeof path !== 'string') throw new CommandError('the path is missing');
-  if (path === '') return [];
-  if (!path.startsWith('/')) throw new CommandError(`'${path}' is not a JSON Pointer: it must be empty or start with '/'`);
-  return path.slice(1).split('/').map((token, i) => {
-    if (/~(?![01])/.test(token)) throw new CommandError(`'${path}' has '~' not followed by 0 or 1 in segment ${i + 1}`);
-    return token.replaceAll('~1', '/').replaceAll('~0', '~');
-  });
-}
-
-function child(node, segment) {
-  if (Array.isArray(node)) {
-    const index = arrayIndex(segment);
-    return index !== null && index < node.length ? node[index] : undefined;
-  }
-  return isObject(node) && Object.hasOwn(node, segment) ? node[segment] : undefined;
-}
-
-// Like the server: digits only, no leading zero, and within a 32-bit index.
-function arrayIndex(token) {
-  if (!/^(0|[1-9][0-9]*)$/.test(token)) return null;
-  const index = Number(token);
-  return index <= 2147483647 ? index : null;
-}
-
-function requireValue(command) {
-  if (command.value === undefined || command.value === null) throw new CommandError(`${command.op} needs a value`);
-  return structuredClone(command.value);
-}
-
-const isObject = (node) => typeof node === 'object' && node !== null && !Array.isArray(node);
-const describe = (node) => (typeof node === 'boolean' ? String(node) : typeof node);
-const prefix = (segments, count) =>
-  '/' + segments.slice(0, count).map((s) => s.replaceAll('~', '~0').replaceAll('/', '~1')).join('/');
-
-/**
- * Follows a channel of a push feed over EventSource, resuming by itself after drops (the browser
- * sends Last-Event-ID). `onMessage` gets every change, `ready` and `must-refetch` message.
- * @param {string} url the feed, e.g. '/feeds/list-feed'
- * @param {{channel: string, after?: number, onMessage: (message: object) => void, onError?: (event: Event) => void}} options
- * @returns {{close: () => void}}
- */
-export function subscribe(url, { channel, after, onMessage, onError }) {
-  const query = new URLSearchParams({ channel });
-  if (after !== undefined && after !== null) query.set('after', String(after));
-  const source = new EventSource(`${url}?${query}`);
-  for (const type of ['change', 'ready', 'must-refetch', 'cut-off']) {
-    source.addEventListener(type, (event) => onMessage(JSON.parse(event.data)));
-  }
-  if (onError) source.addEventListener('error', onError);
-  return { close: () => source.close() };
-}
-
-/** A local replica of one model: state = the master's confirmed state with pending local commands on top. */
 export class ModelReplica {
   #baseUrl;
-  #type;
-  #id;
+  #api;
   #feed;
-  #fetch;
+  #storage;
+  #storageKey;
   #confirmed = null;
   #pending = [];
-  #listeners = new Set();
+  #listeners = { change: new Set(), rejected: new Set(), status: new Set(), entries: new Set() };
   #subscription = null;
   #flushing = null;
+  #backoff = new Backoff();
+  #reported = 0;
+  #closed = false;
+  // The browser's word that the network is gone closes the feed (a connection the network no longer
+  // carries may take minutes to fail); back online, the feed resumes from the confirmed position.
+  #onOffline = () => {
+    this.#subscription?.close();
+    this.#subscription = null;
+    this.#setOnline(false);
+  };
+  #onOnline = () => {
+    this.#follow();
+    this.#retryNow();
+  };
 
   /**
-   * @param {{baseUrl?: string, type: string, id: string, feed?: {pipeline: string, channel: string}, fetch?: typeof fetch}} options
+   * `feed.state`, when given, names the member of each feed document that holds the model's whole
+   * state at the message's version (a `select` of `after`): the replica takes it as is instead of
+   * reading the commands it lacks, which saves a round trip per change.
+   * @param {{baseUrl?: string, type: string, id: string, feed?: {pipeline: string, channel: string, state?: string},
+   *   fetch?: typeof fetch, headers?: Record<string, string>, storage?: Storage}} options
    */
-  constructor({ baseUrl = '', type, id, feed, fetch: fetchImpl = globalThis.fetch.bind(globalThis) }) {
+  constructor({ baseUrl = '', type, id, feed, fetch: fetchImpl = globalThis.fetch.bind(globalThis), headers = {}, storage = null }) {
     this.#baseUrl = baseUrl;
-    this.#type = type;
-    this.#id = id;
+    this.#api = new ModelApi({ baseUrl, type, id, fetch: fetchImpl, headers, onNetwork: (online) => this.#setOnline(online) });
     this.#feed = feed;
-    this.#fetch = fetchImpl;
+    this.#storage = storage;
+    this.#storageKey = `unbundled:${type}:${id}`;
     /** The master version of the confirmed state. */
     this.version = 0;
     /** The log position of the confirmed state. */
     this.position = 0;
+    /** The log position of this replica's last successful flush: read views at it to read your writes. */
+    this.flushedPosition = 0;
     /** The confirmed state with the pending local commands applied. */
     this.state = null;
+    /** False after a request failed for want of a network, true after one succeeded, null before any. */
+    this.online = null;
   }
 
   /** How many local commands wait to be flushed. */
@@ -200,22 +75,42 @@ export class ModelReplica {
     return this.#pending.length;
   }
 
-  /** Reads the model, then follows its feed when one was given. */
+  /** Copies of the local commands waiting to be flushed, oldest first. */
+  get pendingCommands() {
+    return structuredClone(this.#pending);
+  }
+
+  /**
+   * Restores what storage kept, reads the model (offline: goes on with what was kept), then follows
+   * its feed from the confirmed position when one was given. Pending commands are flushed once online.
+   */
   async open() {
-    await this.refetch();
-    if (this.#feed) {
-      this.#subscription = subscribe(`${this.#baseUrl}/feeds/${encodeURIComponent(this.#feed.pipeline)}`, {
-        channel: this.#feed.channel,
-        after: this.position,
-        onMessage: (message) => this.#onFeed(message),
-      });
+    this.#restore();
+    globalThis.addEventListener?.('online', this.#onOnline);
+    globalThis.addEventListener?.('offline', this.#onOffline);
+    try {
+      await this.refetch();
+    } catch (error) {
+      if (!isNetworkError(error)) throw error;
+      this.#setOnline(false);
     }
+    if (globalThis.navigator?.onLine !== false) this.#follow();
+    if (this.#pending.length > 0) this.flush().catch(() => {});
     return this;
+  }
+
+  #follow() {
+    if (!this.#feed || this.#subscription || this.#closed) return;
+    this.#subscription = subscribe(`${this.#baseUrl}/feeds/${encodeURIComponent(this.#feed.pipeline)}`, {
+      channel: this.#feed.channel,
+      after: this.position,
+      onMessage: (message) => this.#onFeed(message),
+    });
   }
 
   /** Reads the model from the master again, keeping pending local commands on top. */
   async refetch() {
-    const model = await this.#request(`${this.#modelUrl()}`);
+    const model = await this.#api.read();
     this.#confirm(model.version, model.position, model.state);
   }
 
@@ -223,70 +118,154 @@ export class ModelReplica {
   apply(command) {
     this.state = applyCommand(this.state, command);
     this.#pending.push(structuredClone(command));
-    this.#notify();
+    this.#save();
+    this.#emit('change', this.state, this);
   }
 
-  /** Sends the pending commands (one flush at a time); the master's answer becomes the confirmed state. */
+  /**
+   * Sends the pending commands (one flush at a time); the master's answer becomes the confirmed state.
+   * A command the master refuses for good is dropped and reported through `on('rejected')`, and the
+   * rest are sent again. Without a network the commands stay pending, a retry is scheduled, and the
+   * returned promise rejects.
+   */
   async flush() {
     while (this.#flushing) await this.#flushing.catch(() => {});
     this.#flushing = this.#flushOnce();
     try {
       await this.#flushing;
+    } catch (error) {
+      if (isNetworkError(error)) this.#scheduleRetry();
+      throw error;
     } finally {
       this.#flushing = null;
     }
   }
 
-  /** Registers a callback fired with the state after every change, local or remote. */
-  onchange(listener) {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+  /**
+   * Registers a listener: 'change' (state, replica) after every change, local or remote; 'rejected'
+   * ({command, problem}) for a command the master refused for good and that was dropped; 'status'
+   * ({online, pending}) when either changes; 'entries' ([{...entry, own}]) for the master's commands
+   * as they are applied, with who issued them in `meta.by`. Returns a function that unregisters it.
+   */
+  on(event, listener) {
+    this.#listeners[event].add(listener);
+    return () => this.#listeners[event].delete(listener);
   }
 
-  /** Stops following the feed. */
+  /** Registers a callback fired with the state after every change, local or remote. */
+  onchange(listener) {
+    return this.on('change', listener);
+  }
+
+  /** Stops following the feed and retrying. */
   close() {
+    this.#closed = true;
     this.#subscription?.close();
     this.#subscription = null;
+    this.#backoff.cancel();
+    globalThis.removeEventListener?.('online', this.#onOnline);
+    globalThis.removeEventListener?.('offline', this.#onOffline);
   }
 
   async #flushOnce() {
-    const sent = this.#pending.slice();
-    if (sent.length === 0) return;
-    const answer = await this.#request(`${this.#modelUrl()}/flush`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ baseVersion: this.version, commands: sent }),
-    });
-    // Commands applied locally while the flush was in flight stay pending, on top of the answer.
-    this.#pending.splice(0, sent.length);
-    this.#applyAnswer(answer);
+    for (;;) {
+      const sent = this.#pending.slice();
+      if (sent.length === 0) return;
+      let answer;
+      try {
+        answer = await this.#api.flush(this.version, sent);
+      } catch (error) {
+        // A command the master cannot apply to its current state will not apply on a retry either
+        // (the item it addresses is gone, or a rule refuses it): drop it, tell the application, and
+        // send the rest. Anything else (offline, server errors) keeps every command pending.
+        const index = refusedForGood(error, sent.length);
+        if (index === null) throw error;
+        this.#pending.splice(index, 1);
+        this.#emit('rejected', { command: sent[index], problem: error.problem });
+        this.#confirm(this.version, this.position, this.#confirmed);
+        continue;
+      }
+      // Commands applied locally while the flush was in flight stay pending, on top of the answer.
+      this.#pending.splice(0, sent.length);
+      this.flushedPosition = answer.position;
+      this.#applyAnswer(answer, sent.length);
+      return;
+    }
+  }
+
+  #scheduleRetry() {
+    if (!this.#closed) this.#backoff.schedule(() => this.#retryNow());
+  }
+
+  #retryNow() {
+    this.#backoff.cancel();
+    if (this.#closed || this.#pending.length === 0) return;
+    this.flush().catch(() => {});
   }
 
   async #onFeed(message) {
-    if (message.type === 'must-refetch') {
-      await this.refetch();
-    } else if (message.type === 'change' && message.version > this.version) {
-      while (this.#flushing) await this.#flushing.catch(() => {});
-      if (message.version <= this.version) return;
-      this.#applyAnswer(await this.#request(`${this.#modelUrl()}/commands?since=${this.version}`));
+    try {
+      if (message.type === 'ready') {
+        // The feed is (back) up: whatever waited for the network can go now.
+        this.#setOnline(true);
+        this.#retryNow();
+      } else if (message.type === 'must-refetch') {
+        await this.refetch();
+      } else if (message.type === 'change' && message.version > this.version) {
+        while (this.#flushing) await this.#flushing.catch(() => {});
+        if (message.version <= this.version) return;
+        const member = this.#feed.state;
+        if (member && (message.document === null || Object.hasOwn(message.document ?? {}, member))) {
+          const before = this.version;
+          this.#confirm(message.version, message.position, message.document?.[member] ?? null);
+          // Who did what still comes from the commands, read off the path to the screen.
+          if (this.#listeners.entries.size > 0) this.#reportEntries(before);
+          return;
+        }
+        this.#applyAnswer(await this.#api.commandsSince(this.version), 0);
+      }
+    } catch (error) {
+      if (!isNetworkError(error)) throw error;
     }
   }
 
   // A flush answer or a commands answer: the master's commands after our version, or a snapshot.
-  #applyAnswer(answer) {
+  // In a flush answer the last `own` commands are this replica's, as the master applied them.
+  #applyAnswer(answer, own) {
     if (answer.snapshot) {
       this.#confirm(answer.snapshot.version, answer.position ?? this.position, answer.snapshot.state);
       return;
     }
     let { version, position } = this;
     let confirmed = this.#confirmed;
-    for (const entry of answer.commands ?? []) {
-      if (entry.version <= version) continue;
+    const commands = answer.commands ?? [];
+    const applied = [];
+    commands.forEach((entry, index) => {
+      if (entry.version <= version) return;
       confirmed = applyCommand(confirmed, entry);
       version = entry.version;
       position = entry.position;
-    }
+      applied.push({ ...entry, own: index >= commands.length - own });
+    });
     this.#confirm(version, Math.max(position, answer.position ?? 0), confirmed);
+    this.#report(applied);
+  }
+
+  async #reportEntries(after) {
+    try {
+      const answer = await this.#api.commandsSince(after);
+      this.#report((answer.commands ?? []).map((entry) => ({ ...entry, own: false })));
+    } catch (error) {
+      if (!isNetworkError(error)) throw error;
+    }
+  }
+
+  // Each command is reported once, whichever answer brought it first.
+  #report(entries) {
+    const fresh = entries.filter((entry) => entry.version > this.#reported);
+    if (fresh.length === 0) return;
+    this.#reported = fresh[fresh.length - 1].version;
+    this.#emit('entries', fresh);
   }
 
   #confirm(version, position, confirmed) {
@@ -295,8 +274,8 @@ export class ModelReplica {
     this.position = position;
     let state = this.#confirmed;
     for (const command of this.#pending) {
-      // A local command that no longer fits the master's newer state stays pending: the next
-      // flush reports the master's problem for it instead of it vanishing here.
+      // A local command that no longer fits the master's newer state (its item was deleted
+      // meanwhile) stays pending: the next flush gets the master's verdict and reports it.
       try {
         state = applyCommand(state, command);
       } catch (error) {
@@ -304,21 +283,32 @@ export class ModelReplica {
       }
     }
     this.state = state;
-    this.#notify();
+    this.#save();
+    this.#emit('change', this.state, this);
   }
 
-  #notify() {
-    for (const listener of this.#listeners) listener(this.state, this);
+  #restore() {
+    const kept = this.#storage?.getItem(this.#storageKey);
+    if (!kept) return;
+    const { version, position, confirmed, pending } = JSON.parse(kept);
+    this.#pending = pending ?? [];
+    this.#confirm(version ?? 0, position ?? 0, confirmed);
   }
 
-  #modelUrl() {
-    return `${this.#baseUrl}/models/${encodeURIComponent(this.#type)}/${encodeURIComponent(this.#id)}`;
+  #save() {
+    const kept = { version: this.version, position: this.position, confirmed: this.#confirmed, pending: this.#pending };
+    this.#storage?.setItem(this.#storageKey, JSON.stringify(kept));
+    this.#emit('status', { online: this.online, pending: this.#pending.length });
   }
 
-  async #request(url, init) {
-    const response = await this.#fetch(url, init);
-    const body = await response.json().catch(() => null);
-    if (!response.ok) throw new ProblemError(response.status, body);
-    return body;
+  #setOnline(online) {
+    if (online) this.#backoff.reset();
+    if (this.online === online) return;
+    this.online = online;
+    this.#emit('status', { online, pending: this.#pending.length });
+  }
+
+  #emit(event, ...args) {
+    for (const listener of this.#listeners[event]) listener(...args);
   }
 }

@@ -36,6 +36,13 @@ public sealed class ModelReplica(HttpClient http, string type, string id)
     /// <summary>Raised after the state changed, locally or from the master.</summary>
     public event Action<ModelReplica>? Changed;
 
+    /// <summary>
+    /// Raised when the master refused one pending command for good (an item it addresses was deleted
+    /// meanwhile, or it broke a rule): the command is dropped, the rest are flushed, and the
+    /// application tells its user with the problem's reason.
+    /// </summary>
+    public event Action<RejectedCommand>? Rejected;
+
     /// <summary>Reads the model from the master (again), keeping pending local commands on top.</summary>
     public async Task ReadAsync(CancellationToken cancellationToken = default)
     {
@@ -62,27 +69,52 @@ public sealed class ModelReplica(HttpClient http, string type, string id)
         Changed?.Invoke(this);
     }
 
-    /// <summary>Sends the pending commands; the master's answer becomes the confirmed state. A refused flush throws and keeps them pending.</summary>
+    /// <summary>
+    /// Sends the pending commands; the master's answer becomes the confirmed state. A command the master
+    /// refuses for good is dropped and reported through <see cref="Rejected"/>, then the rest are sent
+    /// again; any other refusal throws and keeps them all pending.
+    /// </summary>
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
         await _sync.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            List<Command> sent;
-            lock (_pending) sent = [.. _pending];
-            if (sent.Count == 0) return;
-            using var response = await http.PostAsJsonAsync($"models/{Uri.EscapeDataString(type)}/{Uri.EscapeDataString(id)}/flush",
-                new { baseVersion = Version, commands = sent }, Json, cancellationToken).ConfigureAwait(false);
-            var answer = await response.Content.ReadFromJsonAsync<JsonObject>(Json, cancellationToken).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
-                throw new InvalidOperationException($"the master refused the flush ({(int)response.StatusCode}): {(string?)answer?["detail"]}");
-            lock (_pending) _pending.RemoveRange(0, sent.Count);
-            ApplyMasterAnswer(answer!);
+            while (true)
+            {
+                List<Command> sent;
+                lock (_pending) sent = [.. _pending];
+                if (sent.Count == 0) return;
+                using var response = await http.PostAsJsonAsync($"models/{Uri.EscapeDataString(type)}/{Uri.EscapeDataString(id)}/flush",
+                    new { baseVersion = Version, commands = sent }, Json, cancellationToken).ConfigureAwait(false);
+                var answer = await response.Content.ReadFromJsonAsync<JsonObject>(Json, cancellationToken).ConfigureAwait(false);
+                if (response.IsSuccessStatusCode)
+                {
+                    lock (_pending) _pending.RemoveRange(0, sent.Count);
+                    ApplyMasterAnswer(answer!);
+                    return;
+                }
+                if (!IsRefusedForGood(answer, sent.Count, out var index))
+                    throw new InvalidOperationException($"the master refused the flush ({(int)response.StatusCode}): {(string?)answer?["detail"]}");
+                lock (_pending) _pending.RemoveAt(index);
+                Rejected?.Invoke(new RejectedCommand(sent[index], (string)answer!["type"]!, (string?)answer["reason"] ?? (string?)answer["detail"] ?? ""));
+                Confirm(Version, Position, _confirmed);
+            }
         }
         finally
         {
             _sync.Release();
         }
+    }
+
+    // A command the master cannot apply to its current state will not apply on a retry either: the
+    // item it addresses is gone, or a rule refuses it. Keeping it pending would block every later edit.
+    private static bool IsRefusedForGood(JsonObject? problem, int sent, out int index)
+    {
+        index = -1;
+        var type = (string?)problem?["type"];
+        if (type is not ("urn:unbundled:problem:item-missing" or "urn:unbundled:problem:command-rejected")) return false;
+        if (problem!["commandIndex"] is not JsonValue at || !at.TryGetValue<int>(out index)) return false;
+        return index >= 0 && index < sent;
     }
 
     /// <summary>Brings in the master's commands after the confirmed version, if <paramref name="version"/> is newer than it.</summary>
@@ -138,9 +170,24 @@ public sealed class ModelReplica(HttpClient http, string type, string id)
         {
             (_confirmed, Version, Position) = (confirmed, version, position);
             var state = confirmed?.DeepClone();
-            foreach (var command in _pending) state = ModelDocument.Apply(state, command, DocumentPath.Parse(command.Path));
+            foreach (var command in _pending)
+            {
+                // A local command that no longer fits the master's newer state (its item was deleted
+                // meanwhile) stays pending: the next flush gets the master's verdict and reports it. A
+                // failed command leaves the document as it was, so the others still apply.
+                try
+                {
+                    state = ModelDocument.Apply(state, command, DocumentPath.Parse(command.Path));
+                }
+                catch (CommandFailedException)
+                {
+                }
+            }
             State = state;
         }
         Changed?.Invoke(this);
     }
 }
+
+/// <summary>A local command the master refused for good, with the problem type and its reason.</summary>
+public sealed record RejectedCommand(Command Command, string ProblemType, string Reason);

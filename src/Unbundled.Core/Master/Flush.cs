@@ -38,6 +38,12 @@ public enum FlushError
     /// <summary>A command failed against the model or an interceptor refused it.</summary>
     CommandRejected,
 
+    /// <summary>
+    /// A command addresses an array item by key and no item has that key any more: another client
+    /// deleted it before this flush was rebased on top. Clients drop the command and tell the user.
+    /// </summary>
+    ItemMissing,
+
     /// <summary>The client claims a version the master has not reached.</summary>
     VersionAhead,
 
@@ -52,9 +58,12 @@ public enum FlushError
 }
 
 /// <summary>A refused flush, with the command at fault when there is one.</summary>
-public sealed class FlushRejectedException(FlushError error, string detail, int? commandIndex = null)
+public sealed class FlushRejectedException(FlushError error, string detail, int? commandIndex = null, string? command = null)
     : Exception(detail)
 {
+    /// <summary>The command at fault as the client sent it (<c>op path</c>), if one is.</summary>
+    public string? Command { get; } = command;
+
     /// <summary>The kind of refusal.</summary>
     public FlushError Error { get; } = error;
 

@@ -185,7 +185,11 @@ public sealed class MasterModel : IDisposable
             }
             catch (CommandFailedException failure)
             {
-                throw new FlushRejectedException(FlushError.CommandRejected, failure.Reason, i);
+                // The command is named by its index and its op and path as the client sent them, so a
+                // client (or a person reading a log) can tell which of its queued edits was refused.
+                var sent = request.Commands[i];
+                throw new FlushRejectedException(failure.ItemMissing ? FlushError.ItemMissing : FlushError.CommandRejected,
+                    failure.Reason, i, $"{Name(sent.Op)} {(sent.From is null ? "" : sent.From + " -> ")}{sent.Path}");
             }
             applied[i] = command;
         }
@@ -234,9 +238,15 @@ public sealed class MasterModel : IDisposable
     private static DocumentPath[] ParsePaths(IReadOnlyList<Command> commands)
     {
         var paths = new DocumentPath[commands.Count];
-        for (var i = 0; i < paths.Length; i++) paths[i] = ParsePath(commands[i].Path, i);
+        for (var i = 0; i < paths.Length; i++)
+        {
+            paths[i] = ParsePath(commands[i].Path, i);
+            if (commands[i].Op == CommandOp.Move) ParsePath(commands[i].From ?? throw new FlushRejectedException(FlushError.InvalidPath, "move needs a 'from' path", i), i);
+        }
         return paths;
     }
+
+    private static string Name(CommandOp op) => op.ToString().ToLowerInvariant();
 
     private static DocumentPath ParsePath(string path, int index) =>
         DocumentPath.TryParse(path, out var parsed, out var error)

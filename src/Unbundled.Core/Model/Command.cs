@@ -15,10 +15,13 @@ public enum CommandOp
 
     /// <summary>Removes the value that is there; at the root it deletes the model.</summary>
     [JsonStringEnumMemberName("delete")] Delete,
+
+    /// <summary>Takes the value at <see cref="Command.From"/> out and creates it at the path (reordering an array by identity).</summary>
+    [JsonStringEnumMemberName("move")] Move,
 }
 
 /// <summary>
-/// Reads exactly the documented op names (<c>create</c>, <c>update</c>, <c>delete</c>): the enum converter
+/// Reads exactly the documented op names (<c>create</c>, <c>update</c>, <c>delete</c>, <c>move</c>): the enum converter
 /// of System.Text.Json would also take <c>"CREATE"</c> or <c>0</c>, which the documentation never promised.
 /// </summary>
 public sealed class CommandOpConverter : JsonConverter<CommandOp>
@@ -31,18 +34,20 @@ public sealed class CommandOpConverter : JsonConverter<CommandOp>
             if (reader.ValueTextEquals("create"u8)) return CommandOp.Create;
             if (reader.ValueTextEquals("update"u8)) return CommandOp.Update;
             if (reader.ValueTextEquals("delete"u8)) return CommandOp.Delete;
+            if (reader.ValueTextEquals("move"u8)) return CommandOp.Move;
         }
-        throw new System.Text.Json.JsonException("'op' must be one of \"create\", \"update\", \"delete\"");
+        throw new System.Text.Json.JsonException("'op' must be one of \"create\", \"update\", \"delete\", \"move\"");
     }
 
     /// <inheritdoc />
     public override void Write(System.Text.Json.Utf8JsonWriter writer, CommandOp value, System.Text.Json.JsonSerializerOptions options) =>
-        writer.WriteStringValue(value switch { CommandOp.Create => "create", CommandOp.Update => "update", _ => "delete" });
+        writer.WriteStringValue(value switch { CommandOp.Create => "create", CommandOp.Update => "update", CommandOp.Move => "move", _ => "delete" });
 }
 
 /// <summary>
 /// One change to a model's document: an operation at a JSON Pointer path (RFC 6901, with <c>-</c>
-/// for "after the last array item"), an optional value, and metadata that interceptors attach
+/// for "after the last array item" and <c>[id=abc]</c> for "the array item whose id is abc", see
+/// <see cref="ItemKey"/>), an optional value, and metadata that interceptors attach
 /// (the caller's identity, server timestamps).
 /// </summary>
 public sealed record Command
@@ -54,6 +59,11 @@ public sealed record Command
     /// <summary>Where in the document, as a JSON Pointer; the empty string is the whole document.</summary>
     [JsonPropertyName("path")]
     public required string Path { get; init; }
+
+    /// <summary>For <c>move</c>: where the value is taken from, as a JSON Pointer.</summary>
+    [JsonPropertyName("from")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? From { get; init; }
 
     /// <summary>The value to create or update with; absent for deletes.</summary>
     [JsonPropertyName("value")]

@@ -4,6 +4,13 @@ using System.Text.Json.Nodes;
 namespace Unbundled.Model;
 
 /// <summary>Applies commands to a model's JSON document, the one place that defines their meaning.</summary>
+/// <remarks>
+/// Array items are reached by index, by <c>-</c> (after the last, create only) or by key
+/// (<see cref="ItemKey"/>, <c>[id=abc]</c>), resolved against the document as it is when the command
+/// applies. Creating at an index or a key inserts before the item there; <c>move</c> takes the value at
+/// <c>from</c> out and creates it at <c>path</c>. A command that fails leaves the document unchanged.
+/// The browser client's <c>applyCommand</c> mirrors this file exactly.
+/// </remarks>
 public static class ModelDocument
 {
     /// <summary>
@@ -13,6 +20,7 @@ public static class ModelDocument
     /// <exception cref="CommandFailedException">The path does not fit the document.</exception>
     public static JsonNode? Apply(JsonNode? document, Command command, DocumentPath path)
     {
+        if (command.Op == CommandOp.Move) return Move(document, command, path);
         if (path.IsRoot) return ApplyAtRoot(document, command);
         if (document is null) throw new CommandFailedException("the model does not exist yet: create it at the root path \"\" first");
 
@@ -21,15 +29,32 @@ public static class ModelDocument
         switch (parent)
         {
             case JsonObject obj:
-                ApplyToMember(obj, last, command, path);
+                ApplyToMember(obj, last, command.Op, command, path);
                 break;
             case JsonArray array:
-                ApplyToItem(array, last, command, path);
+                ApplyToItem(array, last, command.Op, command, path);
                 break;
             default:
                 throw new CommandFailedException($"'{path}' goes inside a {Describe(parent)}, which has no members");
         }
         return document;
+    }
+
+    /// <summary>The value at <paramref name="path"/>, or null when nothing is there (a key matching no item or several).</summary>
+    public static JsonNode? Find(JsonNode? document, DocumentPath path)
+    {
+        var node = document;
+        foreach (var segment in path.Segments)
+        {
+            node = node switch
+            {
+                JsonObject obj => obj.TryGetPropertyValue(segment, out var child) ? child : null,
+                JsonArray array => TryFindItem(array, segment, out var index) ? array[index] : null,
+                _ => null,
+            };
+            if (node is null) return null;
+        }
+        return node;
     }
 
     private static JsonNode? ApplyAtRoot(JsonNode? document, Command command)
@@ -48,6 +73,62 @@ public static class ModelDocument
         }
     }
 
+    // A move is a delete at `from` and a create of the same value at `path`, resolved in that order
+    // (so an index or key in `path` is read after the value left). When the create fails the value
+    // goes back where it was: a failed command changes nothing.
+    private static JsonNode? Move(JsonNode? document, Command command, DocumentPath path)
+    {
+        if (command.From is null) throw new CommandFailedException("move needs a 'from' path");
+        if (!DocumentPath.TryParse(command.From, out var from, out var error)) throw new CommandFailedException(error!);
+        if (from.IsRoot || path.IsRoot) throw new CommandFailedException("move cannot take or replace the whole document");
+        if (document is null) throw new CommandFailedException("the model does not exist yet: create it at the root path \"\" first");
+
+        var source = Navigate(document, from);
+        var name = from.Segments[^1];
+        var moved = source switch
+        {
+            JsonObject obj => obj.TryGetPropertyValue(name, out var value) ? value : throw new CommandFailedException($"'{from}' does not exist"),
+            JsonArray array => array[ResolveItem(array, name, from)],
+            _ => throw new CommandFailedException($"'{from}' goes inside a {Describe(source)}, which has no members"),
+        };
+        if (from.Text == path.Text) return document;
+
+        var undo = Detach(source, name, from);
+        try
+        {
+            var target = Navigate(document, path);
+            var last = path.Segments[^1];
+            var create = command with { Op = CommandOp.Create, Value = moved };
+            switch (target)
+            {
+                case JsonObject obj: ApplyToMember(obj, last, CommandOp.Create, create, path); break;
+                case JsonArray array: ApplyToItem(array, last, CommandOp.Create, create, path); break;
+                default: throw new CommandFailedException($"'{path}' goes inside a {Describe(target)}, which has no members");
+            }
+        }
+        catch (CommandFailedException)
+        {
+            undo();
+            throw;
+        }
+        return document;
+    }
+
+    private static Action Detach(JsonNode source, string name, DocumentPath from)
+    {
+        if (source is JsonObject obj)
+        {
+            var value = obj[name];
+            obj.Remove(name);
+            return () => obj[name] = value;
+        }
+        var array = (JsonArray)source;
+        var index = ResolveItem(array, name, from);
+        var item = array[index];
+        array.RemoveAt(index);
+        return () => array.Insert(index, item);
+    }
+
     private static JsonNode Navigate(JsonNode document, DocumentPath path)
     {
         var node = document;
@@ -57,6 +138,7 @@ public static class ModelDocument
             JsonNode? next = node switch
             {
                 JsonObject obj => obj.TryGetPropertyValue(segment, out var child) ? child : null,
+                JsonArray array when ItemKey.TryParse(segment, out _) => array[ResolveItem(array, segment, path, i)],
                 JsonArray array => TryIndex(segment, out var index) && index < array.Count ? array[index] : null,
                 _ => null,
             };
@@ -65,10 +147,10 @@ public static class ModelDocument
         return node;
     }
 
-    private static void ApplyToMember(JsonObject obj, string name, Command command, DocumentPath path)
+    private static void ApplyToMember(JsonObject obj, string name, CommandOp op, Command command, DocumentPath path)
     {
         var exists = obj.ContainsKey(name);
-        switch (command.Op)
+        switch (op)
         {
             case CommandOp.Create:
                 if (exists) throw new CommandFailedException($"'{path}' exists already; update it instead");
@@ -84,18 +166,29 @@ public static class ModelDocument
         }
     }
 
-    private static void ApplyToItem(JsonArray array, string token, Command command, DocumentPath path)
+    private static void ApplyToItem(JsonArray array, string token, CommandOp op, Command command, DocumentPath path)
     {
         if (token == "-")
         {
-            if (command.Op != CommandOp.Create) throw new CommandFailedException($"'{path}': '-' (after the last item) can only be created");
+            if (op != CommandOp.Create) throw new CommandFailedException($"'{path}': '-' (after the last item) can only be created");
             array.Add(RequireValue(command));
             return;
         }
+        if (ItemKey.TryParse(token, out _))
+        {
+            var at = ResolveItem(array, token, path);
+            switch (op)
+            {
+                case CommandOp.Create: array.Insert(at, RequireValue(command)); break;
+                case CommandOp.Update: array[at] = RequireValue(command); break;
+                default: array.RemoveAt(at); break;
+            }
+            return;
+        }
         if (!TryIndex(token, out var index))
-            throw new CommandFailedException($"'{path}': '{token}' is not an array index");
+            throw new CommandFailedException($"'{path}': '{token}' is not an array index or an item key like [id=abc]");
 
-        switch (command.Op)
+        switch (op)
         {
             case CommandOp.Create:
                 if (index > array.Count) throw new CommandFailedException($"'{path}': index {index} is past the end of an array of {array.Count}");
@@ -111,6 +204,42 @@ public static class ModelDocument
                 break;
         }
     }
+
+    // The index of the one item a key or index token selects; a key that matches nothing is the
+    // "deleted meanwhile" case clients act on, so it is marked apart from other failures.
+    private static int ResolveItem(JsonArray array, string token, DocumentPath path, int? segment = null)
+    {
+        if (!ItemKey.TryParse(token, out var key))
+        {
+            if (TryIndex(token, out var index) && index < array.Count) return index;
+            throw new CommandFailedException($"'{path}' does not exist: nothing at '{Prefix(path, (segment ?? path.Segments.Count - 1) + 1)}'");
+        }
+        var found = -1;
+        for (var i = 0; i < array.Count; i++)
+        {
+            if (!Matches(array[i], key)) continue;
+            if (found >= 0) throw new CommandFailedException($"'{path}': more than one item has {key}, so the key does not say which");
+            found = i;
+        }
+        var where = Prefix(path, segment ?? path.Segments.Count - 1);
+        return found >= 0 ? found : throw new CommandFailedException($"'{path}': no item with {key} in '{where}' (deleted meanwhile?)", itemMissing: true);
+    }
+
+    private static bool TryFindItem(JsonArray array, string token, out int index)
+    {
+        index = -1;
+        if (!ItemKey.TryParse(token, out var key)) return TryIndex(token, out index) && index < array.Count;
+        for (var i = 0; i < array.Count; i++)
+        {
+            if (!Matches(array[i], key)) continue;
+            if (index >= 0) return false;
+            index = i;
+        }
+        return index >= 0;
+    }
+
+    private static bool Matches(JsonNode? item, ItemKey key) =>
+        item is JsonObject obj && obj[key.Member] is JsonValue value && value.TryGetValue<string>(out var text) && text == key.Value;
 
     private static JsonNode? RequireValue(Command command) =>
         command.Value?.DeepClone() ?? throw new CommandFailedException($"{Name(command.Op)} needs a value");

@@ -26,11 +26,12 @@ public sealed record FlushBody
 public sealed record EntryDto(long Position, long Version, CommandOp Op, string Path,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JsonNode? Value,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, string>? Meta,
-    DateTimeOffset Timestamp)
+    DateTimeOffset Timestamp,
+    [property: JsonPropertyName("from"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? MovedFrom = null)
 {
     /// <summary>The wire form of a log entry.</summary>
     public static EntryDto From(LogEntry entry) => new(entry.Position, entry.Version, entry.Command.Op, entry.Command.Path,
-        entry.Command.Value, entry.Command.Meta, entry.Timestamp);
+        entry.Command.Value, entry.Command.Meta, entry.Timestamp, entry.Command.From);
 }
 
 /// <summary>A model's state at a version.</summary>

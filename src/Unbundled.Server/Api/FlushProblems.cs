@@ -13,6 +13,7 @@ internal static class FlushProblems
         FlushError.UnknownModelType => Problem(StatusCodes.Status404NotFound, "unknown-model-type", "Unknown model type", rejection),
         FlushError.InvalidPath => Problem(StatusCodes.Status400BadRequest, "invalid-path", "Invalid command path", rejection),
         FlushError.CommandRejected => Problem(StatusCodes.Status422UnprocessableEntity, "command-rejected", "Command rejected", rejection),
+        FlushError.ItemMissing => Problem(StatusCodes.Status409Conflict, "item-missing", "Addressed item is gone", rejection),
         FlushError.VersionAhead => Problem(StatusCodes.Status409Conflict, "version-ahead", "Base version ahead of the master", rejection),
         FlushError.TooLarge => Problem(StatusCodes.Status413PayloadTooLarge, "flush-too-large", "Flush too large", rejection),
         FlushError.NotFound => Problem(StatusCodes.Status404NotFound, "model-not-found", "Model not found", rejection),
@@ -33,9 +34,11 @@ internal static class FlushProblems
     private static IResult Problem(int status, string type, string title, FlushRejectedException rejection)
     {
         var extensions = rejection.CommandIndex is { } index
-            ? new Dictionary<string, object?> { ["commandIndex"] = index, ["reason"] = rejection.Message }
+            ? new Dictionary<string, object?> { ["commandIndex"] = index, ["command"] = rejection.Command, ["reason"] = rejection.Message }
             : null;
-        var detail = rejection.CommandIndex is { } at ? $"command {at}: {rejection.Message}" : rejection.Message;
+        var detail = rejection.CommandIndex is { } at
+            ? $"command {at}{(rejection.Command is null ? "" : $" ({rejection.Command})")}: {rejection.Message}"
+            : rejection.Message;
         return Results.Problem(detail, statusCode: status, title: title, type: TypePrefix + type, extensions: extensions);
     }
 }

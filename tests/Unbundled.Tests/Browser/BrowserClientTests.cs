@@ -1,3 +1,4 @@
+using PuppeteerSharp;
 using Unbundled.Testing;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
@@ -14,14 +15,16 @@ public sealed class BrowserClientTests : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new();
     private RunningServer _server = null!;
-    private HeadlessChromium _browser = null!;
+    private IBrowser _browser = null!;
+    private IPage _page = null!;
 
     public async Task InitializeAsync()
     {
         _server = await RunningServer.StartWithPipelinesAsync(_directory, FeedWorkload.Yaml(), 1);
-        _browser = await HeadlessChromium.StartAsync();
+        _browser = await Chromium.LaunchAsync();
+        _page = await _browser.NewPageAsync();
         // Any page of the server will do: the module and the API are then same-origin.
-        await _browser.NavigateAsync(new Uri(_server.Client.BaseAddress!, "/health").ToString());
+        await _page.GoToAsync(new Uri(_server.Client.BaseAddress!, "/health").ToString());
     }
 
     public async Task DisposeAsync()
@@ -31,67 +34,33 @@ public sealed class BrowserClientTests : IAsyncLifetime
         _directory.Dispose();
     }
 
-    /// <summary>Each case: a document (null: no model yet) and a command; both implementations must agree on the result or both refuse.</summary>
-    public static readonly (string Document, string Command)[] Cases =
-    [
-        ("null", """{"op":"create","path":"","value":{"title":"T","todos":[]}}"""),
-        ("null", """{"op":"update","path":"","value":{}}"""),
-        ("null", """{"op":"delete","path":""}"""),
-        ("null", """{"op":"create","path":"/title","value":"x"}"""),
-        ("""{"a":1}""", """{"op":"create","path":"","value":{}}"""),
-        ("""{"a":1}""", """{"op":"update","path":"","value":{"b":2}}"""),
-        ("""{"a":1}""", """{"op":"delete","path":""}"""),
-        ("""{"a":1}""", """{"op":"create","path":"/b","value":[1,2]}"""),
-        ("""{"a":1}""", """{"op":"create","path":"/a","value":2}"""),
-        ("""{"a":1}""", """{"op":"update","path":"/a","value":{"deep":true}}"""),
-        ("""{"a":1}""", """{"op":"update","path":"/missing","value":2}"""),
-        ("""{"a":1}""", """{"op":"delete","path":"/a"}"""),
-        ("""{"a":1}""", """{"op":"delete","path":"/missing"}"""),
-        ("""{"a":1}""", """{"op":"create","path":"/b","value":null}"""),
-        ("""{"a":1}""", """{"op":"create","path":"/a/b","value":1}"""),
-        ("""{"a":{"b":null}}""", """{"op":"create","path":"/a/b/c","value":1}"""),
-        ("""{"l":[1,2,3]}""", """{"op":"create","path":"/l/-","value":4}"""),
-        ("""{"l":[1,2,3]}""", """{"op":"create","path":"/l/0","value":0}"""),
-        ("""{"l":[1,2,3]}""", """{"op":"create","path":"/l/3","value":9}"""),
-        ("""{"l":[1,2,3]}""", """{"op":"create","path":"/l/4","value":9}"""),
-        ("""{"l":[1,2,3]}""", """{"op":"update","path":"/l/1","value":20}"""),
-        ("""{"l":[1,2,3]}""", """{"op":"update","path":"/l/3","value":20}"""),
-        ("""{"l":[1,2,3]}""", """{"op":"update","path":"/l/-","value":20}"""),
-        ("""{"l":[1,2,3]}""", """{"op":"delete","path":"/l/0"}"""),
-        ("""{"l":[1,2,3]}""", """{"op":"delete","path":"/l/01"}"""),
-        ("""{"l":[1,2,3]}""", """{"op":"delete","path":"/l/x"}"""),
-        ("""{"l":[{"t":"a"}]}""", """{"op":"update","path":"/l/0/t","value":"b"}"""),
-        ("""{"l":[{"t":"a"}]}""", """{"op":"update","path":"/l/1/t","value":"b"}"""),
-        ("""{"a/b":1,"c~d":2}""", """{"op":"update","path":"/a~1b","value":3}"""),
-        ("""{"a/b":1,"c~d":2}""", """{"op":"delete","path":"/c~0d"}"""),
-        ("""{"a":1}""", """{"op":"update","path":"/a~2","value":3}"""),
-        ("""{"a":1}""", """{"op":"update","path":"a","value":3}"""),
-        ("""{"":{"":1}}""", """{"op":"update","path":"//","value":2}"""),
-    ];
-
     [Fact]
     public async Task The_browser_applies_commands_exactly_as_the_server_does()
     {
-        var cases = new JsonArray(Cases.Select(c => (JsonNode)new JsonObject { ["document"] = JsonNode.Parse(c.Document), ["command"] = JsonNode.Parse(c.Command) }).ToArray());
-        var browser = (await _browser.EvaluateAsync($$"""
+        var cases = new JsonArray(CommandCases.All.Select(c => (JsonNode)new JsonObject { ["document"] = JsonNode.Parse(c.Document), ["command"] = JsonNode.Parse(c.Command) }).ToArray());
+        var browser = (await _page.EvaluateJsonAsync($$"""
             (async () => {
               const { applyCommand } = await import('/client/unbundled-client.js');
               return {{cases.ToJsonString()}}.map(({ document, command }) => {
                 try { return { ok: true, result: applyCommand(document, command) ?? null }; }
-                catch (error) { return { ok: false, error: error.name + ': ' + error.message }; }
+                catch (error) { return { ok: false, error: error.name + ': ' + error.message, itemMissing: error.itemMissing === true }; }
               });
             })()
             """))!.AsArray();
 
-        for (var i = 0; i < Cases.Length; i++)
+        for (var i = 0; i < CommandCases.All.Length; i++)
         {
-            var (document, command) = Cases[i];
-            var (serverOk, serverResult) = ApplyOnServerSide(document, command);
+            var (document, command) = CommandCases.All[i];
+            var (serverOk, serverResult, itemMissing) = ApplyOnServerSide(document, command);
             var inBrowser = browser[i]!;
-            var label = $"{document} + {command}: server {(serverOk ? serverResult?.ToJsonString() ?? "null" : "refused")}, browser {inBrowser.ToJsonString()}";
+            var label = $"{document} + {command}: server {(serverOk ? serverResult?.ToJsonString() ?? "null" : itemMissing ? "refused, item missing" : "refused")}, browser {inBrowser.ToJsonString()}";
             Assert.True(serverOk == (bool)inBrowser["ok"]!, label);
             if (serverOk) Assert.True(JsonNode.DeepEquals(serverResult, inBrowser["result"]), label);
-            else Assert.StartsWith("CommandError", (string?)inBrowser["error"]);
+            else
+            {
+                Assert.StartsWith("CommandError", (string?)inBrowser["error"]);
+                Assert.True(itemMissing == (bool)inBrowser["itemMissing"]!, label);
+            }
         }
     }
 
@@ -101,7 +70,7 @@ public sealed class BrowserClientTests : IAsyncLifetime
         var writes = new FeedWorkload(_server.Client);
         await writes.WriteAsync("web");
 
-        var local = (await _browser.EvaluateAsync("""
+        var local = (await _page.EvaluateJsonAsync("""
             (async () => {
               const { ModelReplica } = await import('/client/unbundled-client.js');
               const replica = window.replica = new ModelReplica({ type: 'todo-list', id: 'web', feed: { pipeline: 'lists', channel: 'list:web' } });
@@ -116,7 +85,7 @@ public sealed class BrowserClientTests : IAsyncLifetime
         await writes.WriteAsync("web");
         await writes.WriteAsync("web");
         var master = (await _server.Client.GetFromJsonAsync<JsonObject>("/models/todo-list/web"))!;
-        var followed = (await _browser.EvaluateAsync($$"""
+        var followed = (await _page.EvaluateJsonAsync($$"""
             new Promise((resolve, reject) => {
               const done = () => window.replica.version >= {{(long)master["version"]!}};
               if (done()) return resolve(window.replica.state);
@@ -129,13 +98,13 @@ public sealed class BrowserClientTests : IAsyncLifetime
         Assert.Equal((1, 1L), ((int)local["before"]!["pending"]!, (long)local["before"]!["version"]!));
         Assert.Equal((0, 2L), ((int)local["after"]!["pending"]!, (long)local["after"]!["version"]!));
         Assert.True(JsonNode.DeepEquals(master["state"], followed), $"browser {followed.ToJsonString()} != master {master["state"]}");
-        await _browser.EvaluateAsync("window.replica.close()");
+        await _page.EvaluateJsonAsync("window.replica.close()");
     }
 
     [Fact]
     public async Task A_refused_flush_rejects_with_the_problem_and_keeps_the_commands_pending()
     {
-        var outcome = (await _browser.EvaluateAsync("""
+        var outcome = (await _page.EvaluateJsonAsync("""
             (async () => {
               const { ModelReplica, ProblemError } = await import('/client/unbundled-client.js');
               const replica = new ModelReplica({ type: 'no-such-type', id: 'x' });
@@ -152,48 +121,54 @@ public sealed class BrowserClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Two_windows_of_the_demo_page_see_each_others_changes_live()
+    public async Task An_edit_of_a_todo_deleted_meanwhile_is_dropped_and_reported_and_the_rest_of_the_flush_lands()
     {
-        await using var other = await HeadlessChromium.StartAsync();
-        var page = new Uri(_server.Client.BaseAddress!, "/client/?list=live&feed=lists").ToString();
-        await _browser.NavigateAsync(page);
-        await other.NavigateAsync(page);
-        await WaitForAsync(_browser, "window.replica !== undefined && document.getElementById('status').textContent.startsWith('version')");
-        await WaitForAsync(other, "window.replica !== undefined && document.getElementById('status').textContent.startsWith('version')");
+        var outcome = (await _page.EvaluateJsonAsync("""
+            (async () => {
+              const { ModelReplica, itemKey } = await import('/client/unbundled-client.js');
+              const alice = new ModelReplica({ type: 'todo-list', id: 'drop' });
+              await alice.open();
+              alice.apply({ op: 'create', path: '', value: { title: 'Drop', todos: [] } });
+              alice.apply({ op: 'create', path: '/todos/-', value: { id: 'milk', title: 'Milk', done: false } });
+              alice.apply({ op: 'create', path: '/todos/-', value: { id: 'bread', title: 'Bread', done: false } });
+              await alice.flush();
+              const bob = new ModelReplica({ type: 'todo-list', id: 'drop' });
+              await bob.open();
+              alice.apply({ op: 'delete', path: `/todos/${itemKey('milk')}` });
+              await alice.flush();
 
-        await _browser.EvaluateAsync("""
-            document.getElementById('text').value = 'Buy milk';
-            document.getElementById('add').requestSubmit();
-            """);
-        await WaitForAsync(other, "[...document.querySelectorAll('#todos li span')].some(s => s.textContent.trim() === 'Buy milk')");
-        await other.EvaluateAsync("document.querySelector('#todos li input').click()");
-        await WaitForAsync(_browser, "document.querySelector('#todos li')?.className === 'done'");
+              const rejected = [];
+              bob.on('rejected', ({ command, problem }) => rejected.push({ path: command.path, type: problem.type, command: problem.command }));
+              bob.apply({ op: 'update', path: `/todos/${itemKey('milk')}/done`, value: true });
+              bob.apply({ op: 'update', path: `/todos/${itemKey('bread')}/title`, value: 'Rye bread' });
+              await bob.flush();
+              return { rejected, todos: bob.state.todos.map(t => ({ id: t.id, title: t.title, done: t.done })), pending: bob.pending };
+            })()
+            """))!;
 
-        var master = (await _server.Client.GetFromJsonAsync<JsonObject>("/models/todo-list/live"))!;
-        Assert.Equal("Buy milk", (string?)master["state"]!["todos"]![0]!["title"]);
-        Assert.True((bool)master["state"]!["todos"]![0]!["done"]!);
+        Assert.Equal("""[{"path":"/todos/[id=milk]/done","type":"urn:unbundled:problem:item-missing","command":"update /todos/[id=milk]/done"}]""",
+            outcome["rejected"]!.ToJsonString());
+        Assert.Equal("""[{"id":"bread","title":"Rye bread","done":false}]""", outcome["todos"]!.ToJsonString());
+        Assert.Equal(0, (int)outcome["pending"]!);
+        var master = (await _server.Client.GetFromJsonAsync<JsonObject>("/models/todo-list/drop"))!;
+        Assert.Equal("Rye bread", (string?)master["state"]!["todos"]![0]!["title"]);
+        Assert.False((bool)master["state"]!["todos"]![0]!["done"]!);
     }
 
-    private static async Task WaitForAsync(HeadlessChromium browser, string condition)
-    {
-        for (var attempt = 0; attempt < 200; attempt++)
-        {
-            if (await browser.EvaluateAsync($"!!({condition})") is JsonValue value && value.GetValue<bool>()) return;
-            await Task.Delay(50);
-        }
-        Assert.Fail($"the page never reached: {condition}");
-    }
-
-    private static (bool Ok, JsonNode? Result) ApplyOnServerSide(string document, string command)
+    private static (bool Ok, JsonNode? Result, bool ItemMissing) ApplyOnServerSide(string document, string command)
     {
         var parsed = System.Text.Json.JsonSerializer.Deserialize<Command>(command)!;
         try
         {
-            return (true, ModelDocument.Apply(JsonNode.Parse(document), parsed, DocumentPath.Parse(parsed.Path)));
+            return (true, ModelDocument.Apply(JsonNode.Parse(document), parsed, DocumentPath.Parse(parsed.Path)), false);
         }
-        catch (Exception error) when (error is CommandFailedException or FormatException)
+        catch (CommandFailedException failure)
         {
-            return (false, null);
+            return (false, null, failure.ItemMissing);
+        }
+        catch (FormatException)
+        {
+            return (false, null, false);
         }
     }
 }

@@ -42,7 +42,7 @@ public sealed class ModelDocumentTests
     [InlineData("""{"a":1}""", CommandOp.Update, "/b", "2", "'/b' does not exist; create it first")]
     [InlineData("""{"a":1}""", CommandOp.Delete, "/b", null, "'/b' does not exist")]
     [InlineData("""{"a":[1]}""", CommandOp.Create, "/a/5", "2", "'/a/5': index 5 is past the end of an array of 1")]
-    [InlineData("""{"a":[1]}""", CommandOp.Update, "/a/x", "2", "'/a/x': 'x' is not an array index")]
+    [InlineData("""{"a":[1]}""", CommandOp.Update, "/a/x", "2", "'/a/x': 'x' is not an array index or an item key like [id=abc]")]
     [InlineData("""{"a":[1]}""", CommandOp.Update, "/a/-", "2", "'/a/-': '-' (after the last item) can only be created")]
     [InlineData("""{"a":1}""", CommandOp.Update, "/a/b", "2", "'/a/b' goes inside a number, which has no members")]
     [InlineData("""{"a":{}}""", CommandOp.Update, "/a/b/c", "2", "'/a/b/c' does not exist: nothing at '/a/b'")]
