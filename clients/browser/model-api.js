@@ -21,11 +21,11 @@ export class ModelApi {
     return this.#request(this.#url);
   }
 
-  /** Flushes `commands` made on top of `baseVersion`; the answer holds what the client lacks. */
-  flush(baseVersion, commands) {
+  /** Flushes `commands` made on top of `baseVersion` under `idempotencyKey`; the answer holds what the client lacks. */
+  flush(baseVersion, commands, idempotencyKey) {
     return this.#request(`${this.#url}/flush`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', ...(idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {}) },
       body: JSON.stringify({ baseVersion, commands }),
     });
   }

@@ -167,13 +167,19 @@ export class ModelReplica {
     globalThis.removeEventListener?.('offline', this.#onOffline);
   }
 
+  #flushKey = null;
+
   async #flushOnce() {
     for (;;) {
       const sent = this.#pending.slice();
       if (sent.length === 0) return;
+      // One key per batch, kept while the same batch is retried: a retry after a lost answer is then
+      // answered with the first result instead of applying the commands twice.
+      const batch = `${this.version}:${sent.length}`;
+      if (this.#flushKey?.batch !== batch) this.#flushKey = { batch, key: crypto.randomUUID() };
       let answer;
       try {
-        answer = await this.#api.flush(this.version, sent);
+        answer = await this.#api.flush(this.version, sent, this.#flushKey.key);
       } catch (error) {
         // A command the master cannot apply to its current state will not apply on a retry either
         // (the item it addresses is gone, or a rule refuses it): drop it, tell the application, and
@@ -186,6 +192,7 @@ export class ModelReplica {
         continue;
       }
       // Commands applied locally while the flush was in flight stay pending, on top of the answer.
+      this.#flushKey = null;
       this.#pending.splice(0, sent.length);
       this.flushedPosition = answer.position;
       this.#applyAnswer(answer, sent.length);

@@ -27,6 +27,9 @@ public sealed class ModelReplica(HttpClient http, string type, string id)
     /// <summary>The confirmed state with the pending local commands applied.</summary>
     public JsonNode? State { get; private set; }
 
+    /// <summary>The key of the batch being flushed, with the version and size that identify the batch.</summary>
+    private ((long Version, int Count) Batch, string Key)? _flushKey;
+
     /// <summary>Local commands not yet flushed.</summary>
     public int Pending
     {
@@ -84,11 +87,18 @@ public sealed class ModelReplica(HttpClient http, string type, string id)
                 List<Command> sent;
                 lock (_pending) sent = [.. _pending];
                 if (sent.Count == 0) return;
-                using var response = await http.PostAsJsonAsync($"models/{Uri.EscapeDataString(type)}/{Uri.EscapeDataString(id)}/flush",
-                    new { baseVersion = Version, commands = sent }, Json, cancellationToken).ConfigureAwait(false);
+                // One key per batch, kept while the same batch is retried, so a retry after a lost answer applies nothing twice.
+                if (_flushKey?.Batch != (Version, sent.Count)) _flushKey = ((Version, sent.Count), Guid.NewGuid().ToString("N"));
+                using var request = new HttpRequestMessage(HttpMethod.Post, $"models/{Uri.EscapeDataString(type)}/{Uri.EscapeDataString(id)}/flush")
+                {
+                    Content = JsonContent.Create(new { baseVersion = Version, commands = sent }, options: Json),
+                };
+                request.Headers.Add("Idempotency-Key", _flushKey!.Value.Key);
+                using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
                 var answer = await response.Content.ReadFromJsonAsync<JsonObject>(Json, cancellationToken).ConfigureAwait(false);
                 if (response.IsSuccessStatusCode)
                 {
+                    _flushKey = null;
                     lock (_pending) _pending.RemoveRange(0, sent.Count);
                     ApplyMasterAnswer(answer!);
                     return;

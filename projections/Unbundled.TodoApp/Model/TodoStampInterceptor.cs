@@ -20,6 +20,20 @@ public sealed partial class TodoStampInterceptor : ICommandInterceptor
         var segments = context.Path.Segments;
         if (TodoList.IsTodoIdPath(segments))
             throw new CommandFailedException("a todo's id cannot change: it is how edits find the todo");
+        if (segments.Count == 3 && segments[0] == TodoList.Todos && segments[2] is "createdAt" or "createdBy")
+            throw new CommandFailedException($"'{segments[2]}' is set by the server");
+        // A whole list, or its whole todos array, carries todos too: the server stamps them as it stamps one.
+        if (command.Op is CommandOp.Create or CommandOp.Update && command.Value is not null)
+        {
+            if (segments.Count == 0 && command.Value is JsonObject list && list[TodoList.Todos] is JsonArray listed)
+            {
+                var stamped = (JsonObject)list.DeepClone();
+                stamped[TodoList.Todos] = StampAll(context, listed, context.Document?[TodoList.Todos] as JsonArray);
+                return ValueTask.FromResult(command with { Value = stamped });
+            }
+            if (segments is [TodoList.Todos] && command.Value is JsonArray all)
+                return ValueTask.FromResult(command with { Value = StampAll(context, all, context.Document?[TodoList.Todos] as JsonArray) });
+        }
         if (command.Op == CommandOp.Move)
         {
             var from = DocumentPath.Parse(command.From!).Segments;
@@ -35,6 +49,36 @@ public sealed partial class TodoStampInterceptor : ICommandInterceptor
             CommandOp.Update => ValueTask.FromResult(command with { Value = KeepId(context, todo) }),
             _ => ValueTask.FromResult(command),
         };
+    }
+
+    /// <summary>Todos already in the list keep their stamps; new ones get the server's, and ids must be unique.</summary>
+    private static JsonArray StampAll(CommandContext context, JsonArray todos, JsonArray? current)
+    {
+        var known = (current ?? []).OfType<JsonObject>().Where(t => t["id"] is JsonValue).ToDictionary(t => t["id"]!.ToString());
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var stamped = new JsonArray();
+        foreach (var item in todos)
+        {
+            if (item is not JsonObject todo)
+            {
+                stamped.Add(item?.DeepClone());
+                continue;
+            }
+            JsonObject next;
+            if (todo["id"] is JsonValue id && known.TryGetValue(id.ToString(), out var existing))
+            {
+                next = (JsonObject)todo.DeepClone();
+                next["createdAt"] = existing["createdAt"]?.DeepClone();
+                next["createdBy"] = existing["createdBy"]?.DeepClone();
+            }
+            else
+            {
+                next = Stamp(context with { Document = null }, todo);
+            }
+            if (!seen.Add(next["id"]!.ToString())) throw new CommandFailedException($"the list has two todos with id '{next["id"]}'");
+            stamped.Add(next);
+        }
+        return stamped;
     }
 
     private static JsonObject Stamp(CommandContext context, JsonObject todo)

@@ -87,6 +87,12 @@ public sealed class AuthorizationTests : IClassFixture<SecuredServer>
 
         var command = (await response.Content.ReadFromJsonAsync<JsonObject>())!["commands"]![0]!;
         Assert.Equal("alice", (string?)command["meta"]!["by"]);
+        // Server-computed fields inside a whole created document are the server's too.
+        var todo = (await _server.Alice.GetFromJsonAsync<JsonObject>("/models/todo-list/who"))!["state"]!["todos"]![0]!;
+        Assert.Equal("alice", (string?)todo["createdBy"]);
+        Assert.NotNull((string?)todo["createdAt"]);
+        var forged = await client.PostAsync("/models/todo-list/who/flush", Flush("""{"baseVersion":1,"commands":[{"op":"update","path":"/todos/[id=t]/createdBy","value":"mallory"}]}"""));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, forged.StatusCode);
     }
 
     [Fact]
