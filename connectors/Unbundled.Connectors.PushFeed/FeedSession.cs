@@ -71,16 +71,19 @@ public sealed class FeedSession(FeedTopic topic, FeedHistory history, ICommandLo
         if (until <= from) return from;
         // Catch-ups read and derive the log; a reconnect storm queues here instead of swamping the log store.
         await catchUps.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // A slot is held only as long as the subscriber reads: one that stalls is cut off (its connection ends), not waited for.
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        budget.CancelAfter(options.CatchUpTimeout);
         try
         {
             var sent = 0;
-            await foreach (var message in history.ReadAsync(channel, from, until, cancellationToken).ConfigureAwait(false))
+            await foreach (var message in history.ReadAsync(channel, from, until, budget.Token).ConfigureAwait(false))
             {
                 if (!Visible(message)) continue;
-                await transport.SendAsync(message, cancellationToken).ConfigureAwait(false);
-                if (++sent % 100 == 0) await transport.FlushAsync(cancellationToken).ConfigureAwait(false);
+                await transport.SendAsync(message, budget.Token).ConfigureAwait(false);
+                if (++sent % 100 == 0) await transport.FlushAsync(budget.Token).ConfigureAwait(false);
             }
-            await transport.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await transport.FlushAsync(budget.Token).ConfigureAwait(false);
             return until;
         }
         finally

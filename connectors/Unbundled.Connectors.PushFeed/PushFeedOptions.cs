@@ -14,4 +14,7 @@ public sealed class PushFeedOptions
 
     /// <summary>How long a connection may stay silent before a heartbeat keeps it alive through proxies.</summary>
     public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Longest a catch-up may take; a subscriber that does not read meanwhile is cut off, so stalled sockets cannot hold every catch-up slot.</summary>
+    public TimeSpan CatchUpTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

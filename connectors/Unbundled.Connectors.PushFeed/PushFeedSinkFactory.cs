@@ -20,6 +20,7 @@ public sealed class PushFeedSinkFactory : SinkConnectorFactory<PushFeedOptions>
         if (options.Buffer < 1) yield return ("buffer", "it must be at least 1");
         if (options.MaxCatchUp < 0) yield return ("max-catch-up", "it must not be negative");
         if (options.Heartbeat < TimeSpan.Zero) yield return ("heartbeat", "it must not be negative (0 turns heartbeats off)");
+        if (options.CatchUpTimeout <= TimeSpan.Zero) yield return ("catch-up-timeout", "it must be positive");
     }
 
     /// <inheritdoc />

@@ -20,4 +20,13 @@ public sealed class ServerOptions
 
     /// <summary>Origins whose pages may call the API from a browser (CORS); empty: none.</summary>
     public List<string> CorsOrigins { get; set; } = [];
+
+    /// <summary>Flushes one caller may send per second (token bucket, bursts of twice that); 0 turns the limit off.</summary>
+    public int FlushesPerSecond { get; set; } = 2000;
+
+    /// <summary>Reads (models, views, search) one caller may send per second; 0 turns the limit off.</summary>
+    public int ReadsPerSecond { get; set; } = 5000;
+
+    /// <summary>Feed connections one authenticated caller may hold at once.</summary>
+    public int FeedConnectionsPerCaller { get; set; } = 256;
 }

@@ -2,7 +2,9 @@ using System.Net;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.HostFiltering;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -68,6 +70,18 @@ public static class SecurityRegistration
             bearer.Events = new JwtBearerEvents { OnMessageReceived = context => { context.Token = context.Request.Query["access_token"]; return Task.CompletedTask; } };
         });
 
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(CallerBucket);
+            limiter.OnRejected = async (context, cancellationToken) =>
+            {
+                var retry = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
+                context.HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await Results.Problem("this caller sends more requests than it may; retry after the time Retry-After says", statusCode: StatusCodes.Status429TooManyRequests,
+                    title: "Too many requests", type: "urn:unbundled:problem:rate-limited").ExecuteAsync(context.HttpContext);
+            };
+        });
+
         var server = builder.Configuration.GetSection("Unbundled:Server");
         var origins = server.GetSection("CorsOrigins").Get<string[]>() ?? [];
         if (origins.Length > 0) services.AddCors(cors => cors.AddDefaultPolicy(policy => policy.WithOrigins(origins).AllowAnyHeader().AllowAnyMethod()));
@@ -99,16 +113,40 @@ public static class SecurityRegistration
         app.UseHostFiltering();
         if (app.Services.GetService<Microsoft.AspNetCore.Cors.Infrastructure.ICorsService>() is not null) app.UseCors();
         app.UseAuthentication();
+        app.UseRateLimiter();
         // Feeds decide through IFeedAuthorizer, which can only refuse (403); an anonymous caller is told to authenticate first.
+        var connections = new System.Collections.Concurrent.ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         app.Use(async (http, next) =>
         {
-            if (http.Request.Path.StartsWithSegments("/feeds") && http.RequestServices.GetRequiredService<AccessGate>() is { Required: true } gate
+            if (!http.Request.Path.StartsWithSegments("/feeds"))
+            {
+                await next(http);
+                return;
+            }
+            if (http.RequestServices.GetRequiredService<AccessGate>() is { Required: true } gate
                 && gate.Check(http, new AccessRequest(AccessAction.Feed)) is { } refused && http.User.Identity?.IsAuthenticated != true)
             {
                 await refused.ExecuteAsync(http);
                 return;
             }
-            await next(http);
+            // Each authenticated caller holds a bounded number of feed connections, so one cannot exhaust the server's.
+            var caller = http.User.Identity is { IsAuthenticated: true, Name: { } name } ? name : null;
+            var limit = http.RequestServices.GetRequiredService<IOptionsMonitor<ServerOptions>>().CurrentValue.FeedConnectionsPerCaller;
+            if (caller is not null && connections.AddOrUpdate(caller, 1, (_, held) => held + 1) > limit)
+            {
+                connections.AddOrUpdate(caller, 0, (_, held) => held - 1);
+                await Results.Problem($"'{caller}' holds {limit} feed connections already", statusCode: StatusCodes.Status429TooManyRequests,
+                    title: "Too many feed connections", type: "urn:unbundled:problem:rate-limited").ExecuteAsync(http);
+                return;
+            }
+            try
+            {
+                await next(http);
+            }
+            finally
+            {
+                if (caller is not null) connections.AddOrUpdate(caller, 0, (_, held) => held - 1);
+            }
         });
         app.MapPost("/auth/feed-token", IssueFeedToken);
     }
@@ -122,6 +160,26 @@ public static class SecurityRegistration
         if (gate.Check(http, new AccessRequest(AccessAction.Feed, Pipeline: request.Pipeline, Channel: request.Channel), out var caller) is { } refused) return refused;
         var (token, expires) = tokens.Issue(caller, request.Pipeline, request.Channel);
         return Results.Ok(new { token, expires });
+    }
+
+    /// <summary>One token bucket per caller and kind of request (flushes, reads): one caller's flood never spends another's share.</summary>
+    private static RateLimitPartition<string> CallerBucket(HttpContext http)
+    {
+        var options = http.RequestServices.GetRequiredService<IOptionsMonitor<ServerOptions>>().CurrentValue;
+        var path = http.Request.Path;
+        var (kind, perSecond) = HttpMethods.IsPost(http.Request.Method) && path.StartsWithSegments("/models") ? ("flush", options.FlushesPerSecond)
+            : HttpMethods.IsGet(http.Request.Method) && (path.StartsWithSegments("/models") || path.StartsWithSegments("/views") || path.StartsWithSegments("/search")) ? ("read", options.ReadsPerSecond)
+            : ("", 0);
+        if (perSecond <= 0) return RateLimitPartition.GetNoLimiter("");
+        var caller = http.User.Identity is { IsAuthenticated: true, Name: { } name } ? "user:" + name : "ip:" + http.Connection.RemoteIpAddress;
+        return RateLimitPartition.GetTokenBucketLimiter($"{kind}|{caller}|{perSecond}", _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = perSecond * 2,
+            TokensPerPeriod = Math.Max(1, perSecond / 10),
+            ReplenishmentPeriod = TimeSpan.FromMilliseconds(100),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        });
     }
 
     private static string Select(HttpContext http)
