@@ -37,6 +37,12 @@ public sealed class PostgresPipelineStateStore : IPipelineStateStore, IAsyncDisp
                 reason    text        NOT NULL,
                 failed_at timestamptz NOT NULL);
             CREATE INDEX IF NOT EXISTS dead_letters_by_pipeline ON {_schema}.dead_letters (pipeline, id);
+            DELETE FROM {_schema}.dead_letters d USING {_schema}.dead_letters e
+                WHERE d.pipeline = e.pipeline AND d.position = e.position AND d.key = e.key AND d.id > e.id;
+            CREATE UNIQUE INDEX IF NOT EXISTS dead_letters_once ON {_schema}.dead_letters (pipeline, position, key);
+            CREATE TABLE IF NOT EXISTS {_schema}.dead_letter_drops (
+                pipeline text   PRIMARY KEY,
+                dropped  bigint NOT NULL);
             CREATE TABLE IF NOT EXISTS {_schema}.pipeline_generations (
                 pipeline text PRIMARY KEY,
                 active      int  NOT NULL,
@@ -92,10 +98,11 @@ public sealed class PostgresPipelineStateStore : IPipelineStateStore, IAsyncDisp
     }
 
     /// <inheritdoc />
-    public async Task AddDeadLetterAsync(DeadLetter letter, CancellationToken cancellationToken)
+    public async Task<bool> AddDeadLetterAsync(DeadLetter letter, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand($"""
             INSERT INTO {_schema}.dead_letters (pipeline, position, key, event, reason, failed_at) VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT DO NOTHING
             """);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = letter.Pipeline });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = letter.Position });
@@ -103,7 +110,24 @@ public sealed class PostgresPipelineStateStore : IPipelineStateStore, IAsyncDisp
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = letter.Event });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = letter.Reason });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = letter.FailedAt.ToUniversalTime() });
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    /// <inheritdoc />
+    public async Task<long> TrimDeadLettersAsync(string pipeline, long keep, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"""
+            WITH dropped AS (
+                DELETE FROM {_schema}.dead_letters WHERE pipeline = $1 AND id NOT IN (
+                    SELECT id FROM {_schema}.dead_letters WHERE pipeline = $1 ORDER BY id DESC LIMIT $2)
+                RETURNING 1)
+            INSERT INTO {_schema}.dead_letter_drops (pipeline, dropped) VALUES ($1, (SELECT count(*) FROM dropped))
+            ON CONFLICT (pipeline) DO UPDATE SET dropped = {_schema}.dead_letter_drops.dropped + excluded.dropped
+            RETURNING dropped
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pipeline });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = keep });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
     /// <inheritdoc />

@@ -27,6 +27,11 @@ public sealed class SqlitePipelineStateStore(IOptions<SqliteLogOptions> options)
                 reason    TEXT    NOT NULL,
                 failed_ms INTEGER NOT NULL);
             CREATE INDEX IF NOT EXISTS dead_letters_by_pipeline ON dead_letters (pipeline, id);
+            DELETE FROM dead_letters WHERE id NOT IN (SELECT MIN(id) FROM dead_letters GROUP BY pipeline, position, key);
+            CREATE UNIQUE INDEX IF NOT EXISTS dead_letters_once ON dead_letters (pipeline, position, key);
+            CREATE TABLE IF NOT EXISTS dead_letter_drops (
+                pipeline TEXT PRIMARY KEY,
+                dropped  INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS pipeline_generations (
                 pipeline TEXT PRIMARY KEY,
                 active      INTEGER NOT NULL,
@@ -89,18 +94,37 @@ public sealed class SqlitePipelineStateStore(IOptions<SqliteLogOptions> options)
     }
 
     /// <inheritdoc />
-    public async Task AddDeadLetterAsync(DeadLetter letter, CancellationToken cancellationToken)
+    public async Task<bool> AddDeadLetterAsync(DeadLetter letter, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = "INSERT INTO dead_letters (pipeline, position, key, event, reason, failed_ms) VALUES ($p, $pos, $k, $e, $r, $t)";
+        command.CommandText = "INSERT INTO dead_letters (pipeline, position, key, event, reason, failed_ms) VALUES ($p, $pos, $k, $e, $r, $t) ON CONFLICT DO NOTHING";
         command.Parameters.AddWithValue("$p", letter.Pipeline);
         command.Parameters.AddWithValue("$pos", letter.Position);
         command.Parameters.AddWithValue("$k", letter.Key);
         command.Parameters.AddWithValue("$e", letter.Event);
         command.Parameters.AddWithValue("$r", letter.Reason);
         command.Parameters.AddWithValue("$t", letter.FailedAt.ToUnixTimeMilliseconds());
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    /// <inheritdoc />
+    public async Task<long> TrimDeadLettersAsync(string pipeline, long keep, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            CREATE TEMP TABLE IF NOT EXISTS trimmed (n INTEGER);
+            DELETE FROM trimmed;
+            INSERT INTO trimmed SELECT COUNT(*) FROM dead_letters WHERE pipeline = $p AND id NOT IN (SELECT id FROM dead_letters WHERE pipeline = $p ORDER BY id DESC LIMIT $keep);
+            DELETE FROM dead_letters WHERE pipeline = $p AND id NOT IN (SELECT id FROM dead_letters WHERE pipeline = $p ORDER BY id DESC LIMIT $keep);
+            INSERT INTO dead_letter_drops (pipeline, dropped) VALUES ($p, (SELECT n FROM trimmed))
+                ON CONFLICT (pipeline) DO UPDATE SET dropped = dropped + excluded.dropped;
+            SELECT dropped FROM dead_letter_drops WHERE pipeline = $p;
+            """;
+        command.Parameters.AddWithValue("$p", pipeline);
+        command.Parameters.AddWithValue("$keep", keep);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
     /// <inheritdoc />

@@ -18,6 +18,8 @@ public static class UnbundledServiceCollectionExtensions
     {
         var options = services.AddOptions<MasterOptions>();
         if (configuration is not null) options.Bind(configuration.GetSection("Unbundled:Master"));
+        var deadLetters = services.AddOptions<Unbundled.Pipelines.State.DeadLetterOptions>();
+        if (configuration is not null) deadLetters.Bind(configuration.GetSection("Unbundled:Pipelines:DeadLetters"));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(provider => new ModelTypeRegistry(provider.GetServices<ModelType>()));
         services.TryAddSingleton<MasterModel>();

@@ -43,7 +43,8 @@ public static class PipelineEndpoints
             if (!monitor.TryGet(name, out _)) return UnknownPipeline(name, monitor);
             var page = Math.Clamp(limit ?? 100, 1, 1000);
             var letters = await state.ReadDeadLettersAsync(name, after ?? 0, page, cancellationToken);
-            return Results.Ok(new { pipeline = name, total = await state.CountDeadLettersAsync(name, cancellationToken), deadLetters = letters, next = letters.Count == page ? letters[^1].Id : (long?)null });
+            var dropped = await state.TrimDeadLettersAsync(name, long.MaxValue, cancellationToken);
+            return Results.Ok(new { pipeline = name, total = await state.CountDeadLettersAsync(name, cancellationToken), dropped, deadLetters = letters, next = letters.Count == page ? letters[^1].Id : (long?)null });
         });
         routes.MapPost("/pipelines/{name}/rebuild", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, ICommandLog log, CancellationToken cancellationToken) =>
         {

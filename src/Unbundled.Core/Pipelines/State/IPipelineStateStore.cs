@@ -23,8 +23,14 @@ public interface IPipelineStateStore
     /// <summary>Records the live generation and the one being rebuilt.</summary>
     Task StoreGenerationAsync(string pipeline, PipelineGeneration generation, CancellationToken cancellationToken);
 
-    /// <summary>Adds a dead letter: an event the pipeline could not process, with the reason.</summary>
-    Task AddDeadLetterAsync(DeadLetter letter, CancellationToken cancellationToken);
+    /// <summary>
+    /// Adds a dead letter: an event the pipeline could not process, with the reason. One event (position
+    /// and key) is stored once, however often a restart or a rebuild meets it again; false when it was there.
+    /// </summary>
+    Task<bool> AddDeadLetterAsync(DeadLetter letter, CancellationToken cancellationToken);
+
+    /// <summary>Drops the pipeline's oldest dead letters beyond <paramref name="keep"/>, counting them; returns how many were ever dropped.</summary>
+    Task<long> TrimDeadLettersAsync(string pipeline, long keep, CancellationToken cancellationToken);
 
     /// <summary>How many dead letters the pipeline has.</summary>
     Task<long> CountDeadLettersAsync(string pipeline, CancellationToken cancellationToken);
@@ -41,6 +47,26 @@ public sealed record PipelineGeneration(int Active, int? Building, string? Finge
 {
     /// <summary>A pipeline that was never rebuilt.</summary>
     public static readonly PipelineGeneration First = new(0, null);
+}
+
+/// <summary>How large each pipeline's dead-letter store may grow, and what happens when it is full (section <c>Unbundled:Pipelines:DeadLetters</c>).</summary>
+public sealed class DeadLetterOptions
+{
+    /// <summary>Most dead letters kept per pipeline.</summary>
+    public long MaxPerPipeline { get; set; } = 100_000;
+
+    /// <summary>What a full store does: drop the oldest letter (counted) or stop the pipeline.</summary>
+    public DeadLettersFull WhenFull { get; set; } = DeadLettersFull.DropOldest;
+}
+
+/// <summary>What a full dead-letter store does.</summary>
+public enum DeadLettersFull
+{
+    /// <summary>The oldest letters make room, and the number dropped is kept.</summary>
+    DropOldest,
+
+    /// <summary>The pipeline stops before it would lose a letter.</summary>
+    Stop,
 }
 
 /// <summary>An event a pipeline could not process.</summary>

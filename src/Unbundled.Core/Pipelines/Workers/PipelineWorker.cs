@@ -1,5 +1,7 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
@@ -311,9 +313,20 @@ public sealed class PipelineWorker : BackgroundService
     private async Task StoreDeadLettersAsync(List<DeadLetter> letters, CancellationToken cancellationToken)
     {
         if (letters.Count == 0) return;
-        foreach (var letter in letters) await _state.AddDeadLetterAsync(letter, cancellationToken).ConfigureAwait(false);
-        _progress.DeadLettered(letters.Count);
-        _monitor.CountDeadLetters(_definition.Name, letters.Count);
+        var bound = _services.GetService<IOptions<DeadLetterOptions>>()?.Value ?? new DeadLetterOptions();
+        if (bound.WhenFull == DeadLettersFull.Stop && await _state.CountDeadLettersAsync(_definition.Name, cancellationToken).ConfigureAwait(false) + letters.Count > bound.MaxPerPipeline)
+            // Thrown, the batch is retried with backoff: the pipeline halts here, with this reason in its status, until there is room.
+            throw new InvalidOperationException($"the dead-letter store of {_definition.Name} holds {bound.MaxPerPipeline} letters; empty it or raise Unbundled:Pipelines:DeadLetters:MaxPerPipeline");
+        var added = 0;
+        // A letter met again (a restart, a rebuild) is stored once and counted once.
+        foreach (var letter in letters)
+        {
+            if (await _state.AddDeadLetterAsync(letter, cancellationToken).ConfigureAwait(false)) added++;
+        }
+        if (bound.WhenFull == DeadLettersFull.DropOldest) await _state.TrimDeadLettersAsync(_definition.Name, bound.MaxPerPipeline, cancellationToken).ConfigureAwait(false);
+        if (added == 0) return;
+        _progress.DeadLettered(added);
+        _monitor.CountDeadLetters(_definition.Name, added);
         _logger.LogError("Pipeline {Pipeline} sent {Count} event(s) to the dead-letter store; the first at position {Position}: {Reason}",
             _definition.Name, letters.Count, letters[0].Position, letters[0].Reason);
     }

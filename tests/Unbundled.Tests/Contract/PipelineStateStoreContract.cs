@@ -1,0 +1,94 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Options;
+using Unbundled.Log.Postgres;
+using Unbundled.Log.Sqlite;
+using Unbundled.Pipelines.State;
+using Unbundled.Tests.Services;
+
+namespace Unbundled.Tests.Contract;
+
+/// <summary>What every pipeline state store must do with offsets and dead letters, whatever database holds them.</summary>
+public abstract class PipelineStateStoreContract
+{
+    /// <summary>An initialised store no other test uses.</summary>
+    protected abstract Task<IPipelineStateStore> CreateStoreAsync([CallerMemberName] string test = "");
+
+    private static DeadLetter Letter(long position, string key = "k") => new(0, "p", position, key, "{}", "bad", DateTimeOffset.UtcNow);
+
+    [Fact]
+    public async Task An_offset_reads_back_as_stored()
+    {
+        var store = await CreateStoreAsync();
+
+        Assert.Equal(0, await store.LoadOffsetAsync("p", default));
+        await store.StoreOffsetAsync("p", 42, default);
+        Assert.Equal(42, await store.LoadOffsetAsync("p", default));
+    }
+
+    [Fact]
+    public async Task One_event_is_dead_lettered_once_however_often_it_is_met_again()
+    {
+        var store = await CreateStoreAsync();
+
+        Assert.True(await store.AddDeadLetterAsync(Letter(7), default));
+        Assert.False(await store.AddDeadLetterAsync(Letter(7), default));
+        Assert.True(await store.AddDeadLetterAsync(Letter(7, "other"), default));
+
+        Assert.Equal(2, await store.CountDeadLettersAsync("p", default));
+    }
+
+    [Fact]
+    public async Task Trimming_keeps_the_newest_letters_and_counts_what_it_dropped()
+    {
+        var store = await CreateStoreAsync();
+        for (var position = 1; position <= 10; position++) await store.AddDeadLetterAsync(Letter(position), default);
+
+        Assert.Equal(6, await store.TrimDeadLettersAsync("p", 4, default));
+        Assert.Equal(6, await store.TrimDeadLettersAsync("p", 4, default));
+        await store.AddDeadLetterAsync(Letter(11), default);
+        Assert.Equal(7, await store.TrimDeadLettersAsync("p", 4, default));
+
+        var kept = await store.ReadDeadLettersAsync("p", 0, 100, default);
+        Assert.Equal([8L, 9, 10, 11], kept.Select(l => l.Position));
+    }
+}
+
+public sealed class SqlitePipelineStateStoreContractTests : PipelineStateStoreContract, IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    protected override async Task<IPipelineStateStore> CreateStoreAsync([CallerMemberName] string test = "")
+    {
+        var store = new SqlitePipelineStateStore(Options.Create(new SqliteLogOptions { Path = _directory.File(test + ".db") }));
+        await store.InitializeAsync(default);
+        return store;
+    }
+
+    public void Dispose() => _directory.Dispose();
+}
+
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresPipelineStateStoreContractTests(PostgresServer server) : PipelineStateStoreContract, IAsyncLifetime
+{
+    private readonly List<(PostgresPipelineStateStore Store, string Schema)> _stores = [];
+
+    protected override async Task<IPipelineStateStore> CreateStoreAsync([CallerMemberName] string test = "")
+    {
+        var schema = PostgresServer.UniqueSchema(test);
+        var store = new PostgresPipelineStateStore(Options.Create(new PostgresLogOptions { ConnectionString = server.ConnectionString, Schema = schema }));
+        _stores.Add((store, schema));
+        await store.InitializeAsync(default);
+        return store;
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var (store, schema) in _stores)
+        {
+            await store.DisposeAsync();
+            await server.DropSchemaAsync(schema);
+        }
+    }
+}
