@@ -68,6 +68,12 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
     /// <inheritdoc />
     public async Task<SinkBatchResult> WriteAsync(SinkBatch batch, CancellationToken cancellationToken)
     {
+        // A bulk write to a dropped index would silently create an empty one (auto-create): check first, and have the engine replay.
+        if (batch.BasedOn > 0 && !await Call(() => client.ExistsAsync(Index, cancellationToken)).ConfigureAwait(false))
+        {
+            await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            throw new SinkDataLostException(0, $"the Elasticsearch index {Index} was removed");
+        }
         var rejected = new List<SinkRejection>();
         var retry = new List<string>();
         var valid = new List<SinkDocument>(batch.Documents.Count);

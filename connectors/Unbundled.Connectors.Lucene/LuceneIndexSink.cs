@@ -77,7 +77,20 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
         Task.FromResult(Writer.CommitData.TryGetValue(OffsetKey, out var offset) ? long.Parse(offset, CultureInfo.InvariantCulture) : 0L);
 
     /// <inheritdoc />
-    public Task<SinkBatchResult> WriteAsync(SinkBatch batch, CancellationToken cancellationToken)
+    public async Task<SinkBatchResult> WriteAsync(SinkBatch batch, CancellationToken cancellationToken)
+    {
+        if (batch.BasedOn > 0 && (!System.IO.Directory.Exists(_path) || !DirectoryReader.IndexExists(_directory)))
+        {
+            // The index folder was deleted under the open writer: start an empty index and have the engine replay.
+            await DisposeAsync().ConfigureAwait(false);
+            _unrefreshedVersions.Clear();
+            await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            throw new SinkDataLostException(0, $"the Lucene index in {_path} was removed");
+        }
+        return Write(batch);
+    }
+
+    private SinkBatchResult Write(SinkBatch batch)
     {
         var writer = Writer;
         // Only the newest write of a key in a batch reaches the index: a rebuild replays every
@@ -112,7 +125,7 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
             Refresh();
             _unrefreshedVersions.Clear();
         }
-        return Task.FromResult(SinkBatchResult.Success);
+        return SinkBatchResult.Success;
     }
 
     /// <inheritdoc />

@@ -50,6 +50,13 @@ public sealed class NdjsonFileSink(NdjsonFileOptions options, ILogger<NdjsonFile
         try
         {
             var store = await OpenStoreAsync(cancellationToken);
+            if (store.Offset > 0 && !File.Exists(Path.Combine(options.Directory, ViewStore.JournalFileName)))
+            {
+                // The files were deleted under the open store: what the directory holds now is the truth.
+                await DropStoreAsync();
+                var held = (await OpenStoreAsync(cancellationToken)).Offset;
+                throw new SinkDataLostException(held, $"the view's files in {options.Directory} were removed");
+            }
             var append = new JournalBatch(store.Index);
             foreach (var document in batch.Documents) append.Add(document);
             var result = append.Rejected.Count == 0 ? SinkBatchResult.Success : new SinkBatchResult(append.Rejected);

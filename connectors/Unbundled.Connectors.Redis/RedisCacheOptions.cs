@@ -22,6 +22,14 @@ public sealed class RedisCacheOptions
     /// <summary>Prepended to every key the template makes.</summary>
     public string Prefix { get; set; } = "";
 
+    /// <summary>
+    /// How long the version of a deleted key is kept to guard against replays of older writes; after that
+    /// it is forgotten, so deletes do not grow the versions hash forever. Replays come in log order, so a
+    /// forgotten delete is applied again after any older write it replays; only an out-of-order write
+    /// older than this could bring a document back. Zero keeps them forever.
+    /// </summary>
+    public TimeSpan TombstoneRetention { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>JSON string or hash.</summary>
     public RedisValueFormat Format { get; set; } = RedisValueFormat.Json;
 

@@ -17,10 +17,20 @@ public sealed class RedisCacheSink : IGenerationalSink
     // Lua 5.1 (Redis) has unpack, Lua 5.4 (Garnet) table.unpack.
     private const string WriteScript = """
         local unpack = table.unpack or unpack
-        local versions, offsetKey = KEYS[1], KEYS[2]
+        local versions, offsetKey, tombstones = KEYS[1], KEYS[2], KEYS[3]
         local ttl = tonumber(ARGV[2])
-        local a = 3
-        for i = 3, #KEYS do
+        local current = tonumber(redis.call('GET', offsetKey) or '0')
+        if tonumber(ARGV[3]) > current then return -current - 1 end
+        local now, retention = tonumber(ARGV[4]), tonumber(ARGV[5])
+        if retention > 0 then
+          local expired = redis.call('ZRANGEBYSCORE', tombstones, 0, now - retention, 'LIMIT', 0, 1000)
+          for _, key in ipairs(expired) do
+            redis.call('HDEL', versions, key)
+            redis.call('ZREM', tombstones, key)
+          end
+        end
+        local a = 6
+        for i = 4, #KEYS do
           local key = KEYS[i]
           local version, op, n = tonumber(ARGV[a]), ARGV[a + 1], tonumber(ARGV[a + 2])
           a = a + 3
@@ -28,6 +38,7 @@ public sealed class RedisCacheSink : IGenerationalSink
           if version > held then
             if op == 'd' then
               redis.call('DEL', key)
+              redis.call('ZADD', tombstones, now, key)
             elseif op == 'j' then
               if ttl > 0 then redis.call('SET', key, ARGV[a], 'PX', ttl) else redis.call('SET', key, ARGV[a]) end
             else
@@ -35,11 +46,11 @@ public sealed class RedisCacheSink : IGenerationalSink
               if n > 0 then redis.call('HSET', key, unpack(ARGV, a, a + n - 1)) end
               if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
             end
+            if op ~= 'd' then redis.call('ZREM', tombstones, key) end
             redis.call('HSET', versions, key, version)
           end
           a = a + n
         end
-        local current = tonumber(redis.call('GET', offsetKey) or '0')
         if tonumber(ARGV[1]) > current then redis.call('SET', offsetKey, ARGV[1]) end
         return 1
         """;
@@ -48,6 +59,7 @@ public sealed class RedisCacheSink : IGenerationalSink
     private readonly DocumentKeyTemplate _key;
     private readonly Func<CancellationToken, Task<IConnectionMultiplexer>> _connect;
     private readonly RedisKey _versionsKey;
+    private readonly RedisKey _tombstonesKey;
     private readonly RedisKey _offsetKey;
     private readonly RedisKey _generationKey;
     private readonly string _prefix;
@@ -69,6 +81,7 @@ public sealed class RedisCacheSink : IGenerationalSink
         // Under the sink's prefix, so that two deployments sharing one Redis never share a pipeline's state.
         _versionsKey = $"{_prefix}unbundled:{pipeline}:versions";
         _offsetKey = $"{_prefix}unbundled:{pipeline}:offset";
+        _tombstonesKey = $"{_prefix}unbundled:{pipeline}:tombstones";
         _generationKey = $"{options.Prefix}unbundled:{pipeline}:generation";
     }
 
@@ -93,11 +106,14 @@ public sealed class RedisCacheSink : IGenerationalSink
     /// <inheritdoc />
     public async Task<SinkBatchResult> WriteAsync(SinkBatch batch, CancellationToken cancellationToken)
     {
-        var keys = new List<RedisKey>(batch.Documents.Count + 2) { _versionsKey, _offsetKey };
-        var values = new List<RedisValue>(batch.Documents.Count * 4 + 2)
+        var keys = new List<RedisKey>(batch.Documents.Count + 3) { _versionsKey, _offsetKey, _tombstonesKey };
+        var values = new List<RedisValue>(batch.Documents.Count * 4 + 5)
         {
             batch.Offset,
             _options.Ttl is { } ttl ? (long)ttl.TotalMilliseconds : 0,
+            batch.BasedOn,
+            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            (long)_options.TombstoneRetention.TotalMilliseconds,
         };
         var rejected = new List<SinkRejection>();
         foreach (var document in batch.Documents)
@@ -112,7 +128,10 @@ public sealed class RedisCacheSink : IGenerationalSink
             values.Add(document.Version);
             AddPayload(values, document);
         }
-        await Call(() => Database.ScriptEvaluateAsync(WriteScript, [.. keys], [.. values])).ConfigureAwait(false);
+        var written = (long)await Call(() => Database.ScriptEvaluateAsync(WriteScript, [.. keys], [.. values])).ConfigureAwait(false);
+        // The script refuses to commit on top of an offset the store no longer holds (Redis restarted empty, keys evicted or flushed).
+        if (written < 0)
+            throw new SinkDataLostException(-written - 1, $"Redis holds offset {-written - 1} for this view, below the {batch.BasedOn} the batch was based on: its data was lost");
         return rejected.Count == 0 ? SinkBatchResult.Success : new SinkBatchResult(rejected);
     }
 
@@ -134,6 +153,7 @@ public sealed class RedisCacheSink : IGenerationalSink
         }
         written.Add(_versionsKey);
         written.Add(_offsetKey);
+        written.Add(_tombstonesKey);
         await Call(() => Database.KeyDeleteAsync([.. written])).ConfigureAwait(false);
     }
 

@@ -32,7 +32,22 @@ public sealed record SinkDocument(string Key, long Version, long Position, JsonO
 /// <param name="Pipeline">The pipeline writing.</param>
 /// <param name="Documents">The writes, in log order (one key may appear more than once).</param>
 /// <param name="Offset">The last log position this batch covers.</param>
-public sealed record SinkBatch(string Pipeline, IReadOnlyList<SinkDocument> Documents, long Offset);
+public sealed record SinkBatch(string Pipeline, IReadOnlyList<SinkDocument> Documents, long Offset)
+{
+    /// <summary>
+    /// The offset the engine believes the view holds before this batch (-1: unknown). A sink that finds
+    /// its store holding less (restarted empty, files or index deleted) must not commit the batch on
+    /// top: it throws <see cref="SinkDataLostException"/> with what it really holds, and the engine replays from there.
+    /// </summary>
+    public long BasedOn { get; init; } = -1;
+}
+
+/// <summary>The sink's store no longer holds what the engine wrote (it holds <see cref="HeldOffset"/>); the engine repairs the view by replaying from there.</summary>
+public sealed class SinkDataLostException(long heldOffset, string message) : Exception(message)
+{
+    /// <summary>The offset the store really holds (0: nothing).</summary>
+    public long HeldOffset { get; } = heldOffset;
+}
 
 /// <summary>What the sink did with a batch: the writes it refused for good, each with why (they go to the dead-letter store).</summary>
 public sealed record SinkBatchResult(IReadOnlyList<SinkRejection> Rejected)

@@ -160,7 +160,8 @@ public static class PipelineEndpoints
 
 /// <summary>One pipeline's status on the wire.</summary>
 public sealed record PipelineStatus(string Name, PipelineState State, long Offset, long Head, long LagEvents, double LagSeconds,
-    double EventsPerSecond, long Events, long Errors, long DeadLetters, string? LastError, int Generation = 0, RebuildStatus? Rebuild = null, bool Stale = false)
+    double EventsPerSecond, long Events, long Errors, long DeadLetters, string? LastError, int Generation = 0, RebuildStatus? Rebuild = null, bool Stale = false,
+    int Repairs = 0, string? LastRepair = null)
 {
     /// <summary>The status of a pipeline against the log's current head.</summary>
     public static PipelineStatus From(PipelineProgress progress, long head)
@@ -168,7 +169,8 @@ public sealed record PipelineStatus(string Name, PipelineState State, long Offse
         var lag = Math.Max(0, head - progress.Offset);
         return new PipelineStatus(progress.Pipeline, progress.State, progress.Offset, head, lag, lag == 0 ? 0 : Math.Round(progress.LagSeconds, 3),
             Math.Round(progress.EventsPerSecond, 1), progress.Events, progress.Errors, progress.DeadLetters, progress.LastError,
-            progress.Generation, progress.RebuildGeneration is { } building ? new RebuildStatus(building, progress.RebuildOffset) : null, progress.Stale);
+            progress.Generation, progress.RebuildGeneration is { } building ? new RebuildStatus(building, progress.RebuildOffset) : null, progress.Stale,
+            progress.Repairs, progress.LastRepair);
     }
 }
 

@@ -14,6 +14,9 @@ public abstract class SinkConnectorContract
     /// <summary>A connected sink for a pipeline no other test uses; a second call with the same name reaches the same view.</summary>
     protected abstract Task<ISinkConnector> CreateSinkAsync(string pipeline);
 
+    /// <summary>Makes the view's store lose everything, as a Redis restarted without persistence, a deleted folder or a dropped index would.</summary>
+    protected abstract Task LoseDataAsync(string pipeline);
+
     /// <summary>A pipeline name unique to the calling test.</summary>
     protected static string Pipeline([CallerMemberName] string test = "") =>
         $"{new string(test.ToLowerInvariant().Where(char.IsAsciiLetterOrDigit).Take(30).ToArray())}-{Guid.NewGuid():N}"[..40];
@@ -139,5 +142,23 @@ public abstract class SinkConnectorContract
 
         Assert.Equal("t1", await TitleAsync(sink, "k1"));
         Assert.Equal("t1000", await TitleAsync(sink, "k1000"));
+    }
+
+    [Fact]
+    public async Task A_store_that_lost_its_data_refuses_a_batch_based_on_more_and_says_what_it_holds()
+    {
+        var pipeline = Pipeline();
+        await using var sink = await CreateSinkAsync(pipeline);
+        await sink.WriteAsync(Batch(pipeline, 5, Doc("a", 5, "kept")) with { BasedOn = 0 }, default);
+        await sink.WriteAsync(Batch(pipeline, 8, Doc("b", 8, "kept")) with { BasedOn = 5 }, default);
+
+        await LoseDataAsync(pipeline);
+        var lost = await Assert.ThrowsAsync<SinkDataLostException>(() => sink.WriteAsync(Batch(pipeline, 9, Doc("c", 9, "on top")) with { BasedOn = 8 }, default));
+
+        // The engine replays from what the store holds; the view is whole again.
+        Assert.Equal(0, lost.HeldOffset);
+        await sink.WriteAsync(Batch(pipeline, 9, Doc("a", 5, "kept"), Doc("b", 8, "kept"), Doc("c", 9, "on top")) with { BasedOn = lost.HeldOffset }, default);
+        Assert.Equal(("kept", "kept", "on top"), (await TitleAsync(sink, "a"), await TitleAsync(sink, "b"), await TitleAsync(sink, "c")));
+        if (sink.KeepsOffset) Assert.Equal(9, await sink.LoadOffsetAsync(default));
     }
 }

@@ -35,6 +35,12 @@ public sealed class ElasticsearchSinkContractTests : GenerationalSinkContract, I
         return sink;
     }
 
+    protected override async Task LoseDataAsync(string pipeline)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(_url) };
+        (await http.DeleteAsync($"/{pipeline}-000001")).EnsureSuccessStatusCode();
+    }
+
     /// <summary>A GET through the alias, as any Elasticsearch client reads the view.</summary>
     protected override async Task<JsonObject?> ReadActiveAsync(string pipeline, string key)
     {

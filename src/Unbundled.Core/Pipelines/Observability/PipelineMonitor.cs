@@ -17,6 +17,7 @@ public sealed class PipelineMonitor : IDisposable
     private readonly Counter<long> _events;
     private readonly Counter<long> _errors;
     private readonly Counter<long> _deadLetters;
+    private readonly Counter<long> _repairs;
 
     /// <summary>Creates the monitor and its instruments.</summary>
     public PipelineMonitor(IMeterFactory? meters = null)
@@ -25,6 +26,7 @@ public sealed class PipelineMonitor : IDisposable
         _events = _meter.CreateCounter<long>("unbundled.pipeline.events", "{event}", "Change events processed.");
         _errors = _meter.CreateCounter<long>("unbundled.pipeline.errors", "{error}", "Failed sink writes and other errors.");
         _deadLetters = _meter.CreateCounter<long>("unbundled.pipeline.dead_letters", "{event}", "Events sent to the dead-letter store.");
+        _repairs = _meter.CreateCounter<long>("unbundled.pipeline.repairs", "{repair}", "Times a view's store was found to have lost data and was replayed.");
         _meter.CreateObservableGauge("unbundled.pipeline.lag", () => Measure(p => p.LagEvents), "{event}", "Log entries not yet in the view.");
         _meter.CreateObservableGauge("unbundled.pipeline.offset", () => Measure(p => p.Offset), "{position}", "The last log position the view holds.");
     }
@@ -41,6 +43,8 @@ public sealed class PipelineMonitor : IDisposable
     internal void CountEvents(string pipeline, int count) => _events.Add(count, new KeyValuePair<string, object?>("pipeline", pipeline));
 
     internal void CountError(string pipeline) => _errors.Add(1, new KeyValuePair<string, object?>("pipeline", pipeline));
+
+    internal void CountRepair(string pipeline) => _repairs.Add(1, new KeyValuePair<string, object?>("pipeline", pipeline));
 
     internal void CountDeadLetters(string pipeline, int count) => _deadLetters.Add(count, new KeyValuePair<string, object?>("pipeline", pipeline));
 

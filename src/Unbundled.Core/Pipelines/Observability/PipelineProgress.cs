@@ -155,7 +155,14 @@ public sealed class PipelineProgress(string pipeline)
         _advanced.Notify();
     }
 
-    internal void Enter(PipelineState state) => State = state;
+    internal void Enter(PipelineState state)
+    {
+        State = state;
+        if (state == PipelineState.Running) IsRepairing = false;
+    }
+
+    /// <summary>True from finding the view's store lost data until the replay caught up with the log again.</summary>
+    public bool IsRepairing { get; private set; }
 
     internal void SawHead(long head)
     {
@@ -179,6 +186,23 @@ public sealed class PipelineProgress(string pipeline)
     }
 
     internal void DeadLettered(int count) => Interlocked.Add(ref _deadLetters, count);
+
+    /// <summary>How often the view's store was found to have lost data and the worker replayed to repair it.</summary>
+    public int Repairs => Volatile.Read(ref _repairs);
+
+    /// <summary>When and why the last repair began, if any.</summary>
+    public string? LastRepair { get; private set; }
+
+    private int _repairs;
+
+    internal void Repairing(long offset, string reason)
+    {
+        Interlocked.Increment(ref _repairs);
+        LastRepair = $"{DateTimeOffset.UtcNow:O}: {reason}; replaying from position {offset}";
+        IsRepairing = true;
+        Interlocked.Exchange(ref _offset, offset);
+        State = PipelineState.CatchingUp;
+    }
 
     private void UpdateRate(int events)
     {

@@ -49,7 +49,7 @@ public sealed class PipelineWorker : BackgroundService
         _sinkRetry = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException),
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException and not SinkDataLostException),
                 MaxRetryAttempts = int.MaxValue,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
@@ -163,7 +163,18 @@ public sealed class PipelineWorker : BackgroundService
                     _progress.SawHead(entries[^1].Position);
                 }
 
-                var processed = await ProcessAsync(live, entries, live: true, stoppingToken).ConfigureAwait(false);
+                (long Offset, bool Poisoned) processed;
+                try
+                {
+                    processed = await ProcessAsync(live, entries, live: true, stoppingToken).ConfigureAwait(false);
+                }
+                catch (SinkDataLostException lost)
+                {
+                    await RepairAsync(live, lost, stoppingToken).ConfigureAwait(false);
+                    if (prefetched is not null) await ((Task)prefetched).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    prefetched = null;
+                    continue;
+                }
                 live.Offset = processed.Offset;
                 if (processed.Poisoned)
                 {
@@ -191,6 +202,20 @@ public sealed class PipelineWorker : BackgroundService
             await Task.WhenAny(_log.WaitForEntriesAsync(live.Offset, stoppingToken), _progress.RebuildRequested).ConfigureAwait(false);
             stoppingToken.ThrowIfCancellationRequested();
         }
+    }
+
+    /// <summary>
+    /// The view's store lost what it held: the worker goes back to what the store really holds and
+    /// replays the log from there; version guards make the replay exact. Said in logs, metrics and status.
+    /// </summary>
+    private async Task RepairAsync(ViewTarget target, SinkDataLostException lost, CancellationToken cancellationToken)
+    {
+        _logger.LogError("Pipeline {Pipeline}: {Reason}; its view holds offset {Held}, not {Believed}: replaying the log from there to repair it",
+            _definition.Name, lost.Message, lost.HeldOffset, target.Offset);
+        target.Offset = Math.Min(target.Offset, lost.HeldOffset);
+        if (!target.Sink.KeepsOffset) await _state.StoreOffsetAsync(target.OffsetName, target.Offset, cancellationToken).ConfigureAwait(false);
+        _progress.Repairing(target.Offset, lost.Message);
+        _monitor.CountRepair(_definition.Name);
     }
 
     private async Task StartRebuildAsync(CancellationToken cancellationToken)
@@ -293,7 +318,7 @@ public sealed class PipelineWorker : BackgroundService
             covered = before;
         }
 
-        var batch = new SinkBatch(_definition.Name, documents, covered.Position);
+        var batch = new SinkBatch(_definition.Name, documents, covered.Position) { BasedOn = target.Offset };
         var result = await _sinkRetry.ExecuteAsync(async token => await sink.WriteAsync(batch, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         // A refused document is stored with the event it came from, and why the sink refused it.
         await StoreDeadLettersAsync(result.Rejected.Select(r => new DeadLetter(0, _definition.Name, r.Document.Position, r.Document.Key,

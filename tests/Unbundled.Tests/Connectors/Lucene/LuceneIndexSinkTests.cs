@@ -37,6 +37,12 @@ public sealed class LuceneIndexSinkContractTests : GenerationalSinkContract, IDi
         return stored.Get("_deleted") is null ? JsonNode.Parse(stored.Get("_source"))!.AsObject() : null;
     }
 
+    protected override Task LoseDataAsync(string pipeline)
+    {
+        System.IO.Directory.Delete(Path.Combine(_directory.Path, pipeline), recursive: true);
+        return Task.CompletedTask;
+    }
+
     public void Dispose() => _directory.Dispose();
 }
 

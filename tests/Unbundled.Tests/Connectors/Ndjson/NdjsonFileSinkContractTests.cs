@@ -17,5 +17,11 @@ public sealed class NdjsonFileSinkContractTests : SinkConnectorContract, IDispos
         return sink;
     }
 
+    protected override Task LoseDataAsync(string pipeline)
+    {
+        Directory.Delete(Path.Combine(_directory.Path, pipeline), recursive: true);
+        return Task.CompletedTask;
+    }
+
     public void Dispose() => _directory.Dispose();
 }

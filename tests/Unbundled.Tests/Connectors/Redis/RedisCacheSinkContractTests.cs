@@ -25,6 +25,8 @@ public sealed class RedisCacheSinkContractTests(RedisServer redis) : Generationa
     protected override async Task<JsonObject?> ReadActiveAsync(string pipeline, string key) =>
         await ActiveGeneration.ReadAsync(await _connections.GetAsync(redis.Connection), pipeline + ":", pipeline, key);
 
+    protected override async Task LoseDataAsync(string pipeline) => await ActiveGeneration.LoseAsync(await _connections.GetAsync(redis.Connection), pipeline + ":*");
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync() => await _connections.DisposeAsync();
@@ -46,6 +48,9 @@ public sealed class GarnetCacheSinkContractTests : GenerationalSinkContract, IAs
     protected override async Task<JsonObject?> ReadActiveAsync(string pipeline, string key) =>
         await ActiveGeneration.ReadAsync(await _connections.GetAsync(_garnet.Connection), "", pipeline, key);
 
+    // Garnet here serves one test class, one test at a time: losing everything is what a restart would do.
+    protected override async Task LoseDataAsync(string pipeline) => await ActiveGeneration.LoseAsync(await _connections.GetAsync(_garnet.Connection), "*");
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
@@ -64,6 +69,17 @@ internal static class ActiveGeneration
         var generation = (long?)await database.StringGetAsync($"{prefix}unbundled:{pipeline}:generation") ?? 0;
         var value = await database.StringGetAsync(generation == 0 ? prefix + key : $"{prefix}g{generation}:{key}");
         return value.IsNull ? null : JsonNode.Parse(value.ToString())!.AsObject();
+    }
+
+    /// <summary>Deletes every key matching <paramref name="pattern"/>, as a restart without persistence loses them.</summary>
+    public static async Task LoseAsync(IConnectionMultiplexer redis, string pattern)
+    {
+        foreach (var server in redis.GetServers())
+        {
+            var keys = new List<RedisKey>();
+            await foreach (var key in server.KeysAsync(pattern: pattern, pageSize: 1000)) keys.Add(key);
+            if (keys.Count > 0) await redis.GetDatabase().KeyDeleteAsync([.. keys]);
+        }
     }
 }
 
