@@ -7,6 +7,8 @@ using Unbundled.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Unbundled.Tests.Server;
 
+using Unbundled.Tests.Services;
+
 namespace Unbundled.Tests.Integration;
 
 /// <summary>
@@ -21,7 +23,7 @@ public sealed class RedisLossTests : IDisposable
     public async Task A_redis_that_restarts_empty_is_noticed_and_refilled_from_the_log_with_no_manual_step()
     {
         var port = ServerProcess.FreePort();
-        var redis = StartRedis(port);
+        var redis = RedisProcess.Start(port);
         try
         {
             var pipelines = _directory.File("pipelines.yaml");
@@ -42,7 +44,7 @@ public sealed class RedisLossTests : IDisposable
 
             redis.Kill();
             await redis.WaitForExitAsync();
-            redis = StartRedis(port);
+            redis = RedisProcess.Start(port);
             for (var i = 0; i < 10; i++) await CreateAsync(http, $"after-{i}", expected);
 
             // Every document, written before the loss or after it, is back, with no step taken by anyone.
@@ -82,27 +84,6 @@ public sealed class RedisLossTests : IDisposable
         throw new TimeoutException($"{key} never reached the view");
     }
 
-    private Process StartRedis(int port)
-    {
-        // No persistence at all: a restart comes back empty.
-        var process = Process.Start(new ProcessStartInfo("redis-server", ["--port", $"{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _directory.Path])
-        {
-            RedirectStandardOutput = true,
-        })!;
-        for (var i = 0; i < 100; i++)
-        {
-            try
-            {
-                using var probe = ConnectionMultiplexer.Connect($"127.0.0.1:{port},connectTimeout=200");
-                return process;
-            }
-            catch (RedisConnectionException)
-            {
-                Thread.Sleep(100);
-            }
-        }
-        throw new TimeoutException("redis-server did not start");
-    }
 
     public void Dispose() => _directory.Dispose();
 }

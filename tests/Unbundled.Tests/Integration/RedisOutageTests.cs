@@ -5,6 +5,8 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Unbundled.Tests.Server;
 
+using Unbundled.Tests.Services;
+
 namespace Unbundled.Tests.Integration;
 
 /// <summary>Redis stops for 20 seconds while clients keep flushing: the cache pipeline waits and catches up, the others never notice.</summary>
@@ -16,7 +18,7 @@ public sealed class RedisOutageTests : IDisposable
     public async Task A_redis_outage_pauses_only_the_cache_pipeline_and_loses_nothing()
     {
         var port = ServerProcess.FreePort();
-        var redis = StartRedis(port);
+        var redis = RedisProcess.Start(port, _directory.Path);
         var pipelines = _directory.File("pipelines.yaml");
         await File.WriteAllTextAsync(pipelines, $$"""
             sources:
@@ -61,7 +63,7 @@ public sealed class RedisOutageTests : IDisposable
             var health = await http.GetAsync("/health");
             Assert.Equal("Degraded", await health.Content.ReadAsStringAsync());
 
-            redis = StartRedis(port);
+            redis = RedisProcess.Start(port, _directory.Path);
             var last = added[^1];
             var read = await http.GetAsync($"/views/items-cache/todo:a:{last}?atPosition={version}&timeoutMs=30000");
             Assert.True(read.IsSuccessStatusCode, await read.Content.ReadAsStringAsync());
@@ -82,29 +84,6 @@ public sealed class RedisOutageTests : IDisposable
         return (long)(await response.Content.ReadFromJsonAsync<JsonObject>())!["version"]!;
     }
 
-    // Redis with an fsync'd append-only file in this test's folder, so data survives the kill like a production Redis.
-    private Process StartRedis(int port)
-    {
-        var process = Process.Start(new ProcessStartInfo("redis-server",
-            ["--port", $"{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", _directory.Path])
-        {
-            RedirectStandardOutput = true,
-        })!;
-        for (var i = 0; i < 100; i++)
-        {
-            try
-            {
-                using var probe = new System.Net.Sockets.TcpClient();
-                probe.Connect("127.0.0.1", port);
-                return process;
-            }
-            catch (System.Net.Sockets.SocketException)
-            {
-                Thread.Sleep(50);
-            }
-        }
-        throw new InvalidOperationException("redis-server did not start");
-    }
 
     public void Dispose() => _directory.Dispose();
 }

@@ -105,7 +105,7 @@ public sealed class RedisCacheSinkTests(RedisServer redis) : IAsyncLifetime
     {
         var port = FreePort();
         var connection = $"127.0.0.1:{port}";
-        using var server = StartRedis(port);
+        using var server = RedisProcess.Start(port);
         await using var sink = await SinkAsync(new RedisCacheOptions(), connection);
         await sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "a", 1)], 1), default);
 
@@ -114,7 +114,7 @@ public sealed class RedisCacheSinkTests(RedisServer redis) : IAsyncLifetime
         // A write that hung instead of failing would end in a TimeoutException, not the expected one.
         await Assert.ThrowsAsync<SinkUnavailableException>(() => sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "b", 2)], 2), default).WaitAsync(TimeSpan.FromSeconds(30)));
 
-        using var restarted = StartRedis(port);
+        using var restarted = RedisProcess.Start(port);
         await RetryAsync(() => sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "b", 2)], 2), default));
 
         Assert.NotNull(await sink.ReadAsync("l:b", default));
@@ -138,27 +138,6 @@ public sealed class RedisCacheSinkTests(RedisServer redis) : IAsyncLifetime
         }
     }
 
-    private static Process StartRedis(int port)
-    {
-        var process = Process.Start(new ProcessStartInfo("redis-server", ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        {
-            RedirectStandardOutput = true,
-        })!;
-        for (var i = 0; i < 100; i++)
-        {
-            try
-            {
-                using var probe = new TcpClient();
-                probe.Connect(IPAddress.Loopback, port);
-                return process;
-            }
-            catch (SocketException)
-            {
-                Thread.Sleep(50);
-            }
-        }
-        throw new InvalidOperationException($"redis-server did not start on port {port}");
-    }
 
     private static int FreePort()
     {
