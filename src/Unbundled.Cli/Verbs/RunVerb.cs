@@ -31,6 +31,10 @@ internal static class RunVerb
             {
                 app = UnbundledApp.Build([.. hostArgs]);
             }
+            catch (Unbundled.Pipelines.Definition.PipelinesFileException invalid)
+            {
+                return ValidateVerb.Report(invalid, invalid.Problems[0].At.File);
+            }
             catch (InvalidOperationException refused)
             {
                 // A refusal to start is the operator's to read, not a stack trace.

@@ -29,11 +29,17 @@ internal static class ValidateVerb
             }
             catch (PipelinesFileException invalid)
             {
-                foreach (var problem in invalid.Problems) Console.Error.WriteLine(problem);
-                Console.Error.WriteLine($"{path}: {invalid.Problems.Count} problem(s)");
-                return 1;
+                return Report(invalid, path);
             }
         });
         return command;
+    }
+
+    /// <summary>Prints every problem with its position and a count, as <c>validate</c> and <c>run</c> both answer a broken file; returns the exit code.</summary>
+    public static int Report(PipelinesFileException invalid, string path)
+    {
+        foreach (var problem in invalid.Problems) Console.Error.WriteLine(problem);
+        Console.Error.WriteLine($"{path}: {invalid.Problems.Count} problem(s)");
+        return 1;
     }
 }

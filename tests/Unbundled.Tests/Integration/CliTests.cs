@@ -47,6 +47,19 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_with_a_broken_file_prints_the_same_problems_as_validate_and_fails()
+    {
+        var file = _directory.File("bad.yaml");
+        await File.WriteAllTextAsync(file, "sources:\n  s: { models: [todo-list] }\nsinks:\n  c: { connector: redis, tll: 1h }\npipelines:\n  p: { from: s, to: c, projection: todo-item }\n");
+
+        var validate = await RunAsync("validate", file);
+        var run = await RunAsync("run", "--sqlite", _directory.File("log.db"), $"--Unbundled:Pipelines:File={file}");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal(validate.Errors.Trim(), run.Errors.Trim());
+    }
+
+    [Fact]
     public async Task Run_refuses_to_serve_a_non_loopback_address_without_authentication_and_says_why()
     {
         var (exitCode, _, errors) = await RunAsync("run", "--urls", "http://0.0.0.0:0", "--sqlite", _directory.File("log.db"));

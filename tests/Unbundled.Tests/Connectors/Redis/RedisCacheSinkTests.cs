@@ -86,6 +86,23 @@ public sealed class RedisCacheSinkTests(RedisServer redis) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_deleted_keys_version_is_forgotten_after_the_tombstone_retention_so_deletes_do_not_grow_forever()
+    {
+        await using var sink = await SinkAsync(new RedisCacheOptions { Key = _pipeline + ":{key}", TombstoneRetention = TimeSpan.FromMilliseconds(50) });
+        var versions = $"unbundled:{_pipeline}:versions";
+        await sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "a", 1)], 1), default);
+        await sink.WriteAsync(new SinkBatch(_pipeline, [SinkDocument.Delete("l:a", 2, 2)], 2), default);
+        Assert.Equal("1", await RedisCliAsync(redis.Connection, "HEXISTS", versions, $"{_pipeline}:l:a"));
+
+        await Task.Delay(200);
+        await sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "b", 3)], 3), default);
+
+        Assert.Equal("0", await RedisCliAsync(redis.Connection, "HEXISTS", versions, $"{_pipeline}:l:a"));
+        Assert.Equal("0", await RedisCliAsync(redis.Connection, "ZCARD", $"unbundled:{_pipeline}:tombstones"));
+        Assert.Equal("1", await RedisCliAsync(redis.Connection, "HEXISTS", versions, $"{_pipeline}:l:b"));
+    }
+
+    [Fact]
     public async Task A_document_whose_key_cannot_be_made_is_refused_with_the_reason_and_the_others_land()
     {
         await using var sink = await SinkAsync(new RedisCacheOptions { Key = _pipeline + ":{listId}:{id}" });
