@@ -287,12 +287,16 @@ public sealed partial class PostgresCommandLog : ICommandLog, IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        // The container disposes the log once as itself and once as ICommandLog (issue #17): only the first counts.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await _stopping.CancelAsync().ConfigureAwait(false);
         if (_listener is not null) await _listener.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _listenerSource.DisposeAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }
+
+    private int _disposed;
 
     private void EnsureListening()
     {

@@ -8,10 +8,27 @@ public sealed class ServerProcess : IDisposable
 {
     private readonly Process _process;
 
-    private ServerProcess(Process process, Uri address)
+    private readonly System.Text.StringBuilder _errors;
+
+    private ServerProcess(Process process, Uri address, System.Text.StringBuilder errors)
     {
         _process = process;
         Address = address;
+        _errors = errors;
+    }
+
+    /// <summary>What the process wrote to standard error so far.</summary>
+    public string Errors
+    {
+        get { lock (_errors) return _errors.ToString(); }
+    }
+
+    /// <summary>Asks the process to stop as an operator or a service manager does (SIGTERM) and waits; returns its exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()])) await kill.WaitForExitAsync();
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+        return _process.ExitCode;
     }
 
     /// <summary>The built <c>unbundled</c> command, of the same configuration as the caller (tests run Debug, benchmarks Release).</summary>
@@ -42,8 +59,13 @@ public sealed class ServerProcess : IDisposable
         };
         foreach (var (name, value) in environment) start.Environment[name] = value;
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the server");
+        var errors = new System.Text.StringBuilder();
         process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, line) =>
+        {
+            if (line.Data is null) return;
+            lock (errors) errors.AppendLine(line.Data);
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
@@ -53,7 +75,7 @@ public sealed class ServerProcess : IDisposable
             if (process.HasExited) throw new InvalidOperationException($"the server exited with code {process.ExitCode}");
             try
             {
-                if ((await http.GetAsync("/pipelines")).IsSuccessStatusCode) return new ServerProcess(process, address);
+                if ((await http.GetAsync("/pipelines")).IsSuccessStatusCode) return new ServerProcess(process, address, errors);
             }
             catch (HttpRequestException) { }
             catch (TaskCanceledException) { }

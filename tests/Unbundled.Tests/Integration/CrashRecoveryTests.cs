@@ -115,6 +115,31 @@ public sealed class CrashRecoveryTests(PostgresServer postgres) : IAsyncLifetime
             Assert.True(byKey.Zip(byKey.Skip(1)).All(pair => pair.First.Position < pair.Second.Position), $"positions of {byKey.Key} go back");
     }
 
+    [Fact]
+    public async Task A_server_on_postgresql_stopped_with_sigterm_ends_cleanly()
+    {
+        var pipelines = _directory.File("stop.yaml");
+        await File.WriteAllTextAsync(pipelines, $$"""
+            sources:
+              lists: { models: [todo-list] }
+            sinks:
+              journal: { connector: ndjson, directory: "{{_directory.Path}}/stop-journal" }
+            pipelines:
+              items: { from: lists, projection: todo-items, to: journal }
+            """);
+        var port = ServerProcess.FreePort();
+        var environment = new Dictionary<string, string> { ["UNBUNDLED_POSTGRES"] = postgres.ConnectionString, ["UNBUNDLED_REDIS"] = _redis };
+        using var server = await ServerProcess.StartAsync(port, environment, $"--Unbundled:Log:Postgres:Schema={_schema}", $"--Unbundled:Pipelines:File={pipelines}");
+        using var http = new HttpClient { BaseAddress = server.Address };
+        await FlushSomethingAsync(http, new Random(1));
+
+        var exitCode = await server.TerminateAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0, exitCode);
+        Assert.DoesNotContain("Unhandled", server.Errors);
+        Assert.DoesNotContain("ObjectDisposedException", server.Errors);
+    }
+
     /// <summary>Flushes one random command; returns the list and version when the server acknowledged it.</summary>
     private static async Task<(string, long)?> FlushSomethingAsync(HttpClient http, Random random)
     {
