@@ -21,7 +21,7 @@ internal static class FollowVerb
         var command = new Command("follow", "Print a push feed's changes as JSON lines until interrupted.") { pipeline, channel, after, url, webSocket };
         command.SetAction(async (parsed, cancellationToken) =>
         {
-            using var http = new HttpClient { BaseAddress = new Uri(parsed.GetValue(url)!), Timeout = Timeout.InfiniteTimeSpan };
+            using var http = ServerHttp.Create(parsed.GetValue(url)!, Timeout.InfiniteTimeSpan);
             var feed = new FeedClient(http, parsed.GetValue(webSocket) ? FeedTransport.WebSocket : FeedTransport.ServerSentEvents);
             try
             {

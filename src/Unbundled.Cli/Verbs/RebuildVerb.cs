@@ -21,7 +21,7 @@ internal static class RebuildVerb
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var name = parsed.GetValue(pipeline)!;
-            using var http = new HttpClient { BaseAddress = new Uri(parsed.GetValue(url)!), Timeout = TimeSpan.FromSeconds(10) };
+            using var http = ServerHttp.Create(parsed.GetValue(url)!, TimeSpan.FromSeconds(10));
             HttpResponseMessage started;
             try
             {

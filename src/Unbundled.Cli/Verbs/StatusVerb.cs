@@ -16,7 +16,7 @@ internal static class StatusVerb
         var command = new Command("status", "Show the pipelines of a running server.") { url };
         command.SetAction(async (parsed, cancellationToken) =>
         {
-            using var http = new HttpClient { BaseAddress = new Uri(parsed.GetValue(url)!), Timeout = TimeSpan.FromSeconds(10) };
+            using var http = ServerHttp.Create(parsed.GetValue(url)!, TimeSpan.FromSeconds(10));
             List<PipelineStatus>? pipelines;
             try
             {
