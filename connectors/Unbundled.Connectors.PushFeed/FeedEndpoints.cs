@@ -65,8 +65,8 @@ public static class FeedEndpoints
         try
         {
             var transport = await SseFeedTransport.StartAsync(http.Response, TimeSpan.FromSeconds(1), cancellationToken);
-            var session = new FeedSession(feed.Topic, feed.History, log, feed.Options, hub.CatchUps);
-            if (!await session.RunAsync(subscription!.Channel, subscription.After, transport, cancellationToken, subscription.Tenant))
+            var session = new FeedSession(feed.Topic, feed.History, log, feed.Options, hub.CatchUps, subscription!.Tenant);
+            if (!await session.RunAsync(subscription!.Channel, subscription.After, transport, cancellationToken))
                 logger.LogInformation("A subscriber of {Pipeline}/{Channel} read too slowly and was cut off", feed.Pipeline, subscription.Channel);
         }
         catch (OperationCanceledException)
@@ -98,8 +98,8 @@ public static class FeedEndpoints
         var listening = DrainUntilClosedAsync(socket, leaving);
         try
         {
-            var session = new FeedSession(feed.Topic, feed.History, log, feed.Options, hub.CatchUps);
-            var kept = await session.RunAsync(subscription!.Channel, subscription.After, new WebSocketFeedTransport(socket), leaving.Token, subscription.Tenant);
+            var session = new FeedSession(feed.Topic, feed.History, log, feed.Options, hub.CatchUps, subscription!.Tenant);
+            var kept = await session.RunAsync(subscription!.Channel, subscription.After, new WebSocketFeedTransport(socket), leaving.Token);
             if (!kept) logger.LogInformation("A WebSocket subscriber of {Pipeline}/{Channel} read too slowly and was cut off", feed.Pipeline, subscription.Channel);
             await socket.CloseOutputAsync(kept ? WebSocketCloseStatus.NormalClosure : WebSocketCloseStatus.PolicyViolation,
                 kept ? "feed ended" : "cut off: resume from your last position", CancellationToken.None);

@@ -85,7 +85,7 @@ public sealed class FeedMessage
             else document.Document.WriteTo(json);
         }))
         {
-            Owner = ownerField is null ? null : new DocumentFilter(ownerField, "").OwnerOf(document.Document),
+            Owner = ownerField is null ? null : DocumentFilter.OwnerOf(document.Document, ownerField),
         };
 
     /// <summary>The catch-up of <paramref name="channel"/> reached <paramref name="position"/>.</summary>

@@ -17,21 +17,17 @@ public interface IFeedTransport
 /// the hand-over to live changes without a gap or a repeat; then live changes until it leaves or
 /// reads too slowly and is cut off.
 /// </summary>
-public sealed class FeedSession(FeedTopic topic, FeedHistory history, ICommandLog log, PushFeedOptions options, SemaphoreSlim catchUps)
+/// <param name="tenant">With a tenant, only changes whose document names it as owner are sent.</param>
+public sealed class FeedSession(FeedTopic topic, FeedHistory history, ICommandLog log, PushFeedOptions options, SemaphoreSlim catchUps, string? tenant = null)
 {
     private static readonly TimeSpan CutOffGrace = TimeSpan.FromSeconds(1);
-    private string? _tenant;
 
     /// <summary>Whether the subscriber may see a message: control messages always, changes only of its own tenant.</summary>
-    private bool Visible(FeedMessage message) => _tenant is null || message.Type != FeedMessageType.Change || message.Owner == _tenant;
+    private bool Visible(FeedMessage message) => tenant is null || message.Type != FeedMessageType.Change || message.Owner == tenant;
 
-    /// <summary>
-    /// Serves <paramref name="channel"/> from after <paramref name="after"/>; returns false when the subscriber
-    /// was cut off. With a <paramref name="tenant"/>, only changes whose document names it as owner are sent.
-    /// </summary>
-    public async Task<bool> RunAsync(string channel, long after, IFeedTransport transport, CancellationToken cancellationToken, string? tenant = null)
+    /// <summary>Serves <paramref name="channel"/> from after <paramref name="after"/>; returns false when the subscriber was cut off.</summary>
+    public async Task<bool> RunAsync(string channel, long after, IFeedTransport transport, CancellationToken cancellationToken)
     {
-        _tenant = tenant;
         await topic.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
         var head = await log.ReadHeadAsync(cancellationToken).ConfigureAwait(false);
         var cursor = after;

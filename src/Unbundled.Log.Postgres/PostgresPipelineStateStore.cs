@@ -114,6 +114,14 @@ public sealed class PostgresPipelineStateStore : IPipelineStateStore, IAsyncDisp
     }
 
     /// <inheritdoc />
+    public async Task<long> CountDroppedDeadLettersAsync(string pipeline, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"SELECT COALESCE((SELECT dropped FROM {_schema}.dead_letter_drops WHERE pipeline = $1), 0)");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pipeline });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <inheritdoc />
     public async Task<long> TrimDeadLettersAsync(string pipeline, long keep, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand($"""

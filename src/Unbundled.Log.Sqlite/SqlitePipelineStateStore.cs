@@ -109,16 +109,24 @@ public sealed class SqlitePipelineStateStore(IOptions<SqliteLogOptions> options)
     }
 
     /// <inheritdoc />
+    public async Task<long> CountDroppedDeadLettersAsync(string pipeline, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COALESCE((SELECT dropped FROM dead_letter_drops WHERE pipeline = $p), 0)";
+        command.Parameters.AddWithValue("$p", pipeline);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <inheritdoc />
     public async Task<long> TrimDeadLettersAsync(string pipeline, long keep, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
+        // changes() is what the DELETE just removed, so the count and the delete are one scan.
         command.CommandText = """
-            CREATE TEMP TABLE IF NOT EXISTS trimmed (n INTEGER);
-            DELETE FROM trimmed;
-            INSERT INTO trimmed SELECT COUNT(*) FROM dead_letters WHERE pipeline = $p AND id NOT IN (SELECT id FROM dead_letters WHERE pipeline = $p ORDER BY id DESC LIMIT $keep);
             DELETE FROM dead_letters WHERE pipeline = $p AND id NOT IN (SELECT id FROM dead_letters WHERE pipeline = $p ORDER BY id DESC LIMIT $keep);
-            INSERT INTO dead_letter_drops (pipeline, dropped) VALUES ($p, (SELECT n FROM trimmed))
+            INSERT INTO dead_letter_drops (pipeline, dropped) VALUES ($p, changes())
                 ON CONFLICT (pipeline) DO UPDATE SET dropped = dropped + excluded.dropped;
             SELECT dropped FROM dead_letter_drops WHERE pipeline = $p;
             """;

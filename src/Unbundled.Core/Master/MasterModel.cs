@@ -110,12 +110,14 @@ public sealed class MasterModel : IDisposable
             throw new FlushRejectedException(FlushError.VersionAhead,
                 $"the client is at version {request.BaseVersion} but {request.Model} is at version {state.Version}");
 
+        // The commands the client missed: read once, for the idempotency check and for the answer.
+        IReadOnlyList<LogEntry>? missed = null;
         if (request.IdempotencyKey is not null && request.BaseVersion < state.Version)
         {
-            var since = await _log.ReadModelEntriesAsync(request.Model, request.BaseVersion, cancellationToken).ConfigureAwait(false);
-            if (FlushIdempotency.Find(request, since) is { } answered) return answered;
+            missed = await _log.ReadModelEntriesAsync(request.Model, request.BaseVersion, cancellationToken).ConfigureAwait(false);
+            if (FlushIdempotency.Find(request, missed) is { } answered) return answered;
         }
-        if (request.Commands.Count == 0) return await AnswerAsync(request, state, state, [], cancellationToken).ConfigureAwait(false);
+        if (request.Commands.Count == 0) return await AnswerAsync(request, state, state, [], missed, cancellationToken).ConfigureAwait(false);
 
         var now = ToMilliseconds(_clock.GetUtcNow());
         // The cached document is changed in place, under the model's lock, rather than copied for
@@ -124,10 +126,11 @@ public sealed class MasterModel : IDisposable
         JsonNode? document;
         Command[] applied;
         AppendResult appended;
+        long maxBytes;
         try
         {
             (applied, document) = await ApplyAsync(request, type, paths, state, now, cancellationToken).ConfigureAwait(false);
-            CheckDocument(document);
+            maxBytes = CheckSize(state, applied, document);
             var newVersion = state.Version + applied.Length;
             var snapshot = newVersion / _options.SnapshotEvery > state.Version / _options.SnapshotEvery
                 ? new ModelSnapshot(newVersion, document)
@@ -145,22 +148,24 @@ public sealed class MasterModel : IDisposable
         var entries = new LogEntry[applied.Length];
         for (var i = 0; i < applied.Length; i++)
             entries[i] = new LogEntry(appended.FirstPosition + i, request.Model, state.Version + i + 1, applied[i], now);
-        var after = new ModelState(state.Version + applied.Length, appended.LastPosition, document);
+        var after = new ModelState(state.Version + applied.Length, appended.LastPosition, document) { MaxBytes = maxBytes };
         _cache.Set(request.Model, after, new MemoryCacheEntryOptions { Size = 1 });
-        return await AnswerAsync(request, state, after, entries, cancellationToken).ConfigureAwait(false);
+        return await AnswerAsync(request, state, after, entries, missed, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Refuses a flush whose resulting document no reader could hold (too deep, too large).</summary>
-    private void CheckDocument(JsonNode? document)
+    /// <summary>
+    /// Refuses a flush whose resulting document would be larger than a model may hold, and returns an
+    /// upper bound of its size. The bound grows by what each flush writes, so the whole document is
+    /// written out only when the bound passes the limit (then it becomes exact again), not on every flush.
+    /// </summary>
+    private long CheckSize(ModelState before, Command[] applied, JsonNode? document)
     {
-        if (document is null) return;
-        if (DocumentLimits.Depth(document) > _options.MaxDocumentDepth)
-            throw new FlushRejectedException(FlushError.CommandRejected, $"the document would nest deeper than the {_options.MaxDocumentDepth} levels a model may have");
-        using var counter = new Utf8JsonWriter(Stream.Null);
-        document.WriteTo(counter);
-        counter.Flush();
-        if (counter.BytesCommitted > _options.MaxDocumentBytes)
-            throw new FlushRejectedException(FlushError.TooLarge, $"the document would be {counter.BytesCommitted} bytes; a model may hold at most {_options.MaxDocumentBytes}");
+        var bound = before.MaxBytes ?? DocumentLimits.JsonSize(before.Document);
+        foreach (var command in applied) bound += command.Path.Length + (command.Value is null ? 0 : DocumentLimits.JsonSize(command.Value)) + 8;
+        if (bound <= _options.MaxDocumentBytes) return bound;
+        var exact = DocumentLimits.JsonSize(document);
+        return exact <= _options.MaxDocumentBytes ? exact
+            : throw new FlushRejectedException(FlushError.TooLarge, $"the document would be {exact} bytes; a model may hold at most {_options.MaxDocumentBytes}");
     }
 
     private async Task<(Command[] Applied, JsonNode? Document)> ApplyAsync(
@@ -171,7 +176,7 @@ public sealed class MasterModel : IDisposable
         for (var i = 0; i < applied.Length; i++)
         {
             var command = request.Commands[i];
-            if (DocumentLimits.Refuse(command.Value, _options.MaxDocumentDepth) is { } refused)
+            if (DocumentLimits.Refuse(command.Value, _options.MaxDocumentDepth, paths[i].Segments.Count) is { } refused)
                 throw new FlushRejectedException(FlushError.CommandRejected, refused, i);
             try
             {
@@ -180,7 +185,10 @@ public sealed class MasterModel : IDisposable
                 foreach (var interceptor in type.Interceptors)
                     command = await interceptor.InterceptAsync(context, command, cancellationToken).ConfigureAwait(false);
                 var path = command.Path == request.Commands[i].Path ? paths[i] : ParsePath(command.Path, i);
+                // A move carries no value: what it takes is checked at the depth it lands.
+                var moving = command.Op == CommandOp.Move ? ModelDocument.Find(document, DocumentPath.Parse(command.From!)) : null;
                 document = ModelDocument.Apply(document, command, path);
+                if (DocumentLimits.Refuse(moving, _options.MaxDocumentDepth, path.Segments.Count) is { } deep) throw new CommandFailedException(deep);
                 command = FlushIdempotency.Mark(command, request.IdempotencyKey);
             }
             catch (CommandFailedException failure)
@@ -189,19 +197,20 @@ public sealed class MasterModel : IDisposable
                 // client (or a person reading a log) can tell which of its queued edits was refused.
                 var sent = request.Commands[i];
                 throw new FlushRejectedException(failure.ItemMissing ? FlushError.ItemMissing : FlushError.CommandRejected,
-                    failure.Reason, i, $"{Name(sent.Op)} {(sent.From is null ? "" : sent.From + " -> ")}{sent.Path}");
+                    failure.Reason, i, $"{sent.Op.WireName()} {(sent.From is null ? "" : sent.From + " -> ")}{sent.Path}");
             }
             applied[i] = command;
         }
         return (applied, document);
     }
 
-    private async Task<FlushResult> AnswerAsync(FlushRequest request, ModelState before, ModelState after, LogEntry[] own, CancellationToken cancellationToken)
+    private async Task<FlushResult> AnswerAsync(FlushRequest request, ModelState before, ModelState after, LogEntry[] own,
+        IReadOnlyList<LogEntry>? missed, CancellationToken cancellationToken)
     {
         if (request.BaseVersion == before.Version)
             return new FlushResult(request.Model, after.Version, after.LastPosition, own, null);
 
-        var missed = await _log.ReadModelEntriesAsync(request.Model, request.BaseVersion, cancellationToken).ConfigureAwait(false);
+        missed ??= await _log.ReadModelEntriesAsync(request.Model, request.BaseVersion, cancellationToken).ConfigureAwait(false);
         var missing = missed.Where(e => e.Version <= before.Version).Concat(own).ToList();
         var commandBytes = missing.Sum(e => CommandJson.Serialize(e.Command).Length);
         var snapshotBytes = after.Document is null ? 4 : JsonSerializer.SerializeToUtf8Bytes(after.Document).Length;
@@ -245,8 +254,6 @@ public sealed class MasterModel : IDisposable
         }
         return paths;
     }
-
-    private static string Name(CommandOp op) => op.ToString().ToLowerInvariant();
 
     private static DocumentPath ParsePath(string path, int index) =>
         DocumentPath.TryParse(path, out var parsed, out var error)

@@ -8,7 +8,14 @@ namespace Unbundled.Master;
 /// <param name="Version">The version.</param>
 /// <param name="LastPosition">The log position of the model's newest entry (0: none).</param>
 /// <param name="Document">The document (null: the model does not exist).</param>
-public sealed record ModelState(long Version, long LastPosition, JsonNode? Document);
+public sealed record ModelState(long Version, long LastPosition, JsonNode? Document)
+{
+    /// <summary>
+    /// An upper bound of the document's size as JSON, kept by the master so a flush need not write the
+    /// whole document out to check it; null until first measured.
+    /// </summary>
+    public long? MaxBytes { get; init; }
+}
 
 /// <summary>Rebuilds a model's state from its newest snapshot and the log entries after it.</summary>
 internal static class ModelLoader

@@ -41,7 +41,20 @@ public sealed class CommandOpConverter : JsonConverter<CommandOp>
 
     /// <inheritdoc />
     public override void Write(System.Text.Json.Utf8JsonWriter writer, CommandOp value, System.Text.Json.JsonSerializerOptions options) =>
-        writer.WriteStringValue(value switch { CommandOp.Create => "create", CommandOp.Update => "update", CommandOp.Move => "move", _ => "delete" });
+        writer.WriteStringValue(value.WireName());
+}
+
+/// <summary>The documented names of the ops.</summary>
+public static class CommandOpNames
+{
+    /// <summary>The op as clients write it: <c>create</c>, <c>update</c>, <c>delete</c> or <c>move</c>.</summary>
+    public static string WireName(this CommandOp op) => op switch
+    {
+        CommandOp.Create => "create",
+        CommandOp.Update => "update",
+        CommandOp.Move => "move",
+        _ => "delete",
+    };
 }
 
 /// <summary>

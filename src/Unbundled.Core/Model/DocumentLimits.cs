@@ -15,14 +15,13 @@ public static partial class DocumentLimits
     /// <summary>Model ids: letters, digits and <c>. _ ~ - @</c>, 1 to 128 characters (safe in URLs, keys, channels and file names).</summary>
     public static bool IsValidId(string? id) => id is { Length: > 0 and <= 128 } && IdPattern().IsMatch(id);
 
-    /// <summary>Model types: a lowercase letter, then lowercase letters, digits and '-', at most 64.</summary>
-    public static bool IsValidType(string? type) => type is { Length: > 0 and <= 64 } && TypePattern().IsMatch(type);
-
     /// <summary>
-    /// Why <paramref name="value"/> cannot be stored, or null: a number no reader holds as a finite
-    /// double (1e400, or a literal too long to be a number), or nesting deeper than <paramref name="maxDepth"/>.
+    /// Why <paramref name="value"/>, placed <paramref name="pathDepth"/> members below the document's root,
+    /// cannot be stored, or null: a number no reader holds as a finite double (1e400, or a literal too
+    /// long to be a number), or nesting that takes the document deeper than <paramref name="maxDepth"/>.
+    /// The rest of the document was within the limit already, so only the value needs walking.
     /// </summary>
-    public static string? Refuse(JsonNode? value, int maxDepth) => Check(value, maxDepth, 1);
+    public static string? Refuse(JsonNode? value, int maxDepth, int pathDepth = 0) => Check(value, maxDepth, pathDepth + 1);
 
     private static string? Check(JsonNode? node, int maxDepth, int depth)
     {
@@ -30,16 +29,10 @@ public static partial class DocumentLimits
         {
             case null:
                 return null;
-            case JsonObject obj:
-                if (depth > maxDepth) return $"the value nests deeper than the {maxDepth} levels a document may have";
-                foreach (var (_, child) in obj)
-                {
-                    if (Check(child, maxDepth, depth + 1) is { } problem) return problem;
-                }
-                return null;
-            case JsonArray array:
-                if (depth > maxDepth) return $"the value nests deeper than the {maxDepth} levels a document may have";
-                foreach (var child in array)
+            case JsonObject or JsonArray:
+                if (depth > maxDepth) return $"the document would nest deeper than the {maxDepth} levels a model may have";
+                var children = node is JsonObject obj ? obj.Select(member => member.Value) : node.AsArray();
+                foreach (var child in children)
                 {
                     if (Check(child, maxDepth, depth + 1) is { } problem) return problem;
                 }
@@ -53,17 +46,16 @@ public static partial class DocumentLimits
         }
     }
 
-    /// <summary>How deep a node nests (a scalar is 0, an empty object or array 1).</summary>
-    public static int Depth(JsonNode? node) => node switch
+    /// <summary>The size of a node written as JSON, in bytes, without keeping the text.</summary>
+    public static long JsonSize(JsonNode? node)
     {
-        JsonObject obj => 1 + (obj.Count == 0 ? 0 : obj.Max(p => Depth(p.Value))),
-        JsonArray array => 1 + (array.Count == 0 ? 0 : array.Max(Depth)),
-        _ => 0,
-    };
+        if (node is null) return 4;
+        using var counter = new Utf8JsonWriter(Stream.Null);
+        node.WriteTo(counter);
+        counter.Flush();
+        return counter.BytesCommitted;
+    }
 
     [GeneratedRegex("^[A-Za-z0-9._~@-]+$")]
     private static partial Regex IdPattern();
-
-    [GeneratedRegex("^[a-z][a-z0-9-]*$")]
-    private static partial Regex TypePattern();
 }

@@ -214,28 +214,34 @@ public static class ModelDocument
             if (TryIndex(token, out var index) && index < array.Count) return index;
             throw new CommandFailedException($"'{path}' does not exist: nothing at '{Prefix(path, (segment ?? path.Segments.Count - 1) + 1)}'");
         }
-        var found = -1;
-        for (var i = 0; i < array.Count; i++)
+        return IndexOfKey(array, key) switch
         {
-            if (!Matches(array[i], key)) continue;
-            if (found >= 0) throw new CommandFailedException($"'{path}': more than one item has {key}, so the key does not say which");
-            found = i;
-        }
-        var where = Prefix(path, segment ?? path.Segments.Count - 1);
-        return found >= 0 ? found : throw new CommandFailedException($"'{path}': no item with {key} in '{where}' (deleted meanwhile?)", itemMissing: true);
+            Ambiguous => throw new CommandFailedException($"'{path}': more than one item has {key}, so the key does not say which"),
+            < 0 => throw new CommandFailedException($"'{path}': no item with {key} in '{Prefix(path, segment ?? path.Segments.Count - 1)}' (deleted meanwhile?)", itemMissing: true),
+            var found => found,
+        };
     }
 
     private static bool TryFindItem(JsonArray array, string token, out int index)
     {
-        index = -1;
         if (!ItemKey.TryParse(token, out var key)) return TryIndex(token, out index) && index < array.Count;
+        index = IndexOfKey(array, key);
+        return index >= 0;
+    }
+
+    private const int Ambiguous = -2;
+
+    /// <summary>The index of the one item with <paramref name="key"/>; -1 when none has it, <see cref="Ambiguous"/> when several do.</summary>
+    private static int IndexOfKey(JsonArray array, ItemKey key)
+    {
+        var found = -1;
         for (var i = 0; i < array.Count; i++)
         {
             if (!Matches(array[i], key)) continue;
-            if (index >= 0) return false;
-            index = i;
+            if (found >= 0) return Ambiguous;
+            found = i;
         }
-        return index >= 0;
+        return found;
     }
 
     private static bool Matches(JsonNode? item, ItemKey key) =>
@@ -256,5 +262,5 @@ public static class ModelDocument
 
     private static string Describe(JsonNode node) => node.GetValueKind().ToString().ToLowerInvariant();
 
-    private static string Name(CommandOp op) => op.ToString().ToLowerInvariant();
+    private static string Name(CommandOp op) => op.WireName();
 }

@@ -23,11 +23,11 @@ public sealed record SearchRequest(string Query, int Limit = 10, int From = 0, D
 public sealed record DocumentFilter(string Field, string Value)
 {
     /// <summary>Whether a document passes the filter.</summary>
-    public bool Admits(JsonObject? document) => OwnerOf(document) == Value;
+    public bool Admits(JsonObject? document) => OwnerOf(document, Field) == Value;
 
-    /// <summary>The string a document holds in <see cref="Field"/>, if any.</summary>
-    public string? OwnerOf(JsonObject? document) =>
-        document?[Field] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+    /// <summary>The string a document holds in its owner field <paramref name="field"/>, if any.</summary>
+    public static string? OwnerOf(JsonObject? document, string field) =>
+        document?[field] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 }
 
 /// <summary>The answer to a search: how many documents matched, and the best of them.</summary>

@@ -43,7 +43,7 @@ public static class PipelineEndpoints
             if (!monitor.TryGet(name, out _)) return UnknownPipeline(name, monitor);
             var page = Math.Clamp(limit ?? 100, 1, 1000);
             var letters = await state.ReadDeadLettersAsync(name, after ?? 0, page, cancellationToken);
-            var dropped = await state.TrimDeadLettersAsync(name, long.MaxValue, cancellationToken);
+            var dropped = await state.CountDroppedDeadLettersAsync(name, cancellationToken);
             return Results.Ok(new { pipeline = name, total = await state.CountDeadLettersAsync(name, cancellationToken), dropped, deadLetters = letters, next = letters.Count == page ? letters[^1].Id : (long?)null });
         });
         routes.MapPost("/pipelines/{name}/rebuild", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, ICommandLog log, CancellationToken cancellationToken) =>
@@ -69,7 +69,8 @@ public static class PipelineEndpoints
     {
         if (gate.Check(http, new AccessRequest(AccessAction.ReadView, Pipeline: pipeline), out var caller) is { } refused) return refused;
         if (!monitor.TryGet(pipeline, out var progress)) return UnknownPipeline(pipeline, monitor);
-        if (OwnerFilter(http, pipeline, caller) is { } tenancy && tenancy.Refusal is { } noOwner) return noOwner;
+        var tenancy = OwnerFilter(http, pipeline, caller);
+        if (tenancy?.Refusal is { } noOwner) return noOwner;
         if (atPosition is { } position && progress.Offset < position)
         {
             var wait = TimeSpan.FromMilliseconds(Math.Clamp(timeoutMs ?? 5000, 0, (int)MaxWait.TotalMilliseconds));
@@ -87,7 +88,7 @@ public static class PipelineEndpoints
         if (progress.Sink is not { } sink) return NotReady(pipeline);
         var document = await sink.ReadAsync(key, cancellationToken);
         // Another tenant's document reads exactly like a missing one.
-        if (document is not null && OwnerFilter(http, pipeline, caller)?.Filter is { } filter && !filter.Admits(document)) document = null;
+        if (document is not null && tenancy?.Filter is { } filter && !filter.Admits(document)) document = null;
         return document is null
             ? Results.Problem($"pipeline '{pipeline}' has no document '{key}'", statusCode: StatusCodes.Status404NotFound, title: "Document not found", type: TypePrefix + "document-not-found",
                 extensions: new Dictionary<string, object?> { ["offset"] = progress.Offset })

@@ -39,19 +39,21 @@ public sealed class AccessGate(IOptionsMonitor<AuthOptions> auth, IOptionsMonito
     public IResult? Check(HttpContext http, AccessRequest request, out Caller caller)
     {
         caller = Resolve(http);
+        if (RequireAuthenticated(http) is { } unauthenticated) return unauthenticated;
         if (!Required) return null;
-        if (!caller.Authenticated)
-        {
-            http.Response.Headers.WWWAuthenticate = "ApiKey, Bearer";
-            return Results.Problem("authenticate with an API key (Authorization: ApiKey …) or a bearer token", statusCode: StatusCodes.Status401Unauthorized,
-                title: "Authentication required", type: TypePrefix + "unauthenticated");
-        }
         // A feed token opens one feed channel and nothing else.
-        if (caller.Principal.FindFirst(UnbundledClaims.Feed) is { } scope &&
-            (request.Action != AccessAction.Feed || scope.Value != $"{request.Pipeline}/{request.Channel}"))
-            return Forbidden(caller, request);
-        if (caller.Principal.HasClaim(c => c.Type == UnbundledClaims.Feed)) return null;
+        if (caller.Principal.FindFirst(UnbundledClaims.Feed) is { } scope)
+            return request.Action == AccessAction.Feed && scope.Value == $"{request.Pipeline}/{request.Channel}" ? null : Forbidden(caller, request);
         return policy.Allows(caller, request) ? null : Forbidden(caller, request);
+    }
+
+    /// <summary>The 401 problem for an anonymous request to a server that requires authentication; null otherwise.</summary>
+    public IResult? RequireAuthenticated(HttpContext http)
+    {
+        if (!Required || http.User.Identity is { IsAuthenticated: true }) return null;
+        http.Response.Headers.WWWAuthenticate = "ApiKey, Bearer";
+        return Results.Problem("authenticate with an API key (Authorization: ApiKey …) or a bearer token", statusCode: StatusCodes.Status401Unauthorized,
+            title: "Authentication required", type: TypePrefix + "unauthenticated");
     }
 
     private static IResult Forbidden(Caller caller, AccessRequest request) =>

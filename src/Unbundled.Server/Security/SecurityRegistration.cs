@@ -123,8 +123,7 @@ public static class SecurityRegistration
                 await next(http);
                 return;
             }
-            if (http.RequestServices.GetRequiredService<AccessGate>() is { Required: true } gate
-                && gate.Check(http, new AccessRequest(AccessAction.Feed)) is { } refused && http.User.Identity?.IsAuthenticated != true)
+            if (http.RequestServices.GetRequiredService<AccessGate>().RequireAuthenticated(http) is { } refused)
             {
                 await refused.ExecuteAsync(http);
                 return;
@@ -153,7 +152,7 @@ public static class SecurityRegistration
 
     private static IResult IssueFeedToken(FeedTokenRequest request, HttpContext http, AccessGate gate, FeedTokens tokens)
     {
-        if (gate.Required && http.User.Identity?.IsAuthenticated != true && gate.Check(http, new AccessRequest(AccessAction.Feed)) is { } anonymous) return anonymous;
+        if (gate.RequireAuthenticated(http) is { } anonymous) return anonymous;
         if (string.IsNullOrEmpty(request.Pipeline) || string.IsNullOrEmpty(request.Channel))
             return Results.Problem("name the feed: {\"pipeline\": …, \"channel\": …}", statusCode: StatusCodes.Status400BadRequest,
                 title: "Malformed request", type: "urn:unbundled:problem:malformed-request");

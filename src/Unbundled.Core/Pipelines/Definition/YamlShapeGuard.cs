@@ -33,7 +33,6 @@ internal static class YamlShapeGuard
                 column = 0;
                 indent = 0;
                 lineStart = true;
-                if (quote == '\'') continue;
                 continue;
             }
             if (lineStart && c == ' ')

@@ -32,6 +32,9 @@ public interface IPipelineStateStore
     /// <summary>Drops the pipeline's oldest dead letters beyond <paramref name="keep"/>, counting them; returns how many were ever dropped.</summary>
     Task<long> TrimDeadLettersAsync(string pipeline, long keep, CancellationToken cancellationToken);
 
+    /// <summary>How many of the pipeline's dead letters were ever dropped to make room.</summary>
+    Task<long> CountDroppedDeadLettersAsync(string pipeline, CancellationToken cancellationToken);
+
     /// <summary>How many dead letters the pipeline has.</summary>
     Task<long> CountDeadLettersAsync(string pipeline, CancellationToken cancellationToken);
 

@@ -32,6 +32,7 @@ public sealed class PipelineWorker : BackgroundService
     private readonly IServiceProvider _services;
     private readonly ILogger<PipelineWorker> _logger;
     private readonly ResiliencePipeline _sinkRetry;
+    private readonly DeadLetterOptions _deadLetterBound;
     private DateTimeOffset _lastRetryWarning = DateTimeOffset.MinValue;
 
     /// <summary>Creates the worker of one pipeline.</summary>
@@ -46,6 +47,7 @@ public sealed class PipelineWorker : BackgroundService
         _progress = monitor.Register(_definition.Name);
         _services = services;
         _logger = logger;
+        _deadLetterBound = services.GetService<IOptions<DeadLetterOptions>>()?.Value ?? new DeadLetterOptions();
         _sinkRetry = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
@@ -338,7 +340,7 @@ public sealed class PipelineWorker : BackgroundService
     private async Task StoreDeadLettersAsync(List<DeadLetter> letters, CancellationToken cancellationToken)
     {
         if (letters.Count == 0) return;
-        var bound = _services.GetService<IOptions<DeadLetterOptions>>()?.Value ?? new DeadLetterOptions();
+        var bound = _deadLetterBound;
         if (bound.WhenFull == DeadLettersFull.Stop && await _state.CountDeadLettersAsync(_definition.Name, cancellationToken).ConfigureAwait(false) + letters.Count > bound.MaxPerPipeline)
             // Thrown, the batch is retried with backoff: the pipeline halts here, with this reason in its status, until there is room.
             throw new InvalidOperationException($"the dead-letter store of {_definition.Name} holds {bound.MaxPerPipeline} letters; empty it or raise Unbundled:Pipelines:DeadLetters:MaxPerPipeline");
@@ -348,8 +350,8 @@ public sealed class PipelineWorker : BackgroundService
         {
             if (await _state.AddDeadLetterAsync(letter, cancellationToken).ConfigureAwait(false)) added++;
         }
-        if (bound.WhenFull == DeadLettersFull.DropOldest) await _state.TrimDeadLettersAsync(_definition.Name, bound.MaxPerPipeline, cancellationToken).ConfigureAwait(false);
         if (added == 0) return;
+        if (bound.WhenFull == DeadLettersFull.DropOldest) await _state.TrimDeadLettersAsync(_definition.Name, bound.MaxPerPipeline, cancellationToken).ConfigureAwait(false);
         _progress.DeadLettered(added);
         _monitor.CountDeadLetters(_definition.Name, added);
         _logger.LogError("Pipeline {Pipeline} sent {Count} event(s) to the dead-letter store; the first at position {Position}: {Reason}",
