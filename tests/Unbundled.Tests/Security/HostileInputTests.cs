@@ -100,6 +100,36 @@ public sealed class HostileInputTests : IAsyncLifetime
     public Task A_model_id_longer_than_128_characters_is_refused() =>
         RefusedAsync("""{"baseVersion":0,"commands":[{"op":"create","path":"","value":{"title":"L","todos":[]}}]}""", HttpStatusCode.BadRequest, "malformed-request", $"/models/todo-list/{new string('x', 129)}/flush");
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("key with spaces")]
+    [InlineData("é")]
+    public async Task An_idempotency_key_outside_printable_ascii_or_too_long_is_refused(string key)
+    {
+        var before = await StateAsync();
+        var request = new HttpRequestMessage(HttpMethod.Post, "/models/todo-list/victim/flush")
+        {
+            Content = Json($$"""{"baseVersion":1,"idempotencyKey":{{System.Text.Json.JsonSerializer.Serialize(key.Length == 0 ? new string('k', 129) : key)}},"commands":[{"op":"update","path":"/title","value":"x"}]}"""),
+        };
+
+        var response = await Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("urn:unbundled:problem:malformed-json", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>())!["type"]);
+        Assert.Equal(before, await StateAsync());
+    }
+
+    [Theory]
+    [InlineData("limit=1000&from=9500")]
+    [InlineData("limit=10&from=10000")]
+    public async Task A_search_page_past_the_result_window_is_refused(string page)
+    {
+        var response = await Http.GetAsync($"/search/search?q=milk&{page}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("urn:unbundled:problem:invalid-query", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>())!["type"]);
+    }
+
     [Fact]
     public async Task A_body_cut_short_gets_400_and_changes_nothing()
     {

@@ -122,6 +122,17 @@ public sealed class TenantIsolationTests : IClassFixture<SecuredServer>
         Assert.Equal(HttpStatusCode.Unauthorized, model.StatusCode);
     }
 
+    [Theory]
+    [InlineData("{\"pipeline\":\"lists\"}")]
+    [InlineData("{\"pipeline\":1,\"channel\":[]}")]
+    [InlineData("not json")]
+    public async Task A_feed_token_request_that_is_not_a_feed_is_refused_with_400(string body)
+    {
+        var response = await _server.Alice.PostAsync("/auth/feed-token", Json(body));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
     private static async Task<string> FeedTokenAsync(HttpClient client, string channel)
     {
         var response = await client.PostAsync("/auth/feed-token", Json($$"""{"pipeline":"lists","channel":"{{channel}}"}"""));
