@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Unbundled.Connectors.Elasticsearch;
 using Unbundled.Connectors.Lucene;
 using Unbundled.Connectors.Ndjson;
-using Unbundled.Connectors.PushFeed;
+using Unbundled.Feeds;
 using Unbundled.Connectors.Redis;
 using Unbundled.Hosting;
 using Unbundled.Server.Api;

@@ -13,6 +13,7 @@ using Microsoft.Extensions.Logging;
 using Unbundled.Connectors.Lucene;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Pipelines.Observability;
+using Unbundled.Sources.CommandLog;
 
 namespace Unbundled.Bench.Scenarios;
 
@@ -52,10 +53,10 @@ internal static class RebuildLuceneScenario
             .AddSinkConnector(new LuceneIndexSinkFactory());
         var at = new SourceSpan("bench", 1, 1);
         unbundled.AddPipeline(new PipelineDefinition("search",
-            new SourceDefinition("lists", ["list"], at),
+            new SourceDefinition("lists", unbundled.Connectors.Sources[CommandLogSourceFactory.ConnectorName], new CommandLogSourceOptions { Models = ["list"] }, at),
             null,
             new SelectProjection("{key}", [new SelectField("title", new PathValue("after.title")), new SelectField("n", new PathValue("after.n"))]),
-            new SinkDefinition("index", unbundled.SinkConnectors[LuceneIndexSinkFactory.ConnectorName], new LuceneIndexOptions { Directory = view }, at),
+            new SinkDefinition("index", unbundled.Connectors.Sinks[LuceneIndexSinkFactory.ConnectorName], new LuceneIndexOptions { Directory = view }, at),
             ErrorPolicy.DeadLetter,
             new BatchOptions(1000),
             "bench",

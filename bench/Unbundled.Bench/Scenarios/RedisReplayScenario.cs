@@ -15,6 +15,7 @@ using Unbundled.Model;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Pipelines.Observability;
 using Unbundled.Testing;
+using Unbundled.Sources.CommandLog;
 
 namespace Unbundled.Bench.Scenarios;
 
@@ -78,10 +79,10 @@ internal static class RedisReplayScenario
             .AddRedisCacheSink(defaults => defaults.Connection = redis);
         var at = new SourceSpan("bench", 1, 1);
         unbundled.AddPipeline(new PipelineDefinition("replay",
-            new SourceDefinition("lists", ["list"], at),
+            new SourceDefinition("lists", unbundled.Connectors.Sources[CommandLogSourceFactory.ConnectorName], new CommandLogSourceOptions { Models = ["list"] }, at),
             null,
             new SelectProjection("{key}", [new SelectField("title", new PathValue("after.title")), new SelectField("n", new PathValue("after.n")), new SelectField("version", new PathValue("source.version"))]),
-            new SinkDefinition("cache", unbundled.SinkConnectors[RedisCacheSinkFactory.ConnectorName], new RedisCacheOptions { Prefix = prefix }, at),
+            new SinkDefinition("cache", unbundled.Connectors.Sinks[RedisCacheSinkFactory.ConnectorName], new RedisCacheOptions { Prefix = prefix }, at),
             ErrorPolicy.DeadLetter,
             new BatchOptions(1000),
             "bench",

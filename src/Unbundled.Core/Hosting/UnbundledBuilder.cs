@@ -1,14 +1,18 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Unbundled.Log;
 using Unbundled.Model;
+using Unbundled.Pipelines;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Pipelines.Observability;
+using Unbundled.Pipelines.Replay;
 using Unbundled.Pipelines.State;
 using Unbundled.Pipelines.Workers;
+using Unbundled.Sdk.Connectors;
 using Unbundled.Sdk.Projections;
 using Unbundled.Sdk.Sinks;
+using Unbundled.Sdk.Sources;
+using Unbundled.Sources.CommandLog;
 
 namespace Unbundled.Hosting;
 
@@ -17,21 +21,30 @@ namespace Unbundled.Hosting;
 /// projections and pipelines. It remembers what was registered so that pipelines.yaml is validated
 /// against it before the host starts.
 /// </summary>
-public sealed class UnbundledBuilder(IServiceCollection services)
+public sealed class UnbundledBuilder
 {
     private readonly List<string> _modelTypes = [];
-    private readonly Dictionary<string, ISinkConnectorFactory> _connectors = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IProjection> _projections = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _pipelines = new(StringComparer.Ordinal);
+    private readonly PipelineCatalog _pipelines = new();
+
+    /// <summary>Starts configuring <paramref name="services"/>: the command log is the source every pipeline may read.</summary>
+    public UnbundledBuilder(IServiceCollection services)
+    {
+        Services = services;
+        Connectors = services.ConnectorCatalog();
+        if (!Connectors.Sources.ContainsKey(CommandLogSourceFactory.ConnectorName)) services.AddSourceConnector(new CommandLogSourceFactory(_modelTypes));
+        services.AddSingleton(_pipelines);
+        services.AddSingleton<IPipelineReplay>(provider => new PipelineReplay(_pipelines, provider));
+    }
 
     /// <summary>The service collection being configured.</summary>
-    public IServiceCollection Services { get; } = services;
+    public IServiceCollection Services { get; }
 
     /// <summary>The registered model type names.</summary>
     public IReadOnlyCollection<string> ModelTypes => _modelTypes;
 
-    /// <summary>The registered sink connectors, by name.</summary>
-    public IReadOnlyDictionary<string, ISinkConnectorFactory> SinkConnectors => _connectors;
+    /// <summary>The registered source and sink connectors, by name (connectors add themselves with <c>services.AddXyzSink()</c>).</summary>
+    public ConnectorCatalog Connectors { get; }
 
     /// <summary>The registered projections, by name.</summary>
     public IReadOnlyDictionary<string, IProjection> Projections => _projections;
@@ -49,9 +62,14 @@ public sealed class UnbundledBuilder(IServiceCollection services)
     /// <summary>Makes a sink connector available to pipelines under its name.</summary>
     public UnbundledBuilder AddSinkConnector(ISinkConnectorFactory connector)
     {
-        if (!_connectors.TryAdd(connector.Name, connector))
-            throw new InvalidOperationException($"A sink connector named '{connector.Name}' is registered already.");
-        Services.AddSingleton(connector);
+        Services.AddSinkConnector(connector);
+        return this;
+    }
+
+    /// <summary>Makes a source connector available to pipelines under its name.</summary>
+    public UnbundledBuilder AddSourceConnector(ISourceConnectorFactory connector)
+    {
+        Services.AddSourceConnector(connector);
         return this;
     }
 
@@ -71,31 +89,15 @@ public sealed class UnbundledBuilder(IServiceCollection services)
     /// </summary>
     public UnbundledBuilder AddPipelinesFile(string path, EnvironmentSubstitution? environment = null)
     {
-        var document = new PipelinesFileLoader(KnownConnectors(), _projections, _modelTypes, environment).Load(path).Require();
+        var document = new PipelinesFileLoader(Connectors, _projections, environment).Load(path).Require();
         Services.AddSingleton(document);
         foreach (var pipeline in document.Pipelines) AddPipeline(pipeline);
         return this;
     }
 
-    // Connectors a third party registered straight into the container (services.AddXyzSink()) count
-    // as well as those added through this builder.
-    private Dictionary<string, ISinkConnectorFactory> KnownConnectors()
-    {
-        var known = new Dictionary<string, ISinkConnectorFactory>(_connectors, StringComparer.Ordinal);
-        foreach (var descriptor in Services.Where(d => d.ServiceType == typeof(ISinkConnectorFactory) && !d.IsKeyedService))
-        {
-            var factory = descriptor.ImplementationInstance as ISinkConnectorFactory
-                ?? (descriptor.ImplementationType is { } type ? Activator.CreateInstance(type) as ISinkConnectorFactory : null);
-            if (factory is not null) known.TryAdd(factory.Name, factory);
-        }
-        return known;
-    }
-
-    /// <summary>Runs a pipeline: one hosted worker keeps its view up to date. Its <see cref="PipelineTransform"/> is a keyed service under the pipeline's name.</summary>
+    /// <summary>Runs a pipeline: one hosted worker keeps its view up to date.</summary>
     public UnbundledBuilder AddPipeline(PipelineDefinition pipeline)
     {
-        if (!_pipelines.Add(pipeline.Name))
-            throw new InvalidOperationException($"A pipeline named '{pipeline.Name}' is registered already.");
         var projection = pipeline.Projection switch
         {
             NamedProjection named => _projections.TryGetValue(named.Name, out var found)
@@ -105,10 +107,9 @@ public sealed class UnbundledBuilder(IServiceCollection services)
             _ => throw new InvalidOperationException($"Pipeline '{pipeline.Name}' has no projection."),
         };
         var transform = new PipelineTransform(pipeline, projection);
-        Services.AddKeyedSingleton(pipeline.Name, transform);
+        _pipelines.Add(transform);
         Services.AddSingleton<IHostedService>(provider => new PipelineWorker(
             transform,
-            provider.GetRequiredService<ICommandLog>(),
             provider.GetRequiredService<IPipelineStateStore>(),
             provider.GetRequiredService<PipelineMonitor>(),
             provider,

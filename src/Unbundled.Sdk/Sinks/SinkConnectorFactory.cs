@@ -1,3 +1,5 @@
+using Unbundled.Sdk.Connectors;
+
 namespace Unbundled.Sdk.Sinks;
 
 /// <summary>What a connector learns about the pipeline it serves.</summary>
@@ -18,20 +20,10 @@ public sealed record SinkContext(string Pipeline, IServiceProvider Services)
 
 /// <summary>
 /// A sink connector known by name in pipelines.yaml (<c>sinks: { my-sink: { connector: NAME, …options } }</c>):
-/// the type its options bind to, and how to build it. Register it as an <see cref="ISinkConnectorFactory"/>
-/// singleton, or with <c>UnbundledBuilder.AddSinkConnector</c>.
+/// the type its options bind to, and how to build it. Register it with <c>services.AddSinkConnector</c>.
 /// </summary>
-public interface ISinkConnectorFactory
+public interface ISinkConnectorFactory : IConnectorFactory
 {
-    /// <summary>The name pipelines.yaml uses.</summary>
-    string Name { get; }
-
-    /// <summary>The options class a sink's keys bind to (public settable properties; kebab-case keys).</summary>
-    Type OptionsType { get; }
-
-    /// <summary>Checks bound options, returning each problem as (option name, message); empty when valid.</summary>
-    IEnumerable<(string Option, string Message)> Validate(object options);
-
     /// <summary>Builds the connector for one pipeline.</summary>
     ISinkConnector Create(object options, SinkContext context);
 }

@@ -1,11 +1,11 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Unbundled.Log;
 using Unbundled.Pipelines.Observability;
 using Unbundled.Pipelines.State;
 using Unbundled.Sdk.Sinks;
-using Unbundled.Pipelines.Workers;
+using Unbundled.Pipelines;
+using Unbundled.Pipelines.Replay;
 using Unbundled.Server.Security;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -27,15 +27,16 @@ public static class PipelineEndpoints
     public static IEndpointRouteBuilder MapPipelineApi(this IEndpointRouteBuilder routes)
     {
         var admin = new AccessRequest(AccessAction.Admin);
-        routes.MapGet("/pipelines", async (HttpContext http, AccessGate gate, PipelineMonitor monitor, ICommandLog log, CancellationToken cancellationToken) =>
+        routes.MapGet("/pipelines", async (HttpContext http, AccessGate gate, PipelineMonitor monitor, IPipelineReplay sources, CancellationToken cancellationToken) =>
         {
             if (gate.Check(http, admin) is { } refused) return refused;
-            var head = await log.ReadHeadAsync(cancellationToken);
-            return Results.Ok(monitor.Pipelines.Select(p => PipelineStatus.From(p, head)).ToList());
+            var statuses = new List<PipelineStatus>();
+            foreach (var progress in monitor.Pipelines) statuses.Add(PipelineStatus.From(progress, await sources.ReadHeadAsync(progress.Pipeline, cancellationToken)));
+            return Results.Ok(statuses);
         });
-        routes.MapGet("/pipelines/{name}", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, ICommandLog log, CancellationToken cancellationToken) =>
+        routes.MapGet("/pipelines/{name}", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, IPipelineReplay sources, CancellationToken cancellationToken) =>
             gate.Check(http, admin) ?? (monitor.TryGet(name, out var progress)
-                ? Results.Ok(PipelineStatus.From(progress, await log.ReadHeadAsync(cancellationToken)))
+                ? Results.Ok(PipelineStatus.From(progress, await sources.ReadHeadAsync(name, cancellationToken)))
                 : UnknownPipeline(name, monitor)));
         routes.MapGet("/pipelines/{name}/dead-letters", async (string name, long? after, int? limit, HttpContext http, AccessGate gate, PipelineMonitor monitor, IPipelineStateStore state, CancellationToken cancellationToken) =>
         {
@@ -46,7 +47,7 @@ public static class PipelineEndpoints
             var dropped = await state.CountDroppedDeadLettersAsync(name, cancellationToken);
             return Results.Ok(new { pipeline = name, total = await state.CountDeadLettersAsync(name, cancellationToken), dropped, deadLetters = letters, next = letters.Count == page ? letters[^1].Id : (long?)null });
         });
-        routes.MapPost("/pipelines/{name}/rebuild", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, ICommandLog log, CancellationToken cancellationToken) =>
+        routes.MapPost("/pipelines/{name}/rebuild", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, IPipelineReplay sources, CancellationToken cancellationToken) =>
         {
             if (gate.Check(http, admin) is { } refused) return refused;
             if (!monitor.TryGet(name, out var progress)) return UnknownPipeline(name, monitor);
@@ -57,7 +58,7 @@ public static class PipelineEndpoints
             if (!progress.RequestRebuild())
                 return Results.Problem($"pipeline '{name}' is already rebuilding its view (generation {progress.RebuildGeneration?.ToString() ?? (progress.Generation + 1).ToString()})",
                     statusCode: StatusCodes.Status409Conflict, title: "Rebuild running", type: TypePrefix + "rebuild-running");
-            return Results.Accepted($"/pipelines/{name}", PipelineStatus.From(progress, await log.ReadHeadAsync(cancellationToken)));
+            return Results.Accepted($"/pipelines/{name}", PipelineStatus.From(progress, await sources.ReadHeadAsync(name, cancellationToken)));
         });
         routes.MapGet("/views/{pipeline}/{**key}", ReadViewAsync);
         routes.MapGet("/search/{pipeline}", SearchAsync);
@@ -65,11 +66,11 @@ public static class PipelineEndpoints
     }
 
     private static async Task<IResult> ReadViewAsync(string pipeline, string key, long? atPosition, int? timeoutMs, HttpContext http, AccessGate gate,
-        PipelineMonitor monitor, CancellationToken cancellationToken)
+        PipelineMonitor monitor, PipelineCatalog pipelines, CancellationToken cancellationToken)
     {
         if (gate.Check(http, new AccessRequest(AccessAction.ReadView, Pipeline: pipeline), out var caller) is { } refused) return refused;
         if (!monitor.TryGet(pipeline, out var progress)) return UnknownPipeline(pipeline, monitor);
-        var tenancy = OwnerFilter(http, pipeline, caller);
+        var tenancy = OwnerFilter(pipelines, pipeline, caller);
         if (tenancy?.Refusal is { } noOwner) return noOwner;
         if (atPosition is { } position && progress.Offset < position)
         {
@@ -96,11 +97,11 @@ public static class PipelineEndpoints
     }
 
     private static async Task<IResult> SearchAsync(string pipeline, string? q, int? limit, int? from, long? atPosition, int? timeoutMs, HttpContext http, AccessGate gate,
-        PipelineMonitor monitor, CancellationToken cancellationToken)
+        PipelineMonitor monitor, PipelineCatalog pipelines, CancellationToken cancellationToken)
     {
         if (gate.Check(http, new AccessRequest(AccessAction.Search, Pipeline: pipeline), out var caller) is { } refused) return refused;
         if (!monitor.TryGet(pipeline, out var progress)) return UnknownPipeline(pipeline, monitor);
-        var tenancy = OwnerFilter(http, pipeline, caller);
+        var tenancy = OwnerFilter(pipelines, pipeline, caller);
         if (tenancy?.Refusal is { } noOwner) return noOwner;
         if (progress.Sink is null) return NotReady(pipeline);
         if (progress.Sink is not ISearchableSink searchable)
@@ -140,10 +141,10 @@ public static class PipelineEndpoints
     /// What a caller of a tenant may see of a view: only documents whose declared owner field names its
     /// tenant. A view that declares no owner field is closed to tenant callers, since nothing says whose its documents are.
     /// </summary>
-    private static (DocumentFilter? Filter, IResult? Refusal)? OwnerFilter(HttpContext http, string pipeline, Caller caller)
+    private static (DocumentFilter? Filter, IResult? Refusal)? OwnerFilter(PipelineCatalog pipelines, string pipeline, Caller caller)
     {
         if (caller.Tenant is not { } tenant) return null;
-        var owner = http.RequestServices.GetKeyedService<PipelineTransform>(pipeline)?.Definition.Owner;
+        var owner = pipelines.Find(pipeline)?.Definition.Owner;
         return owner is null
             ? (null, Results.Problem($"the view '{pipeline}' declares no owner field, so callers of a tenant cannot read it", statusCode: StatusCodes.Status403Forbidden,
                 title: "Forbidden", type: TypePrefix + "forbidden"))
@@ -164,7 +165,7 @@ public sealed record PipelineStatus(string Name, PipelineState State, long Offse
     double EventsPerSecond, long Events, long Errors, long DeadLetters, string? LastError, int Generation = 0, RebuildStatus? Rebuild = null, bool Stale = false,
     int Repairs = 0, string? LastRepair = null)
 {
-    /// <summary>The status of a pipeline against the log's current head.</summary>
+    /// <summary>The status of a pipeline against its source's current head.</summary>
     public static PipelineStatus From(PipelineProgress progress, long head)
     {
         var lag = Math.Max(0, head - progress.Offset);
@@ -175,5 +176,5 @@ public sealed record PipelineStatus(string Name, PipelineState State, long Offse
     }
 }
 
-/// <summary>A rebuild under way: the generation it writes and the log position it has reached.</summary>
+/// <summary>A rebuild under way: the generation it writes and the source offset it has reached.</summary>
 public sealed record RebuildStatus(int Generation, long Offset);

@@ -6,7 +6,7 @@ namespace Unbundled.Server.Security;
 public static class UnbundledClaims
 {
     /// <summary>The tenant the caller acts for.</summary>
-    public const string Tenant = Unbundled.Connectors.PushFeed.FeedEndpoints.TenantClaim;
+    public const string Tenant = Unbundled.Feeds.FeedEndpoints.TenantClaim;
 
     /// <summary>A feed token's scope: <c>{pipeline}/{channel}</c>.</summary>
     public const string Feed = "feed";

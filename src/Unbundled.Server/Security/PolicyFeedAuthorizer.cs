@@ -1,4 +1,4 @@
-using Unbundled.Connectors.PushFeed;
+using Unbundled.Feeds;
 
 namespace Unbundled.Server.Security;
 

@@ -12,7 +12,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
-using Unbundled.Connectors.PushFeed;
+using Unbundled.Feeds;
 
 namespace Unbundled.Server.Security;
 

@@ -6,7 +6,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Unbundled.Client;
-using Unbundled.Connectors.PushFeed;
+using Unbundled.Feeds;
 using Unbundled.Tests.Server;
 
 namespace Unbundled.Tests.Feeds;
@@ -104,14 +104,14 @@ public sealed class FeedProtocolTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_position_beyond_the_end_of_the_log_is_a_refetch_too_not_an_error()
+    public async Task A_position_beyond_the_end_of_the_source_is_a_refetch_too_not_an_error()
     {
         await _writes.WriteAsync("future");
         await using var feed = await RawSse.OpenAsync(_server.Client, "/feeds/lists?channel=list:future&after=999999");
 
         var refetch = await feed.NextAsync();
         Assert.Equal("must-refetch", refetch!.Event);
-        Assert.Contains("beyond the end of the log", (string?)refetch.Data!["reason"]);
+        Assert.Contains("beyond the end of the source", (string?)refetch.Data!["reason"]);
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 using Unbundled.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Unbundled.Client;
-using Unbundled.Connectors.PushFeed;
+using Unbundled.Feeds;
 using Unbundled.Tests.Server;
 
 namespace Unbundled.Tests.Feeds;

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Unbundled.Connectors.PushFeed;
+using Unbundled.Feeds;
 using Unbundled.Sdk.Sinks;
 
 namespace Unbundled.Tests.Feeds;

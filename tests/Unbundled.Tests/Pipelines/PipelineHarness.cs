@@ -12,6 +12,8 @@ using Unbundled.Pipelines.State;
 using Unbundled.Sdk.Projections;
 using Unbundled.TodoApp.Projections;
 
+using Unbundled.Sources.CommandLog;
+
 namespace Unbundled.Tests.Pipelines;
 
 /// <summary>A host with the todo-list model, an embedded log in a temporary file and the given pipelines.</summary>
@@ -55,7 +57,7 @@ public sealed class PipelineHarness : IAsyncDisposable
     {
         var at = new SourceSpan("test", 1, 1);
         return new PipelineDefinition(name,
-            new SourceDefinition("todo-lists", ["todo-list"], at),
+            new SourceDefinition("todo-lists", new CommandLogSourceFactory([]), new CommandLogSourceOptions { Models = ["todo-list"] }, at),
             where,
             projection ?? new NamedProjection(TodoItemsProjection.ProjectionName),
             new SinkDefinition(name + "-sink", new RecordingSinkFactory(), new RecordingSinkOptions { View = view, KeepsOffset = keepsOffset }, at),

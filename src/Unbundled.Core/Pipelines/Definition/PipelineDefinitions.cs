@@ -1,4 +1,5 @@
 using Unbundled.Sdk.Sinks;
+using Unbundled.Sdk.Sources;
 
 namespace Unbundled.Pipelines.Definition;
 
@@ -19,11 +20,12 @@ public sealed record PipelinesDocument(
     IReadOnlyDictionary<string, SinkDefinition> Sinks,
     IReadOnlyList<PipelineDefinition> Pipelines);
 
-/// <summary>A named source: the command log, restricted to some model types.</summary>
+/// <summary>A named source: a registered source connector (the command log unless it names another) and its options, bound and validated.</summary>
 /// <param name="Name">Its name in the file.</param>
-/// <param name="Models">The model types it passes (empty: all).</param>
+/// <param name="Connector">The connector factory it names.</param>
+/// <param name="Options">The connector's options object (of <see cref="Unbundled.Sdk.Connectors.IConnectorFactory.OptionsType"/>).</param>
 /// <param name="At">Where it is declared.</param>
-public sealed record SourceDefinition(string Name, IReadOnlyList<string> Models, SourceSpan At);
+public sealed record SourceDefinition(string Name, ISourceConnectorFactory Connector, object Options, SourceSpan At);
 
 /// <summary>A named sink: a registered connector and its options, bound and validated.</summary>
 /// <param name="Name">Its name in the file.</param>

@@ -3,8 +3,9 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Unbundled.Pipelines.Filtering;
 using Unbundled.Pipelines.Projection;
+using Unbundled.Sdk.Connectors;
 using Unbundled.Sdk.Projections;
-using Unbundled.Sdk.Sinks;
+using Unbundled.Sources.CommandLog;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -12,13 +13,12 @@ namespace Unbundled.Pipelines.Definition;
 
 /// <summary>
 /// Reads pipelines.yaml into validated definitions before anything runs, checking it against the
-/// registered connectors, projections and model types, and collecting every problem with its file,
-/// line and column (see docs/pipelines.md for the format).
+/// registered connectors and projections (which check their own options), and collecting every problem
+/// with its file, line and column (see docs/pipelines.md for the format).
 /// </summary>
 public sealed partial class PipelinesFileLoader(
-    IReadOnlyDictionary<string, ISinkConnectorFactory> connectors,
+    ConnectorCatalog connectors,
     IReadOnlyDictionary<string, IProjection> projections,
-    IReadOnlyCollection<string> modelTypes,
     EnvironmentSubstitution? environment = null)
 {
     private readonly EnvironmentSubstitution _environment = environment ?? EnvironmentSubstitution.FromProcess();
@@ -105,45 +105,47 @@ public sealed partial class PipelinesFileLoader(
         return definitions;
     }
 
-    private SourceDefinition? ReadSource(YamlReading reading, string name, YamlMappingNode body)
-    {
-        reading.OnlyKeys(body, $"source '{name}'", "models");
-        var node = YamlReading.Child(body, "models");
-        var models = node is null ? [] : reading.ScalarList(node, $"'models' of source '{name}'") ?? [];
-        if (modelTypes.Count > 0 && node is not null)
-        {
-            var items = node is YamlSequenceNode sequence ? sequence.Children.ToList() : [node];
-            foreach (var item in items)
-            {
-                var model = (item as YamlScalarNode)?.Value ?? "";
-                if (item is YamlScalarNode && !modelTypes.Contains(model))
-                    reading.Problem(item, $"source '{name}' names the model type '{model}', which is not registered", Known(model, modelTypes));
-            }
-        }
-        return new SourceDefinition(name, models, reading.At(body));
-    }
+    private SourceDefinition? ReadSource(YamlReading reading, string name, YamlMappingNode body) =>
+        // A source that names no connector reads the command log, as every source did before sources were plug-ins.
+        ReadConnector(reading, "source", name, body, connectors.Sources, CommandLogSourceFactory.ConnectorName) is var (factory, options, at)
+            ? new SourceDefinition(name, factory, options, at)
+            : null;
 
-    private SinkDefinition? ReadSink(YamlReading reading, string name, YamlMappingNode body)
+    private SinkDefinition? ReadSink(YamlReading reading, string name, YamlMappingNode body) =>
+        ReadConnector(reading, "sink", name, body, connectors.Sinks, defaultConnector: null) is var (factory, options, at)
+            ? new SinkDefinition(name, factory, options, at)
+            : null;
+
+    /// <summary>The connector a source or sink names, and its options bound and checked by the connector itself.</summary>
+    private static (T Factory, object Options, SourceSpan At)? ReadConnector<T>(YamlReading reading, string what, string name, YamlMappingNode body,
+        IReadOnlyDictionary<string, T> known, string? defaultConnector) where T : IConnectorFactory
     {
-        if (YamlReading.Child(body, "connector") is not { } connectorNode)
+        string connectorName;
+        YamlNode connectorAt = body;
+        if (YamlReading.Child(body, "connector") is { } connectorNode)
         {
-            reading.Problem(body, $"sink '{name}' has no 'connector'", $"Registered connectors: {string.Join(", ", connectors.Keys.Order())}");
+            if (reading.Scalar(connectorNode, $"'connector' of {what} '{name}'") is not { } written) return null;
+            (connectorName, connectorAt) = (written, connectorNode);
+        }
+        else if (defaultConnector is not null)
+        {
+            connectorName = defaultConnector;
+        }
+        else
+        {
+            reading.Problem(body, $"{what} '{name}' has no 'connector'", $"Registered connectors: {string.Join(", ", known.Keys.Order())}");
             return null;
         }
-        if (reading.Scalar(connectorNode, $"'connector' of sink '{name}'") is not { } connectorName) return null;
-        if (!connectors.TryGetValue(connectorName, out var connector))
+        if (!known.TryGetValue(connectorName, out var connector))
         {
-            reading.Problem(connectorNode, $"sink '{name}' uses the connector '{connectorName}', which is not registered", Known(connectorName, connectors.Keys));
+            reading.Problem(connectorAt, $"{what} '{name}' uses the connector '{connectorName}', which is not registered", Known(connectorName, known.Keys));
             return null;
         }
         var before = reading.Problems.Count;
-        var options = new YamlOptionsBinder(reading).Bind(connector.OptionsType, body, $"sink '{name}'", "connector");
+        var options = new YamlOptionsBinder(reading).Bind(connector.OptionsType, body, $"{what} '{name}'", "connector");
         foreach (var (option, message) in connector.Validate(options))
-        {
-            var at = body.Children.FirstOrDefault(c => YamlOptionsBinder.Kebab(((YamlScalarNode)c.Key).Value ?? "") == YamlOptionsBinder.Kebab(option) || ((YamlScalarNode)c.Key).Value == option).Value ?? body;
-            reading.Problem(at, $"'{option}' of sink '{name}': {message}");
-        }
-        return reading.Problems.Count == before ? new SinkDefinition(name, connector, options, reading.At(body)) : null;
+            reading.Problem(YamlOptionsBinder.NodeOf(body, option), $"'{YamlOptionsBinder.OptionName(option)}' of {what} '{name}': {message}");
+        return reading.Problems.Count == before ? (connector, options, reading.At(body)) : null;
     }
 
     private PipelineDefinition? ReadPipeline(YamlReading reading, YamlNode key, YamlNode value,

@@ -34,6 +34,24 @@ internal sealed class YamlOptionsBinder(YamlReading reading)
         return options;
     }
 
+    /// <summary>The option a connector's problem names, without an item index (<c>models[1]</c> is <c>models</c>).</summary>
+    public static string OptionName(string option) => option.IndexOf('[') is > 0 and var bracket ? option[..bracket] : option;
+
+    /// <summary>
+    /// The node a connector's problem about <paramref name="option"/> points at: the option's value, the
+    /// item of a list option it indexes (<c>models[1]</c>), or the whole declaration when it is not written.
+    /// </summary>
+    public static YamlNode NodeOf(YamlMappingNode body, string option)
+    {
+        var name = OptionName(option);
+        var value = body.Children.FirstOrDefault(c => Normalize(((YamlScalarNode)c.Key).Value ?? "") == Normalize(name)).Value;
+        if (value is null) return body;
+        return value is YamlSequenceNode list && option.Length > name.Length
+            && int.TryParse(option.AsSpan(name.Length + 1, option.Length - name.Length - 2), out var index) && index >= 0 && index < list.Children.Count
+            ? list.Children[index]
+            : value;
+    }
+
     /// <summary>The kebab-case spelling of a property name, as pipelines.yaml writes it.</summary>
     public static string Kebab(string name) =>
         string.Concat(name.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "-" : "") + char.ToLowerInvariant(c) : c.ToString()));

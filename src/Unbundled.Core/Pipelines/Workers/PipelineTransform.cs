@@ -1,4 +1,3 @@
-using Unbundled.Log;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Sdk.Events;
 using Unbundled.Sdk.Projections;
@@ -7,19 +6,14 @@ using Unbundled.Sdk.Sinks;
 namespace Unbundled.Pipelines.Workers;
 
 /// <summary>
-/// What a pipeline makes of one change: whether its source reads the entry, whether the filter
-/// admits the model, and the documents its projection derives. The worker applies it to write the
-/// view; a push feed applies it again to serve a subscriber's catch-up from the log.
+/// What a pipeline makes of one change event: whether the filter admits it, and the documents its
+/// projection derives. The worker applies it to write the view; a replay applies it again (a push
+/// feed's catch-up) without touching the view.
 /// </summary>
 public sealed class PipelineTransform(PipelineDefinition definition, IProjection projection)
 {
-    private readonly HashSet<string> _models = definition.Source.Models.ToHashSet(StringComparer.Ordinal);
-
     /// <summary>The pipeline this transform belongs to.</summary>
     public PipelineDefinition Definition { get; } = definition;
-
-    /// <summary>True when the pipeline's source reads entries of this model type.</summary>
-    public bool Reads(LogEntry entry) => _models.Count == 0 || _models.Contains(entry.Model.Type);
 
     /// <summary>
     /// The filter decides which models belong to the view. A model that matched before the change and

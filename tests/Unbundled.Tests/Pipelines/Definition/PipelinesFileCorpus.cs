@@ -2,7 +2,8 @@ using Unbundled.Connectors.Ndjson;
 using Unbundled.Connectors.Redis;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Sdk.Projections;
-using Unbundled.Sdk.Sinks;
+using Unbundled.Sdk.Connectors;
+using Unbundled.Sources.CommandLog;
 using Unbundled.TodoApp.Projections;
 
 namespace Unbundled.Tests.Pipelines.Definition;
@@ -13,10 +14,13 @@ internal static class PipelinesFileCorpus
     public static PipelinesFileLoader Loader(IReadOnlyDictionary<string, string>? environment = null)
     {
         var variables = environment ?? new Dictionary<string, string> { ["REDIS_URL"] = "127.0.0.1:6379" };
+        var connectors = new ConnectorCatalog();
+        connectors.Add(new CommandLogSourceFactory(["todo-list"]));
+        connectors.Add(new RedisCacheSinkFactory());
+        connectors.Add(new NdjsonFileSinkFactory());
         return new PipelinesFileLoader(
-            new Dictionary<string, ISinkConnectorFactory> { ["redis"] = new RedisCacheSinkFactory(), ["ndjson"] = new NdjsonFileSinkFactory() },
+            connectors,
             new Dictionary<string, IProjection> { ["todo-items"] = new TodoItemsProjection() },
-            ["todo-list"],
             new EnvironmentSubstitution(name => variables.GetValueOrDefault(name)));
     }
 

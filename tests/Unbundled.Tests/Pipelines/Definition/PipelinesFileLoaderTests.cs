@@ -1,6 +1,8 @@
 using Unbundled.Connectors.Redis;
 using Unbundled.Pipelines.Definition;
 
+using Unbundled.Sources.CommandLog;
+
 namespace Unbundled.Tests.Pipelines.Definition;
 
 public sealed class PipelinesFileLoaderTests
@@ -32,7 +34,7 @@ public sealed class PipelinesFileLoaderTests
         { "bad path in where", PipelinesFileCorpus.Valid.Replace("after.title != \"x\"", "aftr.title == \"x\""), "pipelines.yaml:13:12: error: 'where' of pipeline 'items': 'aftr.title' does not start with one of key, op, ts_ms, source, before, after; did you mean 'after'?" },
         { "bad select path", PipelinesFileCorpus.Valid.Replace("    projection: todo-items", "    select:\n      fields:\n        t: source.tabel"), "pipelines.yaml:16:12: error: field 't' of pipeline 'items': 'source.tabel' is not a source field; use source.connector, source.name, source.table, source.position, source.version, source.ts_ms, source.snapshot; did you mean 'source.table'? For a constant, write { value: ... }" },
         { "bad key template", PipelinesFileCorpus.Valid.Replace("todo:{listId}:{id}", "todo:{listId}:{id"), "pipelines.yaml:8:10: error: 'key' of sink 'cache': 'todo:{listId}:{id' has a '{' that is never closed at character 15" },
-        { "unknown model type", PipelinesFileCorpus.Valid.Replace("[todo-list]", "[todo-lists]"), "pipelines.yaml:3:14: error: source 'lists' names the model type 'todo-lists', which is not registered. Did you mean 'todo-list'?" },
+        { "unknown model type", PipelinesFileCorpus.Valid.Replace("[todo-list]", "[todo-lists]"), "pipelines.yaml:3:14: error: 'models' of source 'lists': the model type 'todo-lists' is not registered. Did you mean 'todo-list'?" },
         { "bad pipeline name", PipelinesFileCorpus.Valid.Replace("  items:", "  Items!:"), "pipelines.yaml:11:3: error: 'Items!' is not a valid pipeline name: use lowercase letters, digits, '-' and '_', starting with a letter or digit" },
         { "empty pipelines", PipelinesFileCorpus.Valid[..PipelinesFileCorpus.Valid.IndexOf("pipelines:")] + "pipelines: {}\n", "pipelines.yaml:10:12: error: the 'pipelines' section is empty: declare at least one pipeline" },
     };
@@ -58,7 +60,7 @@ public sealed class PipelinesFileLoaderValidTests
 
         var pipeline = Assert.Single(document.Pipelines);
         Assert.Equal(("items", "lists", "cache"), (pipeline.Name, pipeline.Source.Name, pipeline.Sink.Name));
-        Assert.Equal(["todo-list"], pipeline.Source.Models);
+        Assert.Equal(["todo-list"], Assert.IsType<CommandLogSourceOptions>(pipeline.Source.Options).Models);
         Assert.Equal(new NamedProjection("todo-items"), pipeline.Projection);
         Assert.Equal(new BatchOptions(200, TimeSpan.FromMilliseconds(10)), pipeline.Batch);
         Assert.Equal(ErrorPolicy.DeadLetter, pipeline.OnError);

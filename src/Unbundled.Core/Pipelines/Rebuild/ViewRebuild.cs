@@ -1,0 +1,95 @@
+using Microsoft.Extensions.Logging;
+using Unbundled.Pipelines.Definition;
+using Unbundled.Pipelines.Observability;
+using Unbundled.Pipelines.State;
+using Unbundled.Pipelines.Workers;
+using Unbundled.Sdk.Sinks;
+using Unbundled.Sdk.Sources;
+
+namespace Unbundled.Pipelines.Rebuild;
+
+/// <summary>
+/// The unbundled <c>CREATE INDEX</c> of one pipeline: a new generation of the view is built beside the
+/// live one by reading the source again from the start, a few batches per turn of the worker, and swapped
+/// in once it has reached the live generation's offset, so readers never see an empty or partial view;
+/// the old generation is dropped after a grace period. The generations and the definition fingerprint the
+/// live one was built from are kept in the state store, so an interrupted rebuild resumes.
+/// </summary>
+internal sealed class ViewRebuild(PipelineDefinition definition, IPipelineStateStore state, PipelineProgress progress, ViewWriter writer,
+    Func<int, CancellationToken, Task<ViewTarget>> open, ILogger logger) : IAsyncDisposable
+{
+    /// <summary>Rebuild batches per live batch: a rebuild sharing turns evenly with a saturated live pipeline would never catch up with it.</summary>
+    private const int BatchesPerTurn = 4;
+
+    /// <summary>How long an old generation stays after a rebuild swapped it out, for reads in flight on it.</summary>
+    private static readonly TimeSpan GracePeriod = TimeSpan.FromSeconds(2);
+
+    private ViewTarget? _building;
+    private ViewTarget? _retired;
+
+    /// <summary>True while a new generation is being built.</summary>
+    public bool Running => _building is not null;
+
+    /// <summary>Goes on with a rebuild of <paramref name="generation"/> that a stop interrupted.</summary>
+    public async Task ResumeAsync(int generation, CancellationToken cancellationToken)
+    {
+        _building = await open(generation, cancellationToken).ConfigureAwait(false);
+        progress.Rebuilding(generation, _building.Offset.Value);
+        logger.LogInformation("Pipeline {Pipeline} resumes rebuilding generation {Generation} after position {Offset}", definition.Name, generation, _building.Offset.Value);
+    }
+
+    /// <summary>Starts building the generation after <paramref name="live"/>'s.</summary>
+    public async Task StartAsync(ViewTarget live, CancellationToken cancellationToken)
+    {
+        var generation = live.Generation + 1;
+        var stored = await state.LoadGenerationAsync(definition.Name, cancellationToken).ConfigureAwait(false);
+        await state.StoreGenerationAsync(definition.Name, stored with { Building = generation }, cancellationToken).ConfigureAwait(false);
+        _building = await open(generation, cancellationToken).ConfigureAwait(false);
+        progress.Rebuilding(generation, _building.Offset.Value);
+        logger.LogInformation("Pipeline {Pipeline} rebuilds its view as generation {Generation} from the start of its source", definition.Name, generation);
+    }
+
+    /// <summary>
+    /// Advances the new generation towards <paramref name="live"/>; answers the new generation once it has taken
+    /// over (the caller then calls <see cref="DropRetiredAsync"/>), else null.
+    /// </summary>
+    public async Task<ViewTarget?> StepAsync(ViewTarget live, CancellationToken cancellationToken)
+    {
+        var building = _building!;
+        for (var step = 0; step < BatchesPerTurn && building.Offset.Value < live.Offset.Value; step++)
+        {
+            var read = await building.Source.ReadAsync(building.Offset.Value, definition.Batch.MaxSize, cancellationToken).ConfigureAwait(false);
+            // The new generation stops exactly where the live one stands, then takes over from there.
+            var upToLive = new SourceBatch(read.Records.Where(r => r.Offset <= live.Offset.Value).ToList(), Math.Min(read.Offset, live.Offset.Value), read.CommittedAt);
+            if (upToLive.Offset <= building.Offset.Value) break;
+            await writer.WriteAsync(building, upToLive, stopAtPoison: false, cancellationToken).ConfigureAwait(false);
+            progress.Rebuilding(building.Generation, building.Offset.Value);
+        }
+        if (building.Offset.Value < live.Offset.Value) return null;
+
+        await ((IGenerationalSink)building.Sink).ActivateAsync(cancellationToken).ConfigureAwait(false);
+        await state.StoreGenerationAsync(definition.Name, new PipelineGeneration(building.Generation, null, definition.Fingerprint), cancellationToken).ConfigureAwait(false);
+        (_building, _retired) = (null, live);
+        progress.BuiltFrom(definition.Fingerprint, definition.Fingerprint);
+        progress.Connected(building.Sink, building.Offset.Value, building.Generation);
+        progress.Rebuilt();
+        logger.LogInformation("Pipeline {Pipeline} now serves generation {Generation}; generation {Old} is dropped", definition.Name, building.Generation, live.Generation);
+        return building;
+    }
+
+    /// <summary>Drops the generation a swap retired, once reads in flight on it had a moment to finish (reads already go to the new one).</summary>
+    public async Task DropRetiredAsync(CancellationToken cancellationToken)
+    {
+        if (_retired is not { } old) return;
+        await Task.Delay(GracePeriod, cancellationToken).ConfigureAwait(false);
+        await ((IGenerationalSink)old.Sink).DropAsync(cancellationToken).ConfigureAwait(false);
+        _retired = null;
+        await old.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var target in new[] { _building, _retired }.OfType<ViewTarget>()) await target.DisposeAsync().ConfigureAwait(false);
+    }
+}

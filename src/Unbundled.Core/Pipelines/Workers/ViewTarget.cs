@@ -1,0 +1,50 @@
+using Polly;
+using Unbundled.Pipelines.Definition;
+using Unbundled.Pipelines.Offsets;
+using Unbundled.Pipelines.State;
+using Unbundled.Sdk.Sinks;
+using Unbundled.Sdk.Sources;
+
+namespace Unbundled.Pipelines.Workers;
+
+/// <summary>One generation of a view as a worker writes it: its sink, its own reader of the source, and its offset.</summary>
+internal sealed class ViewTarget : IAsyncDisposable
+{
+    private ViewTarget(int generation, ISinkConnector sink, ISourceConnector source, ViewOffset offset) =>
+        (Generation, Sink, Source, Offset) = (generation, sink, source, offset);
+
+    /// <summary>Which generation of the view this is (0 for the first).</summary>
+    public int Generation { get; }
+
+    /// <summary>The sink connector writing this generation.</summary>
+    public ISinkConnector Sink { get; }
+
+    /// <summary>This generation's reader of the pipeline's source.</summary>
+    public ISourceConnector Source { get; }
+
+    /// <summary>How far this generation has come.</summary>
+    public ViewOffset Offset { get; }
+
+    /// <summary>Creates, connects and positions the sink and source of one generation, retrying while either cannot be reached.</summary>
+    public static async Task<ViewTarget> OpenAsync(PipelineDefinition definition, int generation, IServiceProvider services, IPipelineStateStore state,
+        ResiliencePipeline retry, CancellationToken cancellationToken)
+    {
+        var sink = definition.Sink.Connector.Create(definition.Sink.Options, new SinkContext(definition.Name, services) { Generation = generation, OwnerField = definition.Owner });
+        var source = definition.Source.Connector.Create(definition.Source.Options, new SourceContext(definition.Name, definition.Source.Name, services));
+        var offset = new ViewOffset(sink, state, ViewOffset.NameOf(definition.Name, generation));
+        await retry.ExecuteAsync(async token =>
+        {
+            await source.ConnectAsync(token).ConfigureAwait(false);
+            await sink.ConnectAsync(token).ConfigureAwait(false);
+            await offset.LoadAsync(token).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+        return new ViewTarget(generation, sink, source, offset);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await Source.DisposeAsync().ConfigureAwait(false);
+        await Sink.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,74 @@
+using System.Text.Json;
+using Polly;
+using Unbundled.Pipelines.DeadLetters;
+using Unbundled.Pipelines.State;
+using Unbundled.Sdk.Events;
+using Unbundled.Sdk.Sinks;
+using Unbundled.Sdk.Sources;
+
+namespace Unbundled.Pipelines.Workers;
+
+/// <summary>
+/// Applies one source batch to one generation of a view: filters and projects each change, writes the
+/// documents to the sink (retrying with backoff while it fails), stores what could not be derived or
+/// was refused in the dead-letter store, and only then moves the generation's offset.
+/// </summary>
+internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter deadLetters, ResiliencePipeline sinkRetry, TimeProvider clock)
+{
+    private string Pipeline => transform.Definition.Name;
+
+    /// <summary>
+    /// Writes <paramref name="batch"/> to <paramref name="target"/>. With <paramref name="stopAtPoison"/>, a record that
+    /// cannot be derived ends the batch just before it and the answer is true: the offset stays short of it.
+    /// </summary>
+    public async Task<bool> WriteAsync(ViewTarget target, SourceBatch batch, bool stopAtPoison, CancellationToken cancellationToken)
+    {
+        var documents = new List<SinkDocument>();
+        var derivedFrom = new Dictionary<long, ChangeEvent>();
+        var letters = new List<DeadLetter>();
+        var reached = batch.Offset;
+        var previous = target.Offset.Value;
+        var poisoned = false;
+        foreach (var record in batch.Records)
+        {
+            var (raw, reason) = (record.Raw, record.Reason);
+            if (record.Change is { } change)
+            {
+                try
+                {
+                    if (transform.Admit(change) is { } admitted)
+                    {
+                        documents.AddRange(transform.Project(admitted));
+                        derivedFrom[record.Offset] = admitted;
+                    }
+                    previous = record.Offset;
+                    continue;
+                }
+                catch (Exception error) when (error is not OperationCanceledException)
+                {
+                    (raw, reason) = (JsonSerializer.Serialize(change), $"{error.GetType().Name}: {error.Message}");
+                }
+            }
+            letters.Add(new DeadLetter(0, Pipeline, record.Offset, record.Key, raw ?? "", reason ?? "the source could not read this record", clock.GetUtcNow()));
+            if (stopAtPoison)
+            {
+                (reached, poisoned) = (previous, true);
+                break;
+            }
+            previous = record.Offset;
+        }
+
+        // Dead letters are stored before the offset moves past them, so none is lost in a crash.
+        await deadLetters.StoreAsync(letters, cancellationToken).ConfigureAwait(false);
+        if (reached <= target.Offset.Value && documents.Count == 0) return poisoned;
+
+        var write = new SinkBatch(Pipeline, documents, reached) { BasedOn = target.Offset.Value };
+        var result = await sinkRetry.ExecuteAsync(async token => await target.Sink.WriteAsync(write, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        // A refused document is stored with the event it came from, and why the sink refused it.
+        await deadLetters.StoreAsync(result.Rejected.Select(r => new DeadLetter(0, Pipeline, r.Document.Position, r.Document.Key,
+            derivedFrom.TryGetValue(r.Document.Position, out var source) ? JsonSerializer.Serialize(source) : JsonSerializer.Serialize(r.Document.Document),
+            r.Reason, clock.GetUtcNow())).ToList(), cancellationToken).ConfigureAwait(false);
+        await target.Offset.AdvanceAsync(reached, cancellationToken).ConfigureAwait(false);
+        return poisoned;
+    }
+}

@@ -1,0 +1,20 @@
+namespace Unbundled.Sdk.Connectors;
+
+/// <summary>
+/// What sink and source connector factories share: the name pipelines.yaml uses, the options class a
+/// declaration's keys bind to, and the check of bound options that <c>unbundled validate</c> reports.
+/// </summary>
+public interface IConnectorFactory
+{
+    /// <summary>The name pipelines.yaml uses (<c>connector: NAME</c>).</summary>
+    string Name { get; }
+
+    /// <summary>The options class a declaration's keys bind to (public settable properties; kebab-case keys).</summary>
+    Type OptionsType { get; }
+
+    /// <summary>
+    /// Checks bound options, returning each problem as (option name, message); empty when valid. An option
+    /// name may index into a list option (<c>models[1]</c>) so the message points at that item.
+    /// </summary>
+    IEnumerable<(string Option, string Message)> Validate(object options);
+}

@@ -1,0 +1,44 @@
+namespace Unbundled.Sdk.Sources;
+
+/// <summary>
+/// Where a pipeline's change events come from, plugged in like a sink. A pipeline reads one instance per
+/// generation of its view it builds, from the <b>offset</b> it last handled: a 64-bit position the source
+/// defines (a log position, a commit LSN, a checkpoint of partition offsets) that orders what it covers
+/// and from which the source resumes exactly. The engine keeps the offset (or the sink keeps it,
+/// atomically with its writes), and tells the source with <see cref="AcknowledgeAsync"/> once a batch is
+/// durable, so that a source with a server-side cursor (a replication slot, a consumer group) moves it
+/// only then. Each event carries the version that guards sink writes, chosen by the source.
+/// </summary>
+public interface ISourceConnector : IAsyncDisposable
+{
+    /// <summary>Opens connections and creates what the source needs (a publication, a slot, a consumer) when missing.</summary>
+    Task ConnectAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Up to <paramref name="maxCount"/> records after <paramref name="afterOffset"/>, in order; an empty
+    /// batch when nothing is at hand. The batch's offset may pass records the source skipped.
+    /// </summary>
+    Task<SourceBatch> ReadAsync(long afterOffset, int maxCount, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Completes when records after <paramref name="afterOffset"/> may exist: at once if they do, else when
+    /// the source is signalled. May complete early; callers read again.
+    /// </summary>
+    Task WaitAsync(long afterOffset, CancellationToken cancellationToken);
+
+    /// <summary>The newest offset the source can read up to now (0: none): what lag is measured against.</summary>
+    Task<long> ReadHeadAsync(CancellationToken cancellationToken);
+
+    /// <summary>The pipeline durably handled everything up to <paramref name="offset"/>; a source may release what it kept for it.</summary>
+    ValueTask AcknowledgeAsync(long offset, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// A source that can tell at which offset a key reached a version, so that a client holding a model at
+/// some version can follow a feed from exactly there (<c>/feeds/…?model=type/id&amp;version=n</c>).
+/// </summary>
+public interface IVersionedSource
+{
+    /// <summary>The offset of the event that made <paramref name="key"/> of <paramref name="table"/> reach <paramref name="version"/>; null when it never did.</summary>
+    Task<long?> OffsetOfVersionAsync(string table, string key, long version, CancellationToken cancellationToken);
+}

@@ -1,0 +1,41 @@
+using Unbundled.Sdk.Connectors;
+
+namespace Unbundled.Sdk.Sources;
+
+/// <summary>What a source connector learns about the pipeline reading it.</summary>
+/// <param name="Pipeline">The pipeline's name: use it to name server-side cursors (slots, consumer groups).</param>
+/// <param name="Source">The source's name in pipelines.yaml (it goes to <c>source.name</c> of each event).</param>
+/// <param name="Services">The host's services (loggers, options, clients).</param>
+public sealed record SourceContext(string Pipeline, string Source, IServiceProvider Services);
+
+/// <summary>
+/// A source connector known by name in pipelines.yaml (<c>sources: { my-source: { connector: NAME, …options } }</c>).
+/// Register it with <c>services.AddSourceConnector</c>.
+/// </summary>
+public interface ISourceConnectorFactory : IConnectorFactory
+{
+    /// <summary>Builds a reader of the source for one pipeline.</summary>
+    ISourceConnector Create(object options, SourceContext context);
+}
+
+/// <summary>A typed base for source connector factories: options of <typeparamref name="TOptions"/>.</summary>
+public abstract class SourceConnectorFactory<TOptions> : ISourceConnectorFactory where TOptions : class, new()
+{
+    /// <inheritdoc />
+    public abstract string Name { get; }
+
+    /// <inheritdoc />
+    public Type OptionsType => typeof(TOptions);
+
+    /// <inheritdoc />
+    public IEnumerable<(string Option, string Message)> Validate(object options) => Validate((TOptions)options);
+
+    /// <inheritdoc />
+    public ISourceConnector Create(object options, SourceContext context) => Create((TOptions)options, context);
+
+    /// <summary>Checks the options; the default accepts anything that bound.</summary>
+    protected virtual IEnumerable<(string Option, string Message)> Validate(TOptions options) => [];
+
+    /// <summary>Builds the reader.</summary>
+    protected abstract ISourceConnector Create(TOptions options, SourceContext context);
+}
