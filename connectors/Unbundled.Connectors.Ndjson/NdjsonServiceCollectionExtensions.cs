@@ -1,6 +1,4 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Unbundled.Connectors.Ndjson;
-using Unbundled.Sdk.Sinks;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -10,7 +8,6 @@ public static class NdjsonServiceCollectionExtensions
     /// <summary>Adds the <c>ndjson</c> connector factory, so that pipelines.yaml can name it; adding it twice is harmless.</summary>
     public static IServiceCollection AddNdjsonFileSink(this IServiceCollection services)
     {
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<ISinkConnectorFactory, NdjsonFileSinkFactory>());
-        return services;
+        return services.AddSinkConnector(new NdjsonFileSinkFactory());
     }
 }

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Unbundled.Connectors.Redis;
-using Unbundled.Hosting;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -8,11 +7,11 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class RedisCacheSinkRegistration
 {
     /// <summary>Makes <c>connector: redis</c> available to pipelines; <paramref name="defaultConnection"/> serves sinks that name none.</summary>
-    public static UnbundledBuilder AddRedisCacheSink(this UnbundledBuilder builder, Action<RedisConnectionDefaults>? defaultConnection = null)
+    public static IServiceCollection AddRedisCacheSink(this IServiceCollection services, Action<RedisConnectionDefaults>? defaultConnection = null)
     {
-        builder.Services.TryAddSingleton<RedisConnections>();
-        var defaults = builder.Services.AddOptions<RedisConnectionDefaults>();
+        services.TryAddSingleton<RedisConnections>();
+        var defaults = services.AddOptions<RedisConnectionDefaults>();
         if (defaultConnection is not null) defaults.Configure(defaultConnection);
-        return builder.AddSinkConnector(new RedisCacheSinkFactory());
+        return services.AddSinkConnector(new RedisCacheSinkFactory());
     }
 }

@@ -3,9 +3,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
-using Unbundled.Connectors.Elasticsearch;
-using Unbundled.Connectors.Lucene;
-using Unbundled.Connectors.Ndjson;
 using Unbundled.Feeds;
 using Unbundled.Connectors.Redis;
 using Unbundled.Hosting;
@@ -26,9 +23,10 @@ public static class UnbundledApp
 
     /// <summary>
     /// Creates the web application from <paramref name="args"/>, appsettings.json and environment
-    /// variables; <paramref name="configure"/> may change anything before it is built (tests use it).
+    /// variables, serving the model types and projections <paramref name="application"/> registers (the CLI
+    /// passes the demo's); <paramref name="configure"/> may change anything before it is built (tests use it).
     /// </summary>
-    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null, Action<UnbundledBuilder>? application = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
         // Quiet framework defaults first, so appsettings, environment and arguments can still override them.
@@ -48,7 +46,7 @@ public static class UnbundledApp
         builder.Services.AddHealthChecks().AddCheck<PipelinesHealthCheck>("pipelines");
         builder.Services.AddOptions<ServerOptions>().Bind(builder.Configuration.GetSection("Unbundled:Server"));
         builder.AddUnbundledSecurity(urls);
-        AddUnbundledServices(builder.Services, builder.Configuration);
+        AddUnbundledServices(builder.Services, builder.Configuration, application);
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -64,28 +62,26 @@ public static class UnbundledApp
     }
 
     /// <summary>
-    /// Registers the master, the configured log, the demo model, the built-in connectors and the
-    /// pipelines file (<c>Unbundled:Pipelines:File</c>, else ./pipelines.yaml when present). The CLI's
-    /// <c>validate</c> uses the same registration, so it checks exactly what <c>run</c> would run.
+    /// Registers the master, the configured log, the application's model types and projections, the
+    /// built-in connectors and the pipelines file (<c>Unbundled:Pipelines:File</c>, else ./pipelines.yaml
+    /// when present). The CLI's <c>validate</c> uses the same registration, so it checks exactly what
+    /// <c>run</c> would run.
     /// </summary>
-    public static UnbundledBuilder AddUnbundledServices(IServiceCollection services, IConfiguration configuration)
+    public static UnbundledBuilder AddUnbundledServices(IServiceCollection services, IConfiguration configuration, Action<UnbundledBuilder>? application = null)
     {
-        var unbundled = services.AddUnbundled(configuration)
-            .UseConfiguredLog(configuration)
-            .AddTodoApp()
-            .AddSinkConnector(new NdjsonFileSinkFactory())
-            .AddSinkConnector(new LuceneIndexSinkFactory())
-            .AddSinkConnector(new ElasticsearchSinkFactory())
-            .AddPushFeeds();
+        var unbundled = services.AddUnbundled(configuration).UseConfiguredLog(configuration);
+        application?.Invoke(unbundled);
+        services.AddNdjsonFileSink().AddLuceneIndexSink().AddElasticsearchSink();
+        unbundled.AddPushFeeds();
         var redis = configuration["Unbundled:Redis:Connection"] ?? configuration["UNBUNDLED_REDIS"];
         if (redis is { Length: > 0 })
         {
-            unbundled.AddRedisCacheSink(defaults => defaults.Connection = redis);
+            services.AddRedisCacheSink(defaults => defaults.Connection = redis);
         }
         else
         {
             services.AddSingleton<EmbeddedGarnetServer>();
-            unbundled.AddRedisCacheSink();
+            services.AddRedisCacheSink();
             services.AddOptions<RedisConnectionDefaults>().Configure<EmbeddedGarnetServer>((defaults, garnet) => defaults.Connection = garnet.Connection);
         }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
@@ -64,7 +65,7 @@ internal static class DemoEndToEndScenario
                 $"--Unbundled:Pipelines:File={pipelines}",
                 "--Unbundled:Redis:Connection=",
                 "--Logging:LogLevel:Default=Warning",
-            ]);
+            ], application: unbundled => unbundled.AddTodoApp());
             await app.StartAsync();
             var baseUrl = new Uri(app.Urls.First());
             using var http = new HttpClient { BaseAddress = baseUrl };

@@ -37,7 +37,7 @@ internal static class FeedLatencyScenario
                 $"--Unbundled:Log:Sqlite:Path={Path.Combine(directory.FullName, "log.db")}",
                 $"--Unbundled:Pipelines:File={pipelines}",
                 "--Logging:LogLevel:Default=Warning",
-            ], builder => builder.Services.Replace(ServiceDescriptor.Singleton<ICommandLog>(p => commits.Wrap(p.GetRequiredService<SqliteCommandLog>()))));
+            ], builder => builder.Services.Replace(ServiceDescriptor.Singleton<ICommandLog>(p => commits.Wrap(p.GetRequiredService<SqliteCommandLog>()))), unbundled => unbundled.AddTodoApp());
             await app.StartAsync();
             using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
 

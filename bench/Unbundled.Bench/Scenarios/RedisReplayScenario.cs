@@ -75,8 +75,8 @@ internal static class RedisReplayScenario
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var unbundled = builder.Services.AddUnbundled()
             .UseSqliteLog(options => options.Path = logFile)
-            .AddModelType("list")
-            .AddRedisCacheSink(defaults => defaults.Connection = redis);
+            .AddModelType("list");
+        builder.Services.AddRedisCacheSink(defaults => defaults.Connection = redis);
         var at = new SourceSpan("bench", 1, 1);
         unbundled.AddPipeline(new PipelineDefinition("replay",
             new SourceDefinition("lists", unbundled.Connectors.Sources[CommandLogSourceFactory.ConnectorName], new CommandLogSourceOptions { Models = ["list"] }, at),

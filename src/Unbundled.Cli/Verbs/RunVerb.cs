@@ -29,7 +29,7 @@ internal static class RunVerb
             WebApplication app;
             try
             {
-                app = UnbundledApp.Build([.. hostArgs]);
+                app = UnbundledApp.Build([.. hostArgs], application: DemoApplication.Register);
             }
             catch (Unbundled.Pipelines.Definition.PipelinesFileException invalid)
             {

@@ -22,7 +22,7 @@ internal static class ValidateVerb
                 .Build();
             try
             {
-                var unbundled = UnbundledApp.AddUnbundledServices(new ServiceCollection(), configuration);
+                var unbundled = UnbundledApp.AddUnbundledServices(new ServiceCollection(), configuration, DemoApplication.Register);
                 var document = unbundled.Services.Single(s => s.ServiceType == typeof(PipelinesDocument)).ImplementationInstance as PipelinesDocument;
                 Console.WriteLine($"{path}: {document!.Sources.Count} source(s), {document.Sinks.Count} sink(s), {document.Pipelines.Count} pipeline(s): valid");
                 return 0;

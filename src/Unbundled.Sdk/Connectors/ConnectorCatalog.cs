@@ -18,15 +18,15 @@ public sealed class ConnectorCatalog
     /// <summary>The source connectors, by name.</summary>
     public IReadOnlyDictionary<string, ISourceConnectorFactory> Sources => _sources;
 
-    /// <summary>Adds a sink connector; a second one of the same name is a mistake.</summary>
-    public void Add(ISinkConnectorFactory factory)
-    {
-        if (!_sinks.TryAdd(factory.Name, factory)) throw new InvalidOperationException($"A sink connector named '{factory.Name}' is registered already.");
-    }
+    /// <summary>Adds a sink connector; adding the same connector again is harmless, another one of the same name is a mistake.</summary>
+    public void Add(ISinkConnectorFactory factory) => Add(_sinks, factory, "sink");
 
-    /// <summary>Adds a source connector; a second one of the same name is a mistake.</summary>
-    public void Add(ISourceConnectorFactory factory)
+    /// <summary>Adds a source connector; adding the same connector again is harmless, another one of the same name is a mistake.</summary>
+    public void Add(ISourceConnectorFactory factory) => Add(_sources, factory, "source");
+
+    private static void Add<T>(Dictionary<string, T> known, T factory, string what) where T : IConnectorFactory
     {
-        if (!_sources.TryAdd(factory.Name, factory)) throw new InvalidOperationException($"A source connector named '{factory.Name}' is registered already.");
+        if (known.TryAdd(factory.Name, factory) || known[factory.Name]!.GetType() == factory.GetType()) return;
+        throw new InvalidOperationException($"A {what} connector named '{factory.Name}' is registered already ({known[factory.Name]!.GetType().Name}).");
     }
 }

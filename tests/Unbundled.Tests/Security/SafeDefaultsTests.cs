@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -18,7 +19,7 @@ public sealed class SafeDefaultsTests : IDisposable
     [Fact]
     public void A_server_on_every_interface_without_authentication_refuses_to_start()
     {
-        var refusal = Assert.Throws<InvalidOperationException>(() => UnbundledApp.Build(Embedded("--urls=http://0.0.0.0:0")));
+        var refusal = Assert.Throws<InvalidOperationException>(() => UnbundledApp.Build(Embedded("--urls=http://0.0.0.0:0"), application: unbundled => unbundled.AddTodoApp()));
 
         Assert.Contains("without authentication", refusal.Message);
         Assert.Contains("--allow-anonymous", refusal.Message);
@@ -30,7 +31,7 @@ public sealed class SafeDefaultsTests : IDisposable
     public async Task It_starts_there_when_the_operator_allows_anonymous_callers_or_configures_authentication(string setting)
     {
         string[] settings = setting.Contains("ApiKeys") ? [setting, "--Unbundled:Auth:ApiKeys:0:Sha256=" + new string('0', 64)] : [setting];
-        await using var app = UnbundledApp.Build(Embedded(["--urls=http://0.0.0.0:0", .. settings]));
+        await using var app = UnbundledApp.Build(Embedded(["--urls=http://0.0.0.0:0", .. settings]), application: unbundled => unbundled.AddTodoApp());
         await app.StartAsync();
         await app.StopAsync();
     }

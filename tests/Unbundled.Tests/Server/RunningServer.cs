@@ -43,7 +43,7 @@ public sealed class RunningServer : IAsyncDisposable
             // An embedded Garnet of its own, whatever UNBUNDLED_REDIS says: a shared Redis would carry
             // pipeline offsets over from other tests and earlier runs.
             "--Unbundled:Redis:Connection=",
-            .. settings], configure);
+            .. settings], configure, unbundled => unbundled.AddTodoApp());
         await app.StartAsync();
         return new RunningServer(app, directory);
     }

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Unbundled.Connectors.Ndjson;
+using Unbundled.Sdk.Connectors;
 using Unbundled.Sdk.Sinks;
 
 namespace Unbundled.Tests.Connectors.Ndjson;
@@ -11,7 +12,7 @@ public sealed class NdjsonFileSinkFactoryTests : IDisposable
     private readonly TempDirectory _directory = new();
 
     private static ISinkConnectorFactory RegisteredFactory(IServiceProvider services) =>
-        Assert.Single(services.GetServices<ISinkConnectorFactory>(), factory => factory.Name == "ndjson");
+        Assert.Single(services.GetRequiredService<ConnectorCatalog>().Sinks.Values, factory => factory.Name == "ndjson");
 
     [Fact]
     public void Registering_twice_adds_one_factory_named_ndjson_with_its_options_type()
