@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using Unbundled.Connectors.Elasticsearch;
 using Unbundled.Connectors.Elasticsearch.Rest;
 using Unbundled.Sdk.Sinks;
-using Unbundled.Tests.Contract;
+using Unbundled.Sdk.Testing;
 
 namespace Unbundled.Tests.Elasticsearch;
 

@@ -4,7 +4,7 @@ using Lucene.Net.Search;
 using Lucene.Net.Store;
 using Unbundled.Connectors.Lucene;
 using Unbundled.Sdk.Sinks;
-using Unbundled.Tests.Contract;
+using Unbundled.Sdk.Testing;
 
 namespace Unbundled.Tests.Connectors.Lucene;
 

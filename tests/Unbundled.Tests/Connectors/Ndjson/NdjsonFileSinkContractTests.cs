@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Unbundled.Connectors.Ndjson;
 using Unbundled.Sdk.Sinks;
-using Unbundled.Tests.Contract;
+using Unbundled.Sdk.Testing;
 
 namespace Unbundled.Tests.Connectors.Ndjson;
 

@@ -4,7 +4,7 @@ using StackExchange.Redis;
 using Unbundled.Connectors.Redis;
 using Unbundled.Sdk.Sinks;
 using Unbundled.Server.Embedded;
-using Unbundled.Tests.Contract;
+using Unbundled.Sdk.Testing;
 using Unbundled.Tests.Services;
 
 namespace Unbundled.Tests.Connectors.Redis;

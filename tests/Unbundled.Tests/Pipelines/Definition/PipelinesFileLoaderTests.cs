@@ -35,6 +35,8 @@ public sealed class PipelinesFileLoaderTests
         { "bad select path", PipelinesFileCorpus.Valid.Replace("    projection: todo-items", "    select:\n      fields:\n        t: source.tabel"), "pipelines.yaml:16:12: error: field 't' of pipeline 'items': 'source.tabel' is not a source field; use source.connector, source.name, source.table, source.position, source.version, source.ts_ms, source.snapshot; did you mean 'source.table'? For a constant, write { value: ... }" },
         { "bad key template", PipelinesFileCorpus.Valid.Replace("todo:{listId}:{id}", "todo:{listId}:{id"), "pipelines.yaml:8:10: error: 'key' of sink 'cache': 'todo:{listId}:{id' has a '{' that is never closed at character 15" },
         { "unknown model type", PipelinesFileCorpus.Valid.Replace("[todo-list]", "[todo-lists]"), "pipelines.yaml:3:14: error: 'models' of source 'lists': the model type 'todo-lists' is not registered. Did you mean 'todo-list'?" },
+        { "unknown source connector", PipelinesFileCorpus.Valid.Replace("    models: [todo-list]", "    connector: lgo\n    models: [todo-list]"), "pipelines.yaml:3:16: error: source 'lists' uses the connector 'lgo', which is not registered. Did you mean 'log'?" },
+        { "option of another connector", PipelinesFileCorpus.Valid.Replace("    models: [todo-list]", "    connector: log\n    tables: [todos]"), "pipelines.yaml:4:5: error: unknown key 'tables' in source 'lists'. Known keys: models, connector" },
         { "bad pipeline name", PipelinesFileCorpus.Valid.Replace("  items:", "  Items!:"), "pipelines.yaml:11:3: error: 'Items!' is not a valid pipeline name: use lowercase letters, digits, '-' and '_', starting with a letter or digit" },
         { "empty pipelines", PipelinesFileCorpus.Valid[..PipelinesFileCorpus.Valid.IndexOf("pipelines:")] + "pipelines: {}\n", "pipelines.yaml:10:12: error: the 'pipelines' section is empty: declare at least one pipeline" },
     };
@@ -53,6 +55,17 @@ public sealed class PipelinesFileLoaderTests
 
 public sealed class PipelinesFileLoaderValidTests
 {
+    [Fact]
+    public void A_source_that_names_no_connector_reads_the_command_log_as_one_that_names_it()
+    {
+        var implicitLog = Assert.Single(PipelinesFileCorpus.Loader().Parse(PipelinesFileCorpus.Valid, "pipelines.yaml").Require().Pipelines).Source;
+        var explicitLog = Assert.Single(PipelinesFileCorpus.Loader().Parse(PipelinesFileCorpus.Valid.Replace("    models:", "    connector: log\n    models:"), "pipelines.yaml").Require().Pipelines).Source;
+
+        Assert.Equal(CommandLogSourceFactory.ConnectorName, implicitLog.Connector.Name);
+        Assert.Equal(implicitLog.Connector.GetType(), explicitLog.Connector.GetType());
+        Assert.Equal(["todo-list"], Assert.IsType<CommandLogSourceOptions>(explicitLog.Options).Models);
+    }
+
     [Fact]
     public void A_valid_file_loads_into_typed_definitions()
     {

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Unbundled.Sdk.Sinks;
 
-namespace Unbundled.Tests.Contract;
+namespace Unbundled.Sdk.Testing;
 
 /// <summary>
 /// What every sink connector must do, whatever it writes to: version-guarded idempotent writes,

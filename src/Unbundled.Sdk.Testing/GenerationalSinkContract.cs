@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Unbundled.Sdk.Sinks;
 
-namespace Unbundled.Tests.Contract;
+namespace Unbundled.Sdk.Testing;
 
 /// <summary>
 /// What a rebuildable sink adds to the contract: generations of one view that do not see each other,
