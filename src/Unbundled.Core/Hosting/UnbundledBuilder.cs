@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Unbundled.Model;
@@ -7,6 +8,7 @@ using Unbundled.Pipelines.Definition;
 using Unbundled.Pipelines.Observability;
 using Unbundled.Pipelines.Replay;
 using Unbundled.Pipelines.State;
+using Unbundled.Pipelines.Views;
 using Unbundled.Pipelines.Workers;
 using Unbundled.Sdk.Connectors;
 using Unbundled.Sdk.Projections;
@@ -34,6 +36,7 @@ public sealed class UnbundledBuilder
         Connectors = services.ConnectorCatalog();
         if (!Connectors.Sources.ContainsKey(CommandLogSourceFactory.ConnectorName)) services.AddSourceConnector(new CommandLogSourceFactory(_modelTypes));
         services.AddSingleton(_pipelines);
+        services.TryAddSingleton<PipelineViews>();
         services.AddSingleton<IPipelineReplay>(provider => new PipelineReplay(_pipelines, provider));
     }
 
@@ -112,6 +115,7 @@ public sealed class UnbundledBuilder
             transform,
             provider.GetRequiredService<IPipelineStateStore>(),
             provider.GetRequiredService<PipelineMonitor>(),
+            provider.GetRequiredService<PipelineViews>(),
             provider,
             provider.GetRequiredService<ILogger<PipelineWorker>>()));
         return this;

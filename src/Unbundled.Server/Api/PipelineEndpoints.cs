@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Unbundled.Pipelines.Observability;
 using Unbundled.Pipelines.State;
+using Unbundled.Pipelines.Views;
 using Unbundled.Sdk.Sinks;
 using Unbundled.Pipelines;
 using Unbundled.Pipelines.Replay;
@@ -47,15 +48,15 @@ public static class PipelineEndpoints
             var dropped = await state.CountDroppedDeadLettersAsync(name, cancellationToken);
             return Results.Ok(new { pipeline = name, total = await state.CountDeadLettersAsync(name, cancellationToken), dropped, deadLetters = letters, next = letters.Count == page ? letters[^1].Id : (long?)null });
         });
-        routes.MapPost("/pipelines/{name}/rebuild", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, IPipelineReplay sources, CancellationToken cancellationToken) =>
+        routes.MapPost("/pipelines/{name}/rebuild", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, PipelineViews views, IPipelineReplay sources, CancellationToken cancellationToken) =>
         {
             if (gate.Check(http, admin) is { } refused) return refused;
-            if (!monitor.TryGet(name, out var progress)) return UnknownPipeline(name, monitor);
-            if (progress.Sink is null) return NotReady(name);
-            if (progress.Sink is not IGenerationalSink)
+            if (!monitor.TryGet(name, out var progress) || views.Find(name) is not { } view) return UnknownPipeline(name, monitor);
+            if (view.Sink is null) return NotReady(name);
+            if (view.Sink is not IGenerationalSink)
                 return Results.Problem($"pipeline '{name}' writes to a sink that cannot keep two generations of its view apart, so it cannot be rebuilt beside itself",
                     statusCode: StatusCodes.Status400BadRequest, title: "Not rebuildable", type: TypePrefix + "not-rebuildable");
-            if (!progress.RequestRebuild())
+            if (!view.Rebuild.TryRequest())
                 return Results.Problem($"pipeline '{name}' is already rebuilding its view (generation {progress.RebuildGeneration?.ToString() ?? (progress.Generation + 1).ToString()})",
                     statusCode: StatusCodes.Status409Conflict, title: "Rebuild running", type: TypePrefix + "rebuild-running");
             return Results.Accepted($"/pipelines/{name}", PipelineStatus.From(progress, await sources.ReadHeadAsync(name, cancellationToken)));
@@ -66,10 +67,10 @@ public static class PipelineEndpoints
     }
 
     private static async Task<IResult> ReadViewAsync(string pipeline, string key, long? atPosition, int? timeoutMs, HttpContext http, AccessGate gate,
-        PipelineMonitor monitor, PipelineCatalog pipelines, CancellationToken cancellationToken)
+        PipelineMonitor monitor, PipelineViews views, PipelineCatalog pipelines, CancellationToken cancellationToken)
     {
         if (gate.Check(http, new AccessRequest(AccessAction.ReadView, Pipeline: pipeline), out var caller) is { } refused) return refused;
-        if (!monitor.TryGet(pipeline, out var progress)) return UnknownPipeline(pipeline, monitor);
+        if (!monitor.TryGet(pipeline, out var progress) || views.Find(pipeline) is not { } view) return UnknownPipeline(pipeline, monitor);
         var tenancy = OwnerFilter(pipelines, pipeline, caller);
         if (tenancy?.Refusal is { } noOwner) return noOwner;
         if (atPosition is { } position && progress.Offset < position)
@@ -86,7 +87,7 @@ public static class PipelineEndpoints
                     extensions: new Dictionary<string, object?> { ["offset"] = progress.Offset, ["atPosition"] = position });
             }
         }
-        if (progress.Sink is not { } sink) return NotReady(pipeline);
+        if (view.Sink is not { } sink) return NotReady(pipeline);
         var document = await sink.ReadAsync(key, cancellationToken);
         // Another tenant's document reads exactly like a missing one.
         if (document is not null && tenancy?.Filter is { } filter && !filter.Admits(document)) document = null;
@@ -97,14 +98,14 @@ public static class PipelineEndpoints
     }
 
     private static async Task<IResult> SearchAsync(string pipeline, string? q, int? limit, int? from, long? atPosition, int? timeoutMs, HttpContext http, AccessGate gate,
-        PipelineMonitor monitor, PipelineCatalog pipelines, CancellationToken cancellationToken)
+        PipelineMonitor monitor, PipelineViews views, PipelineCatalog pipelines, CancellationToken cancellationToken)
     {
         if (gate.Check(http, new AccessRequest(AccessAction.Search, Pipeline: pipeline), out var caller) is { } refused) return refused;
-        if (!monitor.TryGet(pipeline, out var progress)) return UnknownPipeline(pipeline, monitor);
+        if (!monitor.TryGet(pipeline, out var progress) || views.Find(pipeline) is not { } view) return UnknownPipeline(pipeline, monitor);
         var tenancy = OwnerFilter(pipelines, pipeline, caller);
         if (tenancy?.Refusal is { } noOwner) return noOwner;
-        if (progress.Sink is null) return NotReady(pipeline);
-        if (progress.Sink is not ISearchableSink searchable)
+        if (view.Sink is null) return NotReady(pipeline);
+        if (view.Sink is not ISearchableSink searchable)
             return Results.Problem($"pipeline '{pipeline}' writes to a sink that cannot search", statusCode: StatusCodes.Status400BadRequest,
                 title: "Not searchable", type: TypePrefix + "not-searchable");
         if (string.IsNullOrWhiteSpace(q))

@@ -1,6 +1,5 @@
 using System.Text.Json.Serialization;
 using Unbundled.Log;
-using Unbundled.Sdk.Sinks;
 
 namespace Unbundled.Pipelines.Observability;
 
@@ -50,10 +49,10 @@ public sealed class PipelineProgress(string pipeline)
     /// <summary>What the worker is doing.</summary>
     public PipelineState State { get; private set; } = PipelineState.Starting;
 
-    /// <summary>The last log position whose effects the view holds.</summary>
+    /// <summary>The last source offset whose effects the view holds.</summary>
     public long Offset => Interlocked.Read(ref _offset);
 
-    /// <summary>The newest log position the worker knows of.</summary>
+    /// <summary>The newest source offset the worker knows of.</summary>
     public long Head => Math.Max(Interlocked.Read(ref _head), Offset);
 
     /// <summary>Events processed since start.</summary>
@@ -71,10 +70,7 @@ public sealed class PipelineProgress(string pipeline)
     /// <summary>The newest error's message, if any.</summary>
     public string? LastError { get; private set; }
 
-    /// <summary>The sink the worker writes to, once connected (the read API reads through it).</summary>
-    public ISinkConnector? Sink { get; private set; }
-
-    /// <summary>How far behind the log the view is, in entries.</summary>
+    /// <summary>How far behind its source the view is, in offsets (log entries for the command log).</summary>
     public long LagEvents => Head - Offset;
 
     /// <summary>How old the oldest unprocessed change is, in seconds (0 when caught up).</summary>
@@ -109,47 +105,21 @@ public sealed class PipelineProgress(string pipeline)
     /// <summary>The generation a rebuild is writing, if one runs.</summary>
     public int? RebuildGeneration { get; private set; }
 
-    /// <summary>How far the running rebuild has come (a log position).</summary>
+    /// <summary>How far the running rebuild has come (a source offset).</summary>
     public long RebuildOffset => Interlocked.Read(ref _rebuildOffset);
 
     private long _rebuildOffset;
 
-    // 0: no rebuild; 1: requested, not yet started by the worker; 2: running. A request is accepted
-    // only from 0, so a second one is refused from the moment the first is accepted.
-    private int _rebuildState;
-    private readonly AppendSignal _rebuildSignal = new();
-
-    /// <summary>
-    /// Asks the worker to rebuild the view as a new generation from the start of the log. False when a
-    /// rebuild runs already or the sink cannot keep generations apart.
-    /// </summary>
-    public bool RequestRebuild()
-    {
-        if (Sink is not IGenerationalSink || Interlocked.CompareExchange(ref _rebuildState, 1, 0) != 0) return false;
-        _rebuildSignal.Notify();
-        return true;
-    }
-
-    internal Task RebuildRequested => Volatile.Read(ref _rebuildState) == 1 ? Task.CompletedTask : _rebuildSignal.Next;
-
-    internal bool TakeRebuildRequest() => Interlocked.CompareExchange(ref _rebuildState, 2, 1) == 1;
-
     internal void Rebuilding(int generation, long offset)
     {
-        Volatile.Write(ref _rebuildState, 2);
         RebuildGeneration = generation;
         Interlocked.Exchange(ref _rebuildOffset, offset);
     }
 
-    internal void Rebuilt()
-    {
-        RebuildGeneration = null;
-        Volatile.Write(ref _rebuildState, 0);
-    }
+    internal void Rebuilt() => RebuildGeneration = null;
 
-    internal void Connected(ISinkConnector sink, long offset, int generation)
+    internal void Connected(long offset, int generation)
     {
-        Sink = sink;
         Generation = generation;
         Interlocked.Exchange(ref _offset, offset);
         _advanced.Notify();

@@ -9,6 +9,7 @@ using Unbundled.Pipelines.Definition;
 using Unbundled.Pipelines.Observability;
 using Unbundled.Pipelines.Rebuild;
 using Unbundled.Pipelines.State;
+using Unbundled.Pipelines.Views;
 using Unbundled.Sdk.Sinks;
 using Unbundled.Sdk.Sources;
 
@@ -26,6 +27,7 @@ public sealed class PipelineWorker : BackgroundService
     private readonly IPipelineStateStore _state;
     private readonly PipelineMonitor _monitor;
     private readonly PipelineProgress _progress;
+    private readonly PipelineView _view;
     private readonly IServiceProvider _services;
     private readonly ILogger<PipelineWorker> _logger;
     private readonly ResiliencePipeline _sinkRetry;
@@ -35,13 +37,14 @@ public sealed class PipelineWorker : BackgroundService
     private ViewTarget? _live;
 
     /// <summary>Creates the worker of one pipeline.</summary>
-    public PipelineWorker(PipelineTransform transform, IPipelineStateStore state, PipelineMonitor monitor, IServiceProvider services,
+    public PipelineWorker(PipelineTransform transform, IPipelineStateStore state, PipelineMonitor monitor, PipelineViews views, IServiceProvider services,
         ILogger<PipelineWorker> logger, TimeSpan? maxRetryDelay = null)
     {
         _definition = transform.Definition;
         _state = state;
         _monitor = monitor;
         _progress = monitor.Register(_definition.Name);
+        _view = views.Register(_definition.Name);
         _services = services;
         _logger = logger;
         _sinkRetry = new ResiliencePipelineBuilder()
@@ -63,7 +66,7 @@ public sealed class PipelineWorker : BackgroundService
         var bound = services.GetService<IOptions<DeadLetterOptions>>()?.Value ?? new DeadLetterOptions();
         var clock = services.GetService<TimeProvider>() ?? TimeProvider.System;
         _writer = new ViewWriter(transform, new DeadLetterWriter(_definition.Name, state, bound, _progress, monitor, logger), _sinkRetry, clock);
-        _rebuild = new ViewRebuild(_definition, state, _progress, _writer, OpenAsync, logger);
+        _rebuild = new ViewRebuild(_definition, state, _progress, _view, _writer, OpenAsync, logger);
     }
 
     /// <inheritdoc />
@@ -81,7 +84,8 @@ public sealed class PipelineWorker : BackgroundService
                 await _state.StoreGenerationAsync(_definition.Name, generation, stoppingToken).ConfigureAwait(false);
             }
             _progress.BuiltFrom(generation.Fingerprint, _definition.Fingerprint);
-            _progress.Connected(_live.Sink, _live.Offset.Value, generation.Active);
+            _view.Serve(_live.Sink);
+            _progress.Connected(_live.Offset.Value, generation.Active);
             _logger.LogInformation("Pipeline {Pipeline} resumes after offset {Offset} of source {Source} into {Sink} (generation {Generation})",
                 _definition.Name, _live.Offset.Value, _definition.Source.Name, _definition.Sink.Name, generation.Active);
             if (generation.Building is { } building) await _rebuild.ResumeAsync(building, stoppingToken).ConfigureAwait(false);
@@ -118,7 +122,7 @@ public sealed class PipelineWorker : BackgroundService
         Task<SourceBatch>? prefetched = null;
         while (!stoppingToken.IsCancellationRequested)
         {
-            if (!_rebuild.Running && _progress.TakeRebuildRequest()) await _rebuild.StartAsync(_live!, stoppingToken).ConfigureAwait(false);
+            if (!_rebuild.Running && _view.Rebuild.Take()) await _rebuild.StartAsync(_live!, stoppingToken).ConfigureAwait(false);
 
             var live = _live!;
             var batch = await (prefetched ?? ReadBatchAsync(live, live.Offset.Value, stoppingToken)).ConfigureAwait(false);
@@ -183,7 +187,7 @@ public sealed class PipelineWorker : BackgroundService
             if (!caughtUp) _logger.Log(caughtUpBefore ? LogLevel.Debug : LogLevel.Information, "Pipeline {Pipeline} caught up at offset {Offset}", _definition.Name, live.Offset.Value);
             caughtUp = caughtUpBefore = true;
             _progress.Enter(PipelineState.Running);
-            await Task.WhenAny(live.Source.WaitAsync(live.Offset.Value, stoppingToken), _progress.RebuildRequested).ConfigureAwait(false);
+            await Task.WhenAny(live.Source.WaitAsync(live.Offset.Value, stoppingToken), _view.Rebuild.Requested).ConfigureAwait(false);
             stoppingToken.ThrowIfCancellationRequested();
         }
     }
