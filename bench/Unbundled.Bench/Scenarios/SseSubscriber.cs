@@ -1,13 +1,15 @@
+using System.Globalization;
 using System.Net.Http.Headers;
+using System.Net.ServerSentEvents;
 
 namespace Unbundled.Bench.Scenarios;
 
-/// <summary>The feed scenarios' subscriber: a bare SSE reader that notes each change's position as its event arrives.</summary>
+/// <summary>The feed scenarios' subscriber: reads the stream with the platform's SSE parser and notes each change's position as its event arrives.</summary>
 internal static class SseSubscriber
 {
     /// <summary>
     /// Follows <paramref name="channel"/> over SSE from now on, calling <paramref name="onChange"/> with the
-    /// position of each change as soon as its id line arrives; completes <paramref name="ready"/> when live.
+    /// position of each change as soon as its event arrives; completes <paramref name="ready"/> when live.
     /// </summary>
     public static async Task FollowAsync(HttpClient http, string channel, Action<long> onChange, TaskCompletionSource ready, CancellationToken cancellationToken)
     {
@@ -15,15 +17,13 @@ internal static class SseSubscriber
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         response.EnsureSuccessStatusCode();
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
-        long? id = null;
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
         try
         {
-            while (await reader.ReadLineAsync(cancellationToken) is { } line)
+            await foreach (var item in SseParser.Create(stream).EnumerateAsync(cancellationToken))
             {
-                if (line.StartsWith("id: ", StringComparison.Ordinal)) id = long.Parse(line.AsSpan(4));
-                else if (line == "event: change" && id is { } position) onChange(position);
-                else if (line == "event: ready") ready.TrySetResult();
+                if (item.EventType == "change" && item.EventId is { } id) onChange(long.Parse(id, CultureInfo.InvariantCulture));
+                else if (item.EventType == "ready") ready.TrySetResult();
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.ServerSentEvents;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -88,20 +89,11 @@ public sealed class FeedClient(HttpClient http, IReadOnlyList<Uri> servers, Feed
         if (after is { } position) request.Headers.Add("Last-Event-ID", position.ToString(System.Globalization.CultureInfo.InvariantCulture));
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         await ThrowIfRefusedAsync(response, cancellationToken).ConfigureAwait(false);
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), Encoding.UTF8);
-        var data = new StringBuilder();
-        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        // An event the connection cut short is never yielded: the parser yields only events a blank line ended.
+        await foreach (var item in SseParser.Create(stream).EnumerateAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (line.Length == 0)
-            {
-                // A blank line ends an event; an event the connection cut short never gets here.
-                if (data.Length > 0) yield return FeedEvent.Parse(data.ToString());
-                data.Clear();
-            }
-            else if (line.StartsWith("data:", StringComparison.Ordinal))
-            {
-                data.Append(line.AsSpan(line.Length > 5 && line[5] == ' ' ? 6 : 5));
-            }
+            if (item.Data.Length > 0) yield return FeedEvent.Parse(item.Data);
         }
     }
 

@@ -1,21 +1,26 @@
 using System.Net.Http.Headers;
+using System.Net.ServerSentEvents;
 using System.Text.Json.Nodes;
 
 namespace Unbundled.Tests.Feeds;
 
-/// <summary>One SSE event as it came over the wire: its id line, event name, data, or a comment.</summary>
-public sealed record SseEvent(string? Id, string? Event, JsonObject? Data, string? Comment);
+/// <summary>One SSE event as it came over the wire: its id, event name and data.</summary>
+public sealed record SseEvent(string? Id, string? Event, JsonObject? Data);
 
-/// <summary>A bare SSE connection read line by line, for tests that check the protocol itself rather than a client library.</summary>
+/// <summary>
+/// A bare SSE connection read with the platform's parser (System.Net.ServerSentEvents), for tests that
+/// check the protocol itself rather than our client library.
+/// </summary>
 public sealed class RawSse : IAsyncDisposable
 {
     private readonly HttpResponseMessage _response;
-    private readonly StreamReader _reader;
+    private readonly IAsyncEnumerator<SseItem<string>> _events;
+    private Task<bool>? _pending;
 
-    private RawSse(HttpResponseMessage response, StreamReader reader)
+    private RawSse(HttpResponseMessage response, Stream stream)
     {
         _response = response;
-        _reader = reader;
+        _events = SseParser.Create(stream).EnumerateAsync().GetAsyncEnumerator();
     }
 
     /// <summary>The response (status and headers).</summary>
@@ -28,40 +33,27 @@ public sealed class RawSse : IAsyncDisposable
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
         if (lastEventId is not null) request.Headers.Add("Last-Event-ID", lastEventId);
         var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        return new RawSse(response, new StreamReader(await response.Content.ReadAsStreamAsync()));
+        return new RawSse(response, await response.Content.ReadAsStreamAsync());
     }
 
-    /// <summary>The next event or comment; null when the server closed the stream.</summary>
+    /// <summary>The next event; null when the server closed the stream. Throws <see cref="TimeoutException"/> when none came in time.</summary>
     public async Task<SseEvent?> NextAsync(TimeSpan? timeout = null)
     {
-        using var waiting = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
-        string? id = null, name = null, data = null;
-        while (await _reader.ReadLineAsync(waiting.Token) is { } line)
-        {
-            if (line.StartsWith(':')) return new SseEvent(null, null, null, line[1..].Trim());
-            if (line.Length == 0)
-            {
-                if (data is null) continue;
-                return new SseEvent(id, name, JsonNode.Parse(data)!.AsObject(), null);
-            }
-            var (field, value) = line.IndexOf(':') is var colon and > 0 ? (line[..colon], line[(colon + 1)..].TrimStart()) : (line, "");
-            switch (field)
-            {
-                case "id": id = value; break;
-                case "event": name = value; break;
-                case "data": data = value; break;
-            }
-        }
-        return null;
+        // A read that timed out goes on in the background; the next call takes its result rather than reading twice at once.
+        _pending ??= _events.MoveNextAsync().AsTask();
+        var more = await _pending.WaitAsync(timeout ?? TimeSpan.FromSeconds(10));
+        _pending = null;
+        if (!more) return null;
+        var item = _events.Current;
+        return new SseEvent(item.EventId, item.EventType, item.Data.Length > 0 ? JsonNode.Parse(item.Data)!.AsObject() : null);
     }
 
-    /// <summary>Events up to and including the first named <paramref name="name"/>, skipping comments.</summary>
+    /// <summary>Events up to and including the first named <paramref name="name"/>.</summary>
     public async Task<List<SseEvent>> ReadUntilAsync(string name)
     {
         var events = new List<SseEvent>();
         while (await NextAsync() is { } next)
         {
-            if (next.Comment is not null) continue;
             events.Add(next);
             if (next.Event == name) return events;
         }
@@ -69,10 +61,10 @@ public sealed class RawSse : IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
-        _reader.Dispose();
         _response.Dispose();
-        return ValueTask.CompletedTask;
+        if (_pending is not null) await ((Task)_pending).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _events.DisposeAsync();
     }
 }
