@@ -23,14 +23,13 @@ public static class FeedEndpoints
     /// <summary>The claim that names a caller's tenant; such a caller follows only documents its tenant owns.</summary>
     public const string TenantClaim = "tenant";
 
-    /// <summary>Maps the push-feed endpoint (and enables WebSockets on the app when given one).</summary>
-    public static IEndpointRouteBuilder MapPushFeeds(this IEndpointRouteBuilder routes)
+    /// <summary>Maps the push-feed endpoint (and enables WebSockets on the app when given one); answers the endpoint, to describe it further.</summary>
+    public static RouteHandlerBuilder MapPushFeeds(this IEndpointRouteBuilder routes)
     {
         if (routes is IApplicationBuilder app) app.UseWebSockets();
         // Resolving the authoriser now makes the allow-all default announce itself at start, not at the first subscriber.
         routes.ServiceProvider.GetRequiredService<IFeedAuthorizer>();
-        routes.MapGet("/feeds/{pipeline}", SubscribeAsync);
-        return routes;
+        return routes.MapGet("/feeds/{pipeline}", SubscribeAsync);
     }
 
     private static async Task SubscribeAsync(string pipeline, HttpContext http, FeedCatalog catalog, FeedHub hub,

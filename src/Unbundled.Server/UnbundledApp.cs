@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
@@ -7,6 +8,7 @@ using Unbundled.Feeds;
 using Unbundled.Connectors.Redis;
 using Unbundled.Hosting;
 using Unbundled.Server.Api;
+using Unbundled.Server.Api.OpenApi;
 using Unbundled.Server.Embedded;
 using Unbundled.Server.Security;
 
@@ -43,6 +45,7 @@ public static class UnbundledApp
         var urls = (builder.Configuration["urls"] ?? builder.Configuration["ASPNETCORE_URLS"] ?? DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries);
 
         builder.Services.AddProblemDetails();
+        builder.Services.AddUnbundledApiDocument();
         builder.Services.AddHealthChecks().AddCheck<PipelinesHealthCheck>("pipelines");
         builder.Services.AddOptions<ServerOptions>().Bind(builder.Configuration.GetSection("Unbundled:Server"));
         builder.AddUnbundledSecurity(urls);
@@ -55,7 +58,15 @@ public static class UnbundledApp
         app.UseUnbundledSecurity(urls);
         app.MapModelApi();
         app.MapPipelineApi();
-        app.MapPushFeeds();
+        app.MapPushFeeds()
+            .WithSummary("Follow a channel of a push-feed pipeline over Server-Sent Events, or a WebSocket when the request upgrades (docs/feeds.md)")
+            .Problems(
+                new(400, "feed-request", "no channel, or a position or model version that is not one"),
+                new(403, "feed-forbidden", "the caller may not follow this channel"),
+                new(404, "unknown-feed", "no push-feed pipeline has that name"),
+                new(404, "unknown-channel", "the channel does not fit the pipeline's channel template"),
+                new(503, "feed-unavailable", "the feed's worker did not start in time"));
+        app.MapUnbundledApiDocument();
         app.MapBrowserClient();
         app.MapHealthChecks("/health");
         return app;

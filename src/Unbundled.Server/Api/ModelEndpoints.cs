@@ -8,6 +8,8 @@ using Unbundled.Master;
 using Unbundled.Model;
 using Unbundled.Server.Security;
 
+using Unbundled.Server.Api.OpenApi;
+
 namespace Unbundled.Server.Api;
 
 /// <summary>The master model's HTTP API: flush, read a model, read its commands since a version.</summary>
@@ -20,9 +22,27 @@ public static class ModelEndpoints
     public static IEndpointRouteBuilder MapModelApi(this IEndpointRouteBuilder routes)
     {
         var models = routes.MapGroup("/models/{type}/{id}");
-        models.MapPost("/flush", FlushAsync);
-        models.MapGet("/", ReadAsync);
-        models.MapGet("/commands", ReadCommandsAsync);
+        models.MapPost("/flush", FlushAsync)
+            .WithSummary("Flush commands to a model: applied after those the client missed, appended to the log; answers what the client lacks")
+            .Produces<FlushResponse>()
+            .Problems(
+                new(400, "malformed-json", "the body is not a flush; detail says where"),
+                new(400, "malformed-request", "a negative baseVersion or an empty model id"),
+                new(400, "invalid-path", "a path is not a JSON Pointer; commandIndex names the command"),
+                new(400, "malformed-body", "the body was cut short"),
+                new(404, "unknown-model-type", "the model type is not registered"),
+                new(408, "body-timeout", "the body came too slowly"),
+                new(409, "item-missing", "a command addresses an item by key that is gone"),
+                new(409, "version-ahead", "baseVersion is above the master's version"),
+                new(413, "flush-too-large", "over Unbundled:Server:MaxFlushBytes or Unbundled:Master:MaxCommandsPerFlush"),
+                new(415, "unsupported-media-type", "the body is not application/json"),
+                new(422, "command-rejected", "a command does not fit the document or an interceptor refused it"));
+        models.MapGet("/", ReadAsync)
+            .WithSummary("A model's state and version")
+            .Problems(new ProblemType(400, "malformed-request", "an empty model id"), new(404, "unknown-model-type", "the model type is not registered"));
+        models.MapGet("/commands", ReadCommandsAsync)
+            .WithSummary("A model's commands after a version, or a snapshot when that is smaller")
+            .Problems(new ProblemType(400, "malformed-request", "a negative version or an empty model id"), new(404, "unknown-model-type", "the model type is not registered"));
         return routes;
     }
 

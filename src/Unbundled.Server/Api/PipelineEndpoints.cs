@@ -10,6 +10,8 @@ using Unbundled.Pipelines.Replay;
 using Unbundled.Server.Security;
 using Microsoft.Extensions.DependencyInjection;
 
+using Unbundled.Server.Api.OpenApi;
+
 namespace Unbundled.Server.Api;
 
 /// <summary>The pipelines' HTTP API: status, dead letters, and reads of views that can wait for a flush's position.</summary>
@@ -34,11 +36,13 @@ public static class PipelineEndpoints
             var statuses = new List<PipelineStatus>();
             foreach (var progress in monitor.Pipelines) statuses.Add(PipelineStatus.From(progress, await sources.ReadHeadAsync(progress.Pipeline, cancellationToken)));
             return Results.Ok(statuses);
-        });
+        }).WithSummary("Every pipeline's status: state, offset, lag, rate, errors, rebuild").Problems();
         routes.MapGet("/pipelines/{name}", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, IPipelineReplay sources, CancellationToken cancellationToken) =>
             gate.Check(http, admin) ?? (monitor.TryGet(name, out var progress)
                 ? Results.Ok(PipelineStatus.From(progress, await sources.ReadHeadAsync(name, cancellationToken)))
-                : UnknownPipeline(name, monitor)));
+                : UnknownPipeline(name, monitor)))
+            .WithSummary("One pipeline's status")
+            .Problems(new ProblemType(404, "unknown-pipeline", "no pipeline has that name"));
         routes.MapGet("/pipelines/{name}/dead-letters", async (string name, long? after, int? limit, HttpContext http, AccessGate gate, PipelineMonitor monitor, IPipelineStateStore state, CancellationToken cancellationToken) =>
         {
             if (gate.Check(http, admin) is { } refused) return refused;
@@ -47,7 +51,7 @@ public static class PipelineEndpoints
             var letters = await state.ReadDeadLettersAsync(name, after ?? 0, page, cancellationToken);
             var dropped = await state.CountDroppedDeadLettersAsync(name, cancellationToken);
             return Results.Ok(new { pipeline = name, total = await state.CountDeadLettersAsync(name, cancellationToken), dropped, deadLetters = letters, next = letters.Count == page ? letters[^1].Id : (long?)null });
-        });
+        }).WithSummary("A page of a pipeline's dead letters, with their reasons").Problems(new ProblemType(404, "unknown-pipeline", "no pipeline has that name"));
         routes.MapPost("/pipelines/{name}/rebuild", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, PipelineViews views, IPipelineReplay sources, CancellationToken cancellationToken) =>
         {
             if (gate.Check(http, admin) is { } refused) return refused;
@@ -60,9 +64,28 @@ public static class PipelineEndpoints
                 return Results.Problem($"pipeline '{name}' is already rebuilding its view (generation {progress.RebuildGeneration?.ToString() ?? (progress.Generation + 1).ToString()})",
                     statusCode: StatusCodes.Status409Conflict, title: "Rebuild running", type: TypePrefix + "rebuild-running");
             return Results.Accepted($"/pipelines/{name}", PipelineStatus.From(progress, await sources.ReadHeadAsync(name, cancellationToken)));
-        });
-        routes.MapGet("/views/{pipeline}/{**key}", ReadViewAsync);
-        routes.MapGet("/search/{pipeline}", SearchAsync);
+        }).WithSummary("Rebuild a pipeline's view as a new generation beside the live one")
+            .Problems(
+                new(400, "not-rebuildable", "the sink cannot keep two generations apart"),
+                new(404, "unknown-pipeline", "no pipeline has that name"),
+                new(409, "rebuild-running", "a rebuild is requested or running already"),
+                new(503, "view-not-ready", "the worker has not connected its sink yet"));
+        routes.MapGet("/views/{pipeline}/{**key}", ReadViewAsync)
+            .WithSummary("One document of a view; atPosition waits until the view holds a flush's position")
+            .Problems(
+                new(403, "forbidden", "the view declares no owner field and the caller belongs to a tenant"),
+                new(404, "unknown-pipeline", "no pipeline has that name"),
+                new(404, "document-not-found", "the view has no such document (or it is another tenant's)"),
+                new(503, "view-not-ready", "the worker has not connected its sink yet"),
+                new(504, "view-behind", "the view did not reach atPosition within timeoutMs"));
+        routes.MapGet("/search/{pipeline}", SearchAsync)
+            .WithSummary("Search a view; atPosition waits until the view holds a flush's position")
+            .Problems(
+                new(400, "not-searchable", "the pipeline's sink cannot search"),
+                new(400, "invalid-query", "no query, a query the engine cannot parse, or a page past the result window"),
+                new(404, "unknown-pipeline", "no pipeline has that name"),
+                new(503, "view-not-ready", "the worker has not connected its sink yet"),
+                new(504, "view-behind", "the view did not reach atPosition within timeoutMs"));
         return routes;
     }
 

@@ -14,6 +14,8 @@ using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using Unbundled.Feeds;
 
+using Unbundled.Server.Api.OpenApi;
+
 namespace Unbundled.Server.Security;
 
 /// <summary>Wires authentication (API keys, JWT bearer, feed tokens), the policy point, host filtering and CORS, and the safe defaults.</summary>
@@ -147,7 +149,9 @@ public static class SecurityRegistration
                 if (caller is not null) connections.AddOrUpdate(caller, 0, (_, held) => held - 1);
             }
         });
-        app.MapPost("/auth/feed-token", IssueFeedToken);
+        app.MapPost("/auth/feed-token", IssueFeedToken)
+            .WithSummary("A short-lived token that opens one feed channel, for clients that cannot send headers (EventSource)")
+            .Problems(new ProblemType(400, "malformed-request", "the request names no pipeline or channel"));
     }
 
     private static IResult IssueFeedToken(FeedTokenRequest request, HttpContext http, AccessGate gate, FeedTokens tokens)
