@@ -11,6 +11,7 @@ namespace Unbundled.Tests.Browser;
 /// The browser client (clients/browser/unbundled-client.js) in headless Chromium against the real
 /// server: the same command semantics as the server, and a replica that flushes and follows a feed.
 /// </summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class BrowserClientTests : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new();

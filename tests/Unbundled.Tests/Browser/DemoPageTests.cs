@@ -11,6 +11,7 @@ namespace Unbundled.Tests.Browser;
 /// restored by DevTools network emulation. Screenshots of the main states go to the folder named by
 /// UNBUNDLED_SCREENSHOTS (docs/screenshots for the README), otherwise to a temporary folder.
 /// </summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class DemoPageTests : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new();

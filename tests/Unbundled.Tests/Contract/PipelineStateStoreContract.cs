@@ -68,6 +68,7 @@ public sealed class SqlitePipelineStateStoreContractTests : PipelineStateStoreCo
 }
 
 [Collection(PostgresCollection.Name)]
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class PostgresPipelineStateStoreContractTests(PostgresServer server) : PipelineStateStoreContract, IAsyncLifetime
 {
     private readonly List<(PostgresPipelineStateStore Store, string Schema)> _stores = [];

@@ -8,6 +8,7 @@ namespace Unbundled.Tests.Contract;
 
 /// <summary>The command log contract on PostgreSQL, one schema per test.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class PostgresCommandLogContractTests(PostgresServer server) : CommandLogContract, IAsyncLifetime
 {
     private readonly List<(PostgresCommandLog Log, string Schema)> _logs = [];

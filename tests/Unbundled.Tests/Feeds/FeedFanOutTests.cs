@@ -5,6 +5,7 @@ using Unbundled.Tests.Server;
 namespace Unbundled.Tests.Feeds;
 
 /// <summary>Many subscribers over real connections: every change reaches each follower of its channel once, in order, through reconnects.</summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class FeedFanOutTests
 {
     private const int Channels = 50;

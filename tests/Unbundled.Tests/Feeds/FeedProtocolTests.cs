@@ -12,6 +12,7 @@ using Unbundled.Tests.Server;
 namespace Unbundled.Tests.Feeds;
 
 /// <summary>The push-feed protocol of docs/feeds.md over real HTTP: SSE and WebSocket, catch-up, hand-over, control messages and refusals.</summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class FeedProtocolTests : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new();
@@ -243,6 +244,7 @@ public sealed class FeedProtocolTests : IAsyncLifetime
 }
 
 /// <summary>The authorisation hook: a registered <see cref="IFeedAuthorizer"/> decides who follows which channel.</summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class FeedAuthorizationTests
 {
     [Fact]
@@ -269,6 +271,7 @@ public sealed class FeedAuthorizationTests
 }
 
 /// <summary>A feed holds nothing derived, so a changed definition applies at once instead of leaving a stale view to rebuild.</summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class FeedDefinitionChangeTests
 {
     [Fact]

@@ -10,6 +10,7 @@ namespace Unbundled.Tests.Feeds;
 /// or on the same one after it restarted, with nothing missed or repeated.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class FeedScaleOutTests(PostgresServer postgres) : IDisposable
 {
     private const int Channels = 10;

@@ -7,6 +7,7 @@ using Unbundled.Tests.Server;
 namespace Unbundled.Tests.Feeds;
 
 /// <summary>Back-pressure: a subscriber that stops reading is cut off with a resumable position, and the others never wait for it.</summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class FeedSlowClientTests
 {
     private const int Changes = 400;

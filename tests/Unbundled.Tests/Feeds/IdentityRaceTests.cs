@@ -13,6 +13,7 @@ namespace Unbundled.Tests.Feeds;
 /// naming the todo its author addressed; replaying the master's log checks that no edit ever landed on
 /// another todo, and that each edit was either applied once or refused and reported to its author.
 /// </summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class IdentityRaceTests : IAsyncLifetime
 {
     private const int Interleavings = 120;

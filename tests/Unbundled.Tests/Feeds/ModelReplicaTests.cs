@@ -8,6 +8,7 @@ using Unbundled.Tests.Server;
 namespace Unbundled.Tests.Feeds;
 
 /// <summary>The .NET model replica against the real server: local commands at once, flushes rebased on the master, other clients' changes through the feed.</summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class ModelReplicaTests : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new();

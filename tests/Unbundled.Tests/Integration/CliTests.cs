@@ -4,6 +4,7 @@ using Unbundled.Testing;
 namespace Unbundled.Tests.Integration;
 
 /// <summary>The <c>unbundled</c> command as a user runs it.</summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class CliTests : IDisposable
 {
     private readonly TempDirectory _directory = new();

@@ -15,6 +15,7 @@ namespace Unbundled.Tests.Integration;
 /// journal, append-only, must show each write once.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class CrashRecoveryTests(PostgresServer postgres) : IAsyncLifetime
 {
     private readonly string _schema = PostgresServer.UniqueSchema(nameof(CrashRecoveryTests));

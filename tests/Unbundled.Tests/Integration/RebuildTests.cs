@@ -12,6 +12,7 @@ namespace Unbundled.Tests.Integration;
 /// The unbundled CREATE INDEX: a view rebuilt from the log as a new generation under continuous
 /// writes, while a reader keeps querying the live one, then swapped in.
 /// </summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class RebuildTests : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new();
@@ -136,6 +137,7 @@ public sealed class RebuildTests : IAsyncLifetime
 }
 
 /// <summary>A rebuild interrupted by a crash finishes the same generation when the server comes back.</summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class RebuildRecoveryTests : IDisposable
 {
     private readonly TempDirectory _directory = new();
@@ -206,6 +208,7 @@ public sealed class RebuildRecoveryTests : IDisposable
 }
 
 /// <summary>Evolving a view: change its definition, see it reported stale, rebuild it.</summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class StaleViewTests : IDisposable
 {
     private readonly TempDirectory _directory = new();

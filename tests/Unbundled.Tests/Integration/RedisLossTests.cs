@@ -15,6 +15,7 @@ namespace Unbundled.Tests.Integration;
 /// A real Redis restarted without persistence in the middle of a run: the pipeline notices its view
 /// lost everything, replays the log into it by itself, and says so in status and health.
 /// </summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class RedisLossTests : IDisposable
 {
     private readonly TempDirectory _directory = new();

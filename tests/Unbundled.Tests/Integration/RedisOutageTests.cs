@@ -10,6 +10,7 @@ using Unbundled.Tests.Services;
 namespace Unbundled.Tests.Integration;
 
 /// <summary>Redis stops for 20 seconds while clients keep flushing: the cache pipeline waits and catches up, the others never notice.</summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class RedisOutageTests : IDisposable
 {
     private readonly TempDirectory _directory = new();

@@ -13,6 +13,7 @@ namespace Unbundled.Tests.Log;
 /// and a reader tailing all the while that must see every entry exactly once, in position order.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class PostgresAppendOrderingTests(PostgresServer server) : IAsyncLifetime
 {
     private const int Writers = 8;

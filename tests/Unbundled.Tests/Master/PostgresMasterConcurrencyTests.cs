@@ -12,6 +12,7 @@ namespace Unbundled.Tests.Master;
 
 /// <summary>Two masters on one PostgreSQL database, as two server processes behind a load balancer would be.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class PostgresMasterConcurrencyTests(PostgresServer server) : IAsyncLifetime
 {
     private readonly string _schema = PostgresServer.UniqueSchema(nameof(PostgresMasterConcurrencyTests));

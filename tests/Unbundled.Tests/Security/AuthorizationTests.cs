@@ -7,6 +7,7 @@ using System.Text.Json.Nodes;
 namespace Unbundled.Tests.Security;
 
 /// <summary>Who may call which endpoint: API keys, JWTs, roles, and the refusals for everyone else, over real HTTP.</summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class AuthorizationTests : IClassFixture<SecuredServer>
 {
     private readonly SecuredServer _server;

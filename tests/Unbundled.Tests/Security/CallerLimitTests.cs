@@ -11,6 +11,7 @@ using Unbundled.Tests.Server;
 namespace Unbundled.Tests.Security;
 
 /// <summary>Limits that keep one caller from hurting the others: flush rates, feed connections, stalled catch-ups.</summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class CallerLimitTests : IDisposable
 {
     private readonly TempDirectory _directory = new();

@@ -11,6 +11,7 @@ namespace Unbundled.Tests.Security;
 /// Flushes an attacker or a broken client would send, over real HTTP: each is refused with its exact
 /// problem type, and afterwards the log, the model and the views are exactly as before.
 /// </summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class HostileInputTests : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new();

@@ -9,6 +9,7 @@ using Unbundled.Tests.Server;
 namespace Unbundled.Tests.Security;
 
 /// <summary>What a careless operator gets: refusals where the server would be exposed, and headers believed only from trusted proxies.</summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class SafeDefaultsTests : IDisposable
 {
     private readonly TempDirectory _directory = new();

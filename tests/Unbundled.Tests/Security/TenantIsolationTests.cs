@@ -7,6 +7,7 @@ using Unbundled.Tests.Feeds;
 namespace Unbundled.Tests.Security;
 
 /// <summary>Two tenants on one server try to read and write each other's models, views, search hits and feeds.</summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class TenantIsolationTests : IClassFixture<SecuredServer>
 {
     private readonly SecuredServer _server;

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 namespace Unbundled.Tests.Server;
 
 /// <summary>The OpenAPI document the server serves: every endpoint in it, and each error response naming its problem types.</summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class ApiDocumentTests : IAsyncLifetime
 {
     private RunningServer _server = null!;

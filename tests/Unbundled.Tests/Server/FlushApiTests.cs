@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 namespace Unbundled.Tests.Server;
 
 /// <summary>The flush API over real HTTP: what a client gets back, and that bad input changes nothing.</summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class FlushApiTests : IAsyncLifetime
 {
     private RunningServer _server = null!;

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 namespace Unbundled.Tests.Server;
 
 /// <summary>The pipeline endpoints of a real server on the embedded defaults (SQLite log, embedded Garnet cache).</summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class PipelineApiTests : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new();

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 namespace Unbundled.Tests.Server;
 
 /// <summary>Full-text search through the server's read API, over the embedded Lucene view.</summary>
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class SearchApiTests : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new();

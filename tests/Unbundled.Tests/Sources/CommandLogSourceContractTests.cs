@@ -64,6 +64,7 @@ public sealed class SqliteCommandLogSourceContractTests : CommandLogSourceContra
 
 /// <summary>The log source over the PostgreSQL log, in a schema of its own.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class PostgresCommandLogSourceContractTests(PostgresServer server) : CommandLogSourceContract, IAsyncLifetime
 {
     private readonly string _schema = PostgresServer.UniqueSchema("log_source_contract");

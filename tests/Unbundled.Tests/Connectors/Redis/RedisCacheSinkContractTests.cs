@@ -11,6 +11,7 @@ namespace Unbundled.Tests.Connectors.Redis;
 
 /// <summary>The sink contract on a real redis-server.</summary>
 [Collection(RedisCollection.Name)]
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class RedisCacheSinkContractTests(RedisServer redis) : GenerationalSinkContract, IAsyncLifetime
 {
     private readonly RedisConnections _connections = new();

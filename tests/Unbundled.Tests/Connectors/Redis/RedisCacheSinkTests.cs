@@ -11,6 +11,7 @@ namespace Unbundled.Tests.Connectors.Redis;
 
 /// <summary>What the Redis cache adds to the sink contract: key templates, formats, TTLs, plain redis-cli reads, outages.</summary>
 [Collection(RedisCollection.Name)]
+[Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class RedisCacheSinkTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly RedisConnections _connections = new();
