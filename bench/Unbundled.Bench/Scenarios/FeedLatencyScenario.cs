@@ -95,43 +95,5 @@ internal static class FeedLatencyScenario
         }
     }
 
-    private static double Percentile(double[] sorted, double rank) => sorted.Length == 0 ? double.NaN : sorted[(int)Math.Min(sorted.Length - 1, rank * sorted.Length)];
-
-    /// <summary>Notes when each log position's append returned: the instant its flush committed.</summary>
-    private sealed class CommitClock
-    {
-        private readonly ConcurrentDictionary<long, long> _committed = new();
-
-        public bool TryGet(long position, out long timestamp) => _committed.TryGetValue(position, out timestamp);
-
-        public ICommandLog Wrap(ICommandLog log) => new Timed(log, this);
-
-        private sealed class Timed(ICommandLog log, CommitClock clock) : ICommandLog
-        {
-            public Task InitializeAsync(CancellationToken cancellationToken) => log.InitializeAsync(cancellationToken);
-
-            public async Task<IReadOnlyList<AppendResult>> AppendAsync(IReadOnlyList<ModelAppend> appends, CancellationToken cancellationToken)
-            {
-                var results = await log.AppendAsync(appends, cancellationToken);
-                var now = Stopwatch.GetTimestamp();
-                foreach (var result in results)
-                {
-                    for (var position = result.FirstPosition; position <= result.LastPosition; position++) clock._committed[position] = now;
-                }
-                return results;
-            }
-
-            public Task<IReadOnlyList<LogEntry>> ReadAsync(long afterPosition, int maxCount, CancellationToken cancellationToken) =>
-                log.ReadAsync(afterPosition, maxCount, cancellationToken);
-
-            public Task<long> ReadHeadAsync(CancellationToken cancellationToken) => log.ReadHeadAsync(cancellationToken);
-
-            public Task<StoredModel> ReadModelAsync(ModelKey model, CancellationToken cancellationToken) => log.ReadModelAsync(model, cancellationToken);
-
-            public Task<IReadOnlyList<LogEntry>> ReadModelEntriesAsync(ModelKey model, long afterVersion, CancellationToken cancellationToken) =>
-                log.ReadModelEntriesAsync(model, afterVersion, cancellationToken);
-
-            public Task WaitForEntriesAsync(long afterPosition, CancellationToken cancellationToken) => log.WaitForEntriesAsync(afterPosition, cancellationToken);
-        }
-    }
+    internal static double Percentile(double[] sorted, double rank) => sorted.Length == 0 ? double.NaN : sorted[(int)Math.Min(sorted.Length - 1, rank * sorted.Length)];
 }

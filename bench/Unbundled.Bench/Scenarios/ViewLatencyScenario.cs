@@ -1,0 +1,146 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql;
+using StackExchange.Redis;
+using Unbundled.Log;
+using Unbundled.Log.Postgres;
+using Unbundled.Server;
+using Unbundled.Testing;
+
+namespace Unbundled.Bench.Scenarios;
+
+/// <summary>
+/// From a flush's commit to its change being readable in a Redis view, p50 and p99, while 1,000 flushes/s
+/// arrive over HTTP: the real server on PostgreSQL and Redis with one cache pipeline, as Sequin measures
+/// "to its sinks". Readability is seen by Redis itself: a keyspace notification is published when the
+/// view's key is set, and a subscriber in this process notes when it arrives. The server runs in this
+/// process too, so the commit instant (when the log's append returned) and the arrival share a clock.
+/// </summary>
+internal static class ViewLatencyScenario
+{
+    private const int FlushesPerSecond = 1000;
+    private const int Writers = 50;
+
+    public static async Task<BenchResult> RunAsync(bool quick)
+    {
+        var measured = TimeSpan.FromSeconds(quick ? 10 : 30);
+        var postgres = await LocalServices.GetAsync("UNBUNDLED_POSTGRES");
+        var redis = await LocalServices.GetAsync("UNBUNDLED_REDIS");
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var (schema, prefix) = ($"bench_view_latency_{run}", $"bench-vl-{run}:");
+        var directory = Directory.CreateTempSubdirectory("unbundled-bench-");
+        // CONFIG needs admin mode: the scenario switches keyspace notifications on for its run and back after.
+        using var notifications = await ConnectionMultiplexer.ConnectAsync($"{redis},allowAdmin=true");
+        var server = notifications.GetServers()[0];
+        var keyspaceEvents = (await server.ConfigGetAsync("notify-keyspace-events")).FirstOrDefault().Value ?? "";
+        await server.ConfigSetAsync("notify-keyspace-events", "K$");
+        try
+        {
+            var pipelines = Path.Combine(directory.FullName, "pipelines.yaml");
+            await File.WriteAllTextAsync(pipelines, $$"""
+                sources:
+                  lists:
+                    models: [todo-list]
+                sinks:
+                  cache:
+                    connector: redis
+                    prefix: "{{prefix}}"
+                pipelines:
+                  list-cache:
+                    from: lists
+                    select:
+                      fields:
+                        title: after.title
+                    to: cache
+                """);
+            var commits = new CommitClock();
+            await using var app = UnbundledApp.Build([
+                "--urls=http://127.0.0.1:0",
+                "--Unbundled:Log:Provider=postgres",
+                $"--Unbundled:Log:Postgres:ConnectionString={postgres}",
+                $"--Unbundled:Log:Postgres:Schema={schema}",
+                $"--Unbundled:Redis:Connection={redis}",
+                $"--Unbundled:Pipelines:File={pipelines}",
+                "--Logging:LogLevel:Default=Warning",
+            ], builder => builder.Services.Replace(ServiceDescriptor.Singleton<ICommandLog>(p => commits.Wrap(p.GetRequiredService<PostgresCommandLog>()))),
+                unbundled => unbundled.AddTodoApp());
+            await app.StartAsync();
+            using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+
+            var readable = new ConcurrentDictionary<string, long>();
+            var channel = RedisChannel.Pattern($"__keyspace@*__:{prefix}*");
+            await notifications.GetSubscriber().SubscribeAsync(channel, (name, _) =>
+                readable.TryAdd(name.ToString()[(name.ToString().IndexOf(':') + 1 + prefix.Length)..], Stopwatch.GetTimestamp()));
+
+            using var stop = new CancellationTokenSource();
+            var sent = 0;
+            var measuring = new ConcurrentBag<string>();
+            var measure = 0;
+            // Writers at an even, staggered pace: together one flush about every millisecond, each creating a list of its own.
+            var writing = Enumerable.Range(0, Writers).Select(writer => Task.Run(async () =>
+            {
+                await Task.Delay(TimeSpan.FromSeconds((double)writer / FlushesPerSecond), stop.Token);
+                using var timer = new PeriodicTimer(TimeSpan.FromSeconds((double)Writers / FlushesPerSecond));
+                while (await timer.WaitForNextTickAsync(stop.Token).AsTask().ContinueWith(t => !t.IsCanceled && t.Result))
+                {
+                    var id = $"w{writer}-{Interlocked.Increment(ref sent)}";
+                    using var response = await http.PostAsync($"/models/todo-list/{id}/flush",
+                        new StringContent($$$"""{"baseVersion":0,"commands":[{"op":"create","path":"","value":{"title":"{{{id}}}","todos":[]}}]}""", Encoding.UTF8, "application/json"));
+                    response.EnsureSuccessStatusCode();
+                    if (Volatile.Read(ref measure) == 1) measuring.Add(id);
+                }
+            })).ToList();
+
+            Console.WriteLine($"flushing {FlushesPerSecond}/s for {measured.TotalSeconds:0} s after a 2 s warm-up");
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Volatile.Write(ref measure, 1);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            await Task.Delay(measured);
+            Volatile.Write(ref measure, 0);
+            Console.WriteLine($"cpu {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds / measured.TotalSeconds * 100:0}% of one core");
+            await stop.CancelAsync();
+            await Task.WhenAll(writing.Select(t => t.ContinueWith(_ => { })));
+            // The last flushes' changes reach the view after the writers stop.
+            await Task.Delay(TimeSpan.FromSeconds(2));
+
+            var latencies = new List<double>();
+            var missing = 0;
+            foreach (var id in measuring)
+            {
+                if (commits.TryGetModel(id, out var committed) && readable.TryGetValue(id, out var seen))
+                    latencies.Add(Stopwatch.GetElapsedTime(committed, seen).TotalMilliseconds);
+                else missing++;
+            }
+            var sorted = latencies.Order().ToArray();
+            var (p50, p99) = (FeedLatencyScenario.Percentile(sorted, 0.50), FeedLatencyScenario.Percentile(sorted, 0.99));
+            Console.WriteLine($"{measuring.Count / measured.TotalSeconds:0} flushes/s answered; {sorted.Length} changes seen in Redis, {missing} not seen; p50 {p50:0.00} ms, p99 {p99:0.00} ms, max {sorted.LastOrDefault():0.00} ms");
+            if (missing > 0) throw new InvalidOperationException($"{missing} flushed changes never became readable in the view");
+            return BenchResult.Latency("view-latency", p50, p99);
+        }
+        finally
+        {
+            await server.ConfigSetAsync("notify-keyspace-events", keyspaceEvents);
+            await CleanAsync(notifications, prefix);
+            await using (var connection = new NpgsqlConnection(postgres))
+            {
+                await connection.OpenAsync();
+                await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE", connection);
+                await drop.ExecuteNonQueryAsync();
+            }
+            directory.Delete(recursive: true);
+        }
+    }
+
+    private static async Task CleanAsync(ConnectionMultiplexer redis, string prefix)
+    {
+        var database = redis.GetDatabase();
+        foreach (var server in redis.GetServers())
+        {
+            await foreach (var key in server.KeysAsync(pattern: prefix + "*", pageSize: 1000)) await database.KeyDeleteAsync(key);
+        }
+    }
+}
