@@ -37,16 +37,12 @@ namespace Unbundled.Log.Postgres;
 public sealed partial class PostgresCommandLog : ICommandLog, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
-    private readonly NpgsqlDataSource _listenerSource;
+    private readonly PostgresAppendListener _listener;
     private readonly PostgresLogOptions _options;
     private readonly ILogger<PostgresCommandLog> _logger;
     private readonly string _schema;
     private readonly string _channel;
-    private readonly AppendSignal _signal = new();
-    private readonly CancellationTokenSource _stopping = new();
     private readonly ResiliencePipeline _transientRetry;
-    private readonly Lock _listenerGate = new();
-    private Task? _listener;
 
     /// <summary>Creates the log over the configured database and schema.</summary>
     public PostgresCommandLog(IOptions<PostgresLogOptions> options, ILogger<PostgresCommandLog>? logger = null)
@@ -62,7 +58,7 @@ public sealed partial class PostgresCommandLog : ICommandLog, IAsyncDisposable
         var channel = $"unbundled_log_{_options.Schema}".ToLowerInvariant();
         _channel = channel[..Math.Min(channel.Length, 63)];
         _dataSource = NpgsqlDataSource.Create(_options.ConnectionString);
-        _listenerSource = CreateListenerSource(_options);
+        _listener = new PostgresAppendListener(_options, _channel, _logger);
         _transientRetry = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
@@ -275,8 +271,7 @@ public sealed partial class PostgresCommandLog : ICommandLog, IAsyncDisposable
     /// <inheritdoc />
     public async Task WaitForEntriesAsync(long afterPosition, CancellationToken cancellationToken)
     {
-        EnsureListening();
-        var next = _signal.Next;
+        var next = _listener.Next;
         if (await ReadHeadAsync(cancellationToken).ConfigureAwait(false) > afterPosition) return;
         using var safety = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         await Task.WhenAny(next, Task.Delay(_options.SafetyPollInterval, safety.Token)).ConfigureAwait(false);
@@ -289,63 +284,11 @@ public sealed partial class PostgresCommandLog : ICommandLog, IAsyncDisposable
     {
         // The container disposes the log once as itself and once as ICommandLog (issue #17): only the first counts.
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        if (_listener is not null) await _listener.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        await _listenerSource.DisposeAsync().ConfigureAwait(false);
+        await _listener.DisposeAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
-        _stopping.Dispose();
     }
 
     private int _disposed;
-
-    private void EnsureListening()
-    {
-        if (_listener is not null) return;
-        lock (_listenerGate) _listener ??= Task.Run(ListenAsync);
-    }
-
-    private async Task ListenAsync()
-    {
-        var token = _stopping.Token;
-        while (!token.IsCancellationRequested)
-        {
-            try
-            {
-                await using var connection = await _listenerSource.OpenConnectionAsync(token).ConfigureAwait(false);
-                connection.Notification += (_, _) => _signal.Notify();
-                await using (var listen = new NpgsqlCommand($"LISTEN \"{_channel}\"", connection))
-                    await listen.ExecuteNonQueryAsync(token).ConfigureAwait(false);
-                // Appends may have landed while nobody listened; let waiters look again.
-                _signal.Notify();
-                while (true) await connection.WaitAsync(token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception error)
-            {
-                // Whatever went wrong, the listener must come back: if it ended, every waiting reader in
-                // this process would fall back to the safety poll for good, silently.
-                _logger.LogWarning(error, "The log listener lost its connection; reconnecting");
-                _signal.Notify();
-                await Task.Delay(TimeSpan.FromSeconds(1), token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
-        }
-    }
-
-    /// <summary>
-    /// The listener's own connection source: unpooled, so a session that is LISTENing is never handed
-    /// to an append, and with a keepalive, because a LISTEN connection is idle by design: without
-    /// pings, one that a NAT or a failover dropped without a word would look open forever and the
-    /// readers of this process would only ever be woken by their safety poll.
-    /// </summary>
-    private static NpgsqlDataSource CreateListenerSource(PostgresLogOptions options)
-    {
-        var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString) { Pooling = false };
-        if (builder.KeepAlive == 0) builder.KeepAlive = Math.Max(1, (int)options.ListenerKeepAlive.TotalSeconds);
-        return NpgsqlDataSource.Create(builder);
-    }
 
     private static NpgsqlBatchCommand Statement<T>(string sql, T parameter)
     {

@@ -1,3 +1,4 @@
+using Unbundled.Tests.Log;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Unbundled.Log;

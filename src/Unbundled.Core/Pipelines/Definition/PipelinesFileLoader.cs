@@ -186,7 +186,7 @@ public sealed partial class PipelinesFileLoader(
         }
 
         if (reading.Problems.Count > before || source is null || sink is null || projection is null) return null;
-        var fingerprint = Fingerprint(value, sourceNodes[source.Name], sinkNodes[sink.Name]);
+        var fingerprint = DefinitionFingerprint.Of(value, sourceNodes[source.Name], sinkNodes[sink.Name]);
         return new PipelineDefinition(name, source, filter, projection, sink, onError, batch, fingerprint, reading.At(body), owner);
     }
 
@@ -244,52 +244,7 @@ public sealed partial class PipelinesFileLoader(
             reading.Problem(named, $"{where} names the projection '{name}', which is not registered", Known(name, projections.Keys));
             return null;
         }
-        return ReadSelect(reading, select!, where);
-    }
-
-    private static SelectProjection? ReadSelect(YamlReading reading, YamlNode node, string where)
-    {
-        if (reading.Mapping(node, $"'select' of {where}") is not { } select) return null;
-        reading.OnlyKeys(select, $"'select' of {where}", "key", "fields");
-        var keyTemplate = "{key}";
-        if (YamlReading.Child(select, "key") is { } keyNode && reading.Scalar(keyNode, $"'key' of {where}") is { } key)
-        {
-            if (EventTemplate.TryParse(key, out _, out var error)) keyTemplate = key;
-            else reading.Problem(keyNode, $"'key' of {where}: {error}");
-        }
-        var fields = new List<SelectField>();
-        if (YamlReading.Child(select, "fields") is not { } fieldsNode)
-        {
-            reading.Problem(select, $"'select' of {where} has no 'fields'");
-            return null;
-        }
-        if (reading.Mapping(fieldsNode, $"'fields' of {where}") is not { } fieldMap) return null;
-        foreach (var (fieldKey, fieldValue) in fieldMap.Children)
-        {
-            var name = ((YamlScalarNode)fieldKey).Value ?? "";
-            if (ReadField(reading, name, fieldValue, where) is { } field) fields.Add(new SelectField(name, field));
-        }
-        return new SelectProjection(keyTemplate, fields);
-    }
-
-    private static FieldValue? ReadField(YamlReading reading, string name, YamlNode node, string where)
-    {
-        var what = $"field '{name}' of {where}";
-        if (node is YamlMappingNode literal)
-        {
-            reading.OnlyKeys(literal, what, "value");
-            return YamlReading.Child(literal, "value") is { } value ? new LiteralValue(ToJson(value)) : null;
-        }
-        if (reading.Scalar(node, what) is not { } text) return null;
-        if (EventTemplate.HasPlaceholders(text))
-        {
-            if (EventTemplate.TryParse(text, out _, out var error)) return new TemplateValue(text);
-            reading.Problem(node, $"{what}: {error}");
-            return null;
-        }
-        if (EventPath.TryParse(text, out _, out var pathError)) return new PathValue(text);
-        reading.Problem(node, $"{what}: {pathError}", "For a constant, write { value: ... }");
-        return null;
+        return SelectReader.Read(reading, select!, where);
     }
 
     private static BatchOptions ReadBatch(YamlReading reading, YamlNode node, string where)
@@ -317,51 +272,6 @@ public sealed partial class PipelinesFileLoader(
         var names = known.Order().ToList();
         if (EditDistance.Closest(written, names) is { } close) return $"Did you mean '{close}'?";
         return names.Count > 0 ? $"Known: {string.Join(", ", names)}" : "None is registered";
-    }
-
-    private static System.Text.Json.Nodes.JsonNode? ToJson(YamlNode node) => node switch
-    {
-        YamlMappingNode map => new System.Text.Json.Nodes.JsonObject(map.Children.Select(c => KeyValuePair.Create(((YamlScalarNode)c.Key).Value ?? "", ToJson(c.Value)))),
-        YamlSequenceNode list => new System.Text.Json.Nodes.JsonArray(list.Select(ToJson).ToArray()),
-        YamlScalarNode { Style: ScalarStyle.Plain } scalar when scalar.Value is "null" or "~" or "" => null,
-        YamlScalarNode { Style: ScalarStyle.Plain } scalar when bool.TryParse(scalar.Value, out var b) => b,
-        YamlScalarNode { Style: ScalarStyle.Plain } scalar when double.TryParse(scalar.Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) => d,
-        YamlScalarNode scalar => scalar.Value,
-        _ => null,
-    };
-
-    /// <summary>A hash of the pipeline's definition and of the source and sink it uses, blind to comments and layout.</summary>
-    private static string Fingerprint(params YamlNode[] nodes)
-    {
-        var canonical = new StringBuilder();
-        foreach (var node in nodes) Canonical(node, canonical);
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToString())));
-    }
-
-    private static void Canonical(YamlNode node, StringBuilder text)
-    {
-        switch (node)
-        {
-            case YamlMappingNode map:
-                text.Append('{');
-                foreach (var (key, value) in map.Children.OrderBy(c => ((YamlScalarNode)c.Key).Value, StringComparer.Ordinal))
-                {
-                    Canonical(key, text);
-                    text.Append(':');
-                    Canonical(value, text);
-                    text.Append(',');
-                }
-                text.Append('}');
-                break;
-            case YamlSequenceNode list:
-                text.Append('[');
-                foreach (var item in list) { Canonical(item, text); text.Append(','); }
-                text.Append(']');
-                break;
-            case YamlScalarNode scalar:
-                text.Append(System.Text.Json.JsonSerializer.Serialize(scalar.Value));
-                break;
-        }
     }
 
     private static string YamlMessage(YamlException error)

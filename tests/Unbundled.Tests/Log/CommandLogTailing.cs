@@ -1,9 +1,11 @@
 using System.Runtime.CompilerServices;
 
-namespace Unbundled.Log;
+using Unbundled.Log;
 
-/// <summary>Reading the log from a position onwards, forever.</summary>
-public static class CommandLogTailing
+namespace Unbundled.Tests.Log;
+
+/// <summary>Reading the log from a position onwards, forever: how the log contract tests a tailing reader (pipelines read through their source).</summary>
+internal static class CommandLogTailing
 {
     /// <summary>
     /// Every entry after <paramref name="afterPosition"/>, in order, then each new one as it is
