@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using StackExchange.Redis;
 using Unbundled.Sdk.Sinks;
+using Unbundled.Sdk.Templates;
 
 namespace Unbundled.Connectors.Redis;
 
@@ -56,7 +57,7 @@ public sealed class RedisCacheSink : IGenerationalSink
         """;
 
     private readonly RedisCacheOptions _options;
-    private readonly DocumentKeyTemplate _key;
+    private readonly KeyTemplate _key;
     private readonly Func<CancellationToken, Task<IConnectionMultiplexer>> _connect;
     private readonly RedisKey _versionsKey;
     private readonly RedisKey _tombstonesKey;
@@ -76,7 +77,7 @@ public sealed class RedisCacheSink : IGenerationalSink
         _options = options;
         _connect = connect;
         _generation = generation;
-        _key = DocumentKeyTemplate.TryParse(options.Key, out var key, out var error) ? key : throw new ArgumentException(error, nameof(options));
+        _key = KeyTemplate.TryParse(options.Key, out var key, out var error) ? key : throw new ArgumentException(error, nameof(options));
         _prefix = generation == 0 ? options.Prefix : $"{options.Prefix}g{generation}:";
         // Under the sink's prefix, so that two deployments sharing one Redis never share a pipeline's state.
         _versionsKey = $"{_prefix}unbundled:{pipeline}:versions";

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Unbundled.Sdk.Sinks;
+using Unbundled.Sdk.Templates;
 
 namespace Unbundled.Connectors.Redis;
 
@@ -16,7 +17,7 @@ public sealed class RedisCacheSinkFactory : SinkConnectorFactory<RedisCacheOptio
     /// <inheritdoc />
     protected override IEnumerable<(string Option, string Message)> Validate(RedisCacheOptions options)
     {
-        if (!DocumentKeyTemplate.TryParse(options.Key, out _, out var error)) yield return ("key", error!);
+        if (!KeyTemplate.TryParse(options.Key, out _, out var error)) yield return ("key", error!);
         if (options.Ttl is { } ttl && ttl <= TimeSpan.Zero) yield return ("ttl", "it must be positive");
         if (options.Database < -1) yield return ("database", "it must be -1 (the default) or a database number");
     }

@@ -2,11 +2,12 @@ using System.Collections.Concurrent;
 using Unbundled.Pipelines;
 using Unbundled.Pipelines.Replay;
 using Unbundled.Sdk.Sinks;
+using Unbundled.Sdk.Templates;
 
 namespace Unbundled.Feeds;
 
 /// <summary>One push-feed pipeline as the endpoints need it: its options, channel template, live topic, history and owner field.</summary>
-public sealed record Feed(string Pipeline, PushFeedOptions Options, DocumentKeyTemplate Channels, FeedTopic Topic, FeedHistory History, string? Owner = null);
+public sealed record Feed(string Pipeline, PushFeedOptions Options, KeyTemplate Channels, FeedTopic Topic, FeedHistory History, string? Owner = null);
 
 /// <summary>Finds the push-feed pipelines among the declared ones.</summary>
 public sealed class FeedCatalog(PipelineCatalog pipelines, FeedHub hub, IPipelineReplay replay)
@@ -17,7 +18,7 @@ public sealed class FeedCatalog(PipelineCatalog pipelines, FeedHub hub, IPipelin
     public Feed? Find(string pipeline) => _feeds.GetOrAdd(pipeline, name =>
     {
         if (pipelines.Find(name)?.Definition is not { Sink.Options: PushFeedOptions options } definition) return null;
-        DocumentKeyTemplate.TryParse(options.Channel, out var channels, out _);
+        KeyTemplate.TryParse(options.Channel, out var channels, out _);
         return new Feed(name, options, channels, hub.Topic(name), new FeedHistory(replay, name, channels, definition.Owner), definition.Owner);
     });
 }

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Unbundled.Pipelines.Replay;
 using Unbundled.Sdk.Sinks;
+using Unbundled.Sdk.Templates;
 
 namespace Unbundled.Feeds;
 
@@ -10,7 +11,7 @@ namespace Unbundled.Feeds;
 /// messages a subscriber missed. Nothing is kept in memory between subscribers, so a catch-up is the
 /// same after a restart or on another instance.
 /// </summary>
-public sealed class FeedHistory(IPipelineReplay replay, string pipeline, DocumentKeyTemplate channels, string? ownerField)
+public sealed class FeedHistory(IPipelineReplay replay, string pipeline, KeyTemplate channels, string? ownerField)
 {
     /// <summary>The messages of <paramref name="channel"/> at offsets after <paramref name="after"/> up to <paramref name="until"/>, in order.</summary>
     public async IAsyncEnumerable<FeedMessage> ReadAsync(string channel, long after, long until,

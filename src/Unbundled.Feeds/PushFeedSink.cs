@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Unbundled.Pipelines.Replay;
 using Unbundled.Sdk.Sinks;
+using Unbundled.Sdk.Templates;
 
 namespace Unbundled.Feeds;
 
@@ -10,7 +11,7 @@ namespace Unbundled.Feeds;
 /// source), so after a restart it starts live at the source's head; every server instance runs its own,
 /// which makes the shared source the backplane between instances.
 /// </summary>
-public sealed class PushFeedSink(FeedTopic topic, PushFeedOptions options, DocumentKeyTemplate channels, IPipelineReplay replay, string? ownerField = null) : IPassThroughSink
+public sealed class PushFeedSink(FeedTopic topic, PushFeedOptions options, KeyTemplate channels, IPipelineReplay replay, string? ownerField = null) : IPassThroughSink
 {
     private long _start;
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Unbundled.Pipelines.Replay;
 using Unbundled.Sdk.Sinks;
+using Unbundled.Sdk.Templates;
 
 namespace Unbundled.Feeds;
 
@@ -16,7 +17,7 @@ public sealed class PushFeedSinkFactory : SinkConnectorFactory<PushFeedOptions>
     /// <inheritdoc />
     protected override IEnumerable<(string Option, string Message)> Validate(PushFeedOptions options)
     {
-        if (!DocumentKeyTemplate.TryParse(options.Channel, out _, out var error)) yield return ("channel", error!);
+        if (!KeyTemplate.TryParse(options.Channel, out _, out var error)) yield return ("channel", error!);
         if (options.Buffer < 1) yield return ("buffer", "it must be at least 1");
         if (options.MaxCatchUp < 0) yield return ("max-catch-up", "it must not be negative");
         if (options.Heartbeat < TimeSpan.Zero) yield return ("heartbeat", "it must not be negative (0 turns heartbeats off)");
@@ -26,7 +27,7 @@ public sealed class PushFeedSinkFactory : SinkConnectorFactory<PushFeedOptions>
     /// <inheritdoc />
     protected override ISinkConnector Create(PushFeedOptions options, SinkContext context)
     {
-        DocumentKeyTemplate.TryParse(options.Channel, out var channels, out _);
+        KeyTemplate.TryParse(options.Channel, out var channels, out _);
         var hub = context.Services.GetRequiredService<FeedHub>();
         return new PushFeedSink(hub.Topic(context.Pipeline), options, channels, context.Services.GetRequiredService<IPipelineReplay>(), context.OwnerField);
     }

@@ -1,4 +1,5 @@
 using Unbundled.Pipelines.Projection;
+using Unbundled.Sdk.Templates;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -15,7 +16,7 @@ internal static class SelectReader
         var keyTemplate = "{key}";
         if (YamlReading.Child(select, "key") is { } keyNode && reading.Scalar(keyNode, $"'key' of {where}") is { } key)
         {
-            if (EventTemplate.TryParse(key, out _, out var error)) keyTemplate = key;
+            if (EventPath.TryParseTemplate(key, isKey: true, out _, out var error)) keyTemplate = key;
             else reading.Problem(keyNode, $"'key' of {where}: {error}");
         }
         var fields = new List<SelectField>();
@@ -42,9 +43,9 @@ internal static class SelectReader
             return YamlReading.Child(literal, "value") is { } value ? new LiteralValue(ToJson(value)) : null;
         }
         if (reading.Scalar(node, what) is not { } text) return null;
-        if (EventTemplate.HasPlaceholders(text))
+        if (KeyTemplate.HasPlaceholders(text))
         {
-            if (EventTemplate.TryParse(text, out _, out var error)) return new TemplateValue(text);
+            if (EventPath.TryParseTemplate(text, isKey: false, out _, out var error)) return new TemplateValue(text);
             reading.Problem(node, $"{what}: {error}");
             return null;
         }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Sdk.Events;
+using Unbundled.Sdk.Templates;
 
 namespace Unbundled.Pipelines.Projection;
 
@@ -54,6 +55,29 @@ public sealed class EventPath
         }
         error = null;
         path = new EventPath(text, segments);
+        return true;
+    }
+
+    /// <summary>
+    /// Parses a template over change events (<c>"list:{after.id}"</c>, a key; <c>"{after.title} by {after.owner}"</c>,
+    /// text when <paramref name="isKey"/> is false): every placeholder must be an event path.
+    /// </summary>
+    public static bool TryParseTemplate(string text, bool isKey, out Func<ChangeEvent, string?> render, out string? error)
+    {
+        render = null!;
+        var parsed = isKey ? KeyTemplate.TryParse(text, out var template, out error) : KeyTemplate.TryParseText(text, out template, out error);
+        if (!parsed) return false;
+        var paths = new Dictionary<string, EventPath>(StringComparer.Ordinal);
+        foreach (var placeholder in template.Placeholders)
+        {
+            if (!TryParse(placeholder, out var path, out var pathError))
+            {
+                error = $"placeholder {{{placeholder}}}: {pathError}";
+                return false;
+            }
+            paths[placeholder] = path;
+        }
+        render = change => template.Render(name => paths[name].Resolve(change), out _);
         return true;
     }
 

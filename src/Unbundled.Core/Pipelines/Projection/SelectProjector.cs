@@ -13,7 +13,7 @@ namespace Unbundled.Pipelines.Projection;
 /// </summary>
 public sealed class SelectProjector(SelectProjection selection) : IProjection
 {
-    private readonly EventTemplate _key = Parse(selection.KeyTemplate);
+    private readonly Func<ChangeEvent, string?> _key = Parse(selection.KeyTemplate, isKey: true);
     private readonly IReadOnlyList<(string Name, Func<ChangeEvent, JsonNode?> Value)> _fields = selection.Fields.Select(Compile).ToList();
 
     /// <inheritdoc />
@@ -24,8 +24,8 @@ public sealed class SelectProjector(SelectProjection selection) : IProjection
     {
         var deleted = change.Op == ChangeOp.Delete;
         var subject = deleted ? change with { After = change.Before } : change;
-        if (!_key.TryRender(subject, out var key, out var missing))
-            throw new InvalidOperationException($"the key template '{_key}' needs {missing}, which this event does not have");
+        var key = _key(subject)
+            ?? throw new InvalidOperationException($"the key template '{selection.KeyTemplate}' needs a value this event does not have (a placeholder is absent, null, an object or an array)");
 
         var document = new JsonObject();
         foreach (var (name, value) in _fields) document[name] = value(subject)?.DeepClone();
@@ -37,14 +37,14 @@ public sealed class SelectProjector(SelectProjection selection) : IProjection
     private static (string, Func<ChangeEvent, JsonNode?>) Compile(SelectField field) => field.Value switch
     {
         PathValue path => (field.Name, EventPath.TryParse(path.Path, out var parsed, out var error) ? parsed.Resolve : throw new ArgumentException(error)),
-        TemplateValue template => (field.Name, Render(Parse(template.Template))),
+        TemplateValue template => (field.Name, Text(Parse(template.Template, isKey: false))),
         LiteralValue literal => (field.Name, _ => literal.Value),
         _ => throw new ArgumentException($"field '{field.Name}' has no value"),
     };
 
-    private static Func<ChangeEvent, JsonNode?> Render(EventTemplate template) =>
-        change => template.TryRender(change, out var text, out _) ? JsonValue.Create(text) : null;
+    private static Func<ChangeEvent, JsonNode?> Text(Func<ChangeEvent, string?> render) =>
+        change => render(change) is { } text ? JsonValue.Create(text) : null;
 
-    private static EventTemplate Parse(string template) =>
-        EventTemplate.TryParse(template, out var parsed, out var error) ? parsed : throw new ArgumentException(error);
+    private static Func<ChangeEvent, string?> Parse(string template, bool isKey) =>
+        EventPath.TryParseTemplate(template, isKey, out var render, out var error) ? render : throw new ArgumentException(error);
 }
