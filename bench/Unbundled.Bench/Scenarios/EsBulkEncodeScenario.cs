@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Unbundled.Connectors.Elasticsearch.Rest;
+using Unbundled.Connectors.Elasticsearch.Bulk;
 using Unbundled.Sdk.Sinks;
 
 namespace Unbundled.Bench.Scenarios;

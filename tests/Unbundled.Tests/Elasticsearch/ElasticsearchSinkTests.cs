@@ -1,7 +1,8 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Unbundled.Connectors.Elasticsearch;
-using Unbundled.Connectors.Elasticsearch.Rest;
+using Unbundled.Connectors.Elasticsearch.Bulk;
+using Unbundled.Connectors.Elasticsearch.Cluster;
 using Unbundled.Sdk.Sinks;
 using Unbundled.Tests.Contract;
 
@@ -30,7 +31,7 @@ public sealed class ElasticsearchSinkContractTests : GenerationalSinkContract, I
     protected override async Task<IGenerationalSink> CreateGenerationAsync(string pipeline, int generation)
     {
         var options = new ElasticsearchOptions { Url = _url, Index = "{pipeline}" };
-        var sink = new ElasticsearchSink(pipeline, options, ElasticsearchRestClient.Create(options), generation);
+        var sink = new ElasticsearchSink(pipeline, options, ElasticsearchClients.Create(options), generation);
         await sink.ConnectAsync(default);
         return sink;
     }
@@ -78,7 +79,7 @@ public sealed class ElasticsearchSinkTests : IAsyncLifetime
         }
         // No scheduled refresh: a search that finds a fresh write proves the connector refreshed.
         var options = new ElasticsearchOptions { Url = _url, Index = _index, BulkSize = 100, Definition = """{"settings":{"index.refresh_interval":"-1"}}""" };
-        _sink = new ElasticsearchSink(_index, options, ElasticsearchRestClient.Create(options));
+        _sink = new ElasticsearchSink(_index, options, ElasticsearchClients.Create(options));
         await _sink.ConnectAsync(default);
     }
 
