@@ -15,6 +15,17 @@ public sealed class ElasticsearchDoubleWireFormatTests : ElasticsearchDoubleTest
         Assert.Equal("Elasticsearch", response.Headers.GetValues("X-elastic-product").Single());
     }
 
+    // The official clients ping a node with HEAD / before using it again after a failure.
+    [Fact]
+    public async Task A_ping_is_answered_with_200_no_body_and_the_product()
+    {
+        var response = await Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+        Assert.Equal("Elasticsearch", response.Headers.GetValues("X-elastic-product").Single());
+    }
+
     // REST API compatibility reference: the official clients send vendored media types with compatible-with.
     [Fact]
     public async Task The_official_clients_vendored_media_types_are_accepted_and_answered_in_kind()
