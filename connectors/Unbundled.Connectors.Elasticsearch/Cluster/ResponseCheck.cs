@@ -19,15 +19,15 @@ internal static class ResponseCheck
         if (details.HttpStatusCode is not { } status)
             throw new SinkUnavailableException($"Elasticsearch cannot be reached for {what}: {Chain(details.OriginalException)}", details.OriginalException);
         if (details.HasSuccessfulStatusCode || status == tolerated) return;
-        var message = $"Elasticsearch refused {what}: {status} {Describe(response.ElasticsearchServerError)}";
+        var message = $"Elasticsearch refused {what}: {status} {Describe(response.ElasticsearchServerError, status)}";
         if (status is 429 or >= 500) throw new SinkUnavailableException(message);
         throw new ElasticsearchRequestException(status, message);
     }
 
-    /// <summary>The error's type and reason, and its root causes when they say more.</summary>
-    private static string Describe(ElasticsearchServerError? error)
+    /// <summary>The error's type and reason, and its root causes when they say more; the status's name when there is no body (HEAD).</summary>
+    private static string Describe(ElasticsearchServerError? error, int status)
     {
-        if (error?.Error is not { } cause) return "(no error body)";
+        if (error?.Error is not { } cause) return ((System.Net.HttpStatusCode)status).ToString();
         var text = cause.Type is null ? cause.Reason ?? "" : $"{cause.Type}: {cause.Reason}";
         var roots = (cause.RootCause ?? []).Where(root => root.Type != cause.Type || root.Reason != cause.Reason).ToList();
         return roots.Count == 0 ? text : $"{text} (root cause: {string.Join("; ", roots.Select(root => $"{root.Type}: {root.Reason}"))})";
