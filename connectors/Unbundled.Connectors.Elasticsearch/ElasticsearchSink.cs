@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json.Nodes;
 using Elastic.Clients.Elasticsearch;
 using SearchRequest = Unbundled.Sdk.Sinks.SearchRequest;
@@ -25,8 +24,7 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
     private readonly BulkSender _bulk = new(client);
     private readonly DocumentReader _reader = new(client, options.SearchTimeout);
 
-    /// <summary>Reused for every bulk request, since the worker writes one batch at a time.</summary>
-    private readonly ArrayBufferWriter<byte> _bulkBody = new();
+    private readonly BulkBody _bulkBody = new();
 
     /// <summary>Elasticsearch's limit on an <c>_id</c>, in UTF-8 bytes.</summary>
     private const int MaxIdBytes = 512;
@@ -96,12 +94,10 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
 
     private async Task WriteChunkAsync(SinkDocument[] chunk, List<SinkRejection> rejected, List<string> retry, CancellationToken cancellationToken)
     {
-        _bulkBody.ResetWrittenCount();
-        BulkRequestWriter.Write(Index, chunk, _bulkBody);
         IReadOnlyList<ResponseItem> items;
         try
         {
-            items = await _bulk.SendAsync(_bulkBody.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            items = await _bulk.SendAsync(_bulkBody.Write(Index, chunk), cancellationToken).ConfigureAwait(false);
         }
         catch (ElasticsearchRequestException refused) when (refused.Status == 400)
         {

@@ -6,10 +6,10 @@ using Unbundled.Connectors.Elasticsearch.Cluster;
 namespace Unbundled.Connectors.Elasticsearch.Bulk;
 
 /// <summary>
-/// Sends a bulk body that <see cref="BulkRequestWriter"/> wrote through the client's transport and
-/// reads the per-item results with the client's own response type. The client's typed
-/// <c>BulkRequest</c> would build the same body about twenty times slower (a serialised operation
-/// object per document), which the es-bulk-encode bench would show.
+/// Sends a <see cref="BulkBody"/> through the client's transport and reads the per-item results into
+/// the client's own response type. The client's typed <c>BulkRequest</c> is not used: it serialises an
+/// operation object per document, and through an in-memory transport it reached 0.035 of
+/// System.Text.Json's documents/s on the es-bulk-encode documents, against 0.21 for this path.
 /// </summary>
 internal sealed class BulkSender(ElasticsearchClient client)
 {
@@ -23,9 +23,9 @@ internal sealed class BulkSender(ElasticsearchClient client)
     };
 
     /// <summary>Sends <paramref name="body"/> and returns each item's result, in the order of the body.</summary>
-    public async Task<IReadOnlyList<ResponseItem>> SendAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ResponseItem>> SendAsync(PostData body, CancellationToken cancellationToken)
     {
-        var response = await client.Transport.RequestAsync<BulkResponse>(Path, PostData.ReadOnlyMemory(body), null, Ndjson, cancellationToken).ConfigureAwait(false);
+        var response = await client.Transport.RequestAsync<BulkResponse>(Path, body, null, Ndjson, cancellationToken).ConfigureAwait(false);
         ResponseCheck.Ensure(response, "bulk", cancellationToken);
         return response.Items as IReadOnlyList<ResponseItem> ?? response.Items.ToList();
     }
