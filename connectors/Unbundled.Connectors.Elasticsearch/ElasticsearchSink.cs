@@ -97,7 +97,7 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
         IReadOnlyList<ResponseItem> items;
         try
         {
-            items = await _bulk.SendAsync(_bulkBody.Write(Index, chunk), cancellationToken).ConfigureAwait(false);
+            items = await _bulk.SendAsync(_bulkBody.Write(Index, chunk), chunk.Length, cancellationToken).ConfigureAwait(false);
         }
         catch (ElasticsearchRequestException refused) when (refused.Status == 400)
         {

@@ -2,6 +2,7 @@ using Elastic.Clients.Elasticsearch;
 using Elastic.Clients.Elasticsearch.Core.Bulk;
 using Elastic.Transport;
 using Unbundled.Connectors.Elasticsearch.Cluster;
+using Unbundled.Sdk.Sinks;
 
 namespace Unbundled.Connectors.Elasticsearch.Bulk;
 
@@ -15,18 +16,17 @@ internal sealed class BulkSender(ElasticsearchClient client)
 {
     private static readonly EndpointPath Path = new(Elastic.Transport.HttpMethod.POST, "/_bulk");
 
-    // NDJSON in the vendored form the client uses for its own bulk requests (REST API compatibility).
-    private static readonly RequestConfiguration Ndjson = new()
-    {
-        ContentType = "application/vnd.elasticsearch+x-ndjson;compatible-with=9",
-        Accept = "application/vnd.elasticsearch+json;compatible-with=9",
-    };
+    // The media types the client's own bulk requests carry (plain NDJSON in, JSON out).
+    private static readonly RequestConfiguration Ndjson = new() { ContentType = "application/x-ndjson", Accept = "application/json" };
 
-    /// <summary>Sends <paramref name="body"/> and returns each item's result, in the order of the body.</summary>
-    public async Task<IReadOnlyList<ResponseItem>> SendAsync(PostData body, CancellationToken cancellationToken)
+    /// <summary>Sends <paramref name="body"/> holding <paramref name="count"/> documents and returns each item's result, in the order of the body.</summary>
+    public async Task<IReadOnlyList<ResponseItem>> SendAsync(PostData body, int count, CancellationToken cancellationToken)
     {
         var response = await client.Transport.RequestAsync<BulkResponse>(Path, body, null, Ndjson, cancellationToken).ConfigureAwait(false);
         ResponseCheck.Ensure(response, "bulk", cancellationToken);
-        return response.Items as IReadOnlyList<ResponseItem> ?? response.Items.ToList();
+        var items = response.Items?.ToList() ?? [];
+        // Results are matched to documents by position: an answer that does not line up cannot be read.
+        if (items.Count != count) throw new SinkUnavailableException($"Elasticsearch answered a bulk of {count} documents with {items.Count} results");
+        return items;
     }
 }

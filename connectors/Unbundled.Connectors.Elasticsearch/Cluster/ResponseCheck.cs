@@ -18,6 +18,9 @@ internal static class ResponseCheck
         var details = response.ApiCallDetails;
         if (details.HttpStatusCode is not { } status)
             throw new SinkUnavailableException($"Elasticsearch cannot be reached for {what}: {Chain(details.OriginalException)}", details.OriginalException);
+        // A success in another format (a proxy's HTML page) is no answer from Elasticsearch, and nothing could be read from it.
+        if (details.HasSuccessfulStatusCode && !details.HasExpectedContentType)
+            throw new SinkUnavailableException($"Elasticsearch answered {what} with {status} in {(details.ResponseContentType is { Length: > 0 } type ? type : "no media type")}, not JSON");
         if (details.HasSuccessfulStatusCode || status == tolerated) return;
         var message = $"Elasticsearch refused {what}: {status} {Describe(response.ElasticsearchServerError, status)}";
         if (status is 429 or >= 500) throw new SinkUnavailableException(message);

@@ -4,6 +4,10 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Unbundled.Connectors.Elasticsearch;
 using Unbundled.Connectors.Elasticsearch.Cluster;
 using Unbundled.Sdk.Sinks;
@@ -88,6 +92,50 @@ public sealed class ElasticsearchSinkConnectionTests
 
         Assert.StartsWith("Elasticsearch cannot be reached", error.Message);
         Assert.Contains("Connection refused", error.Message);
+    }
+
+    /// <summary>Something between the sink and the cluster that answers every request with 200 and <paramref name="body"/>.</summary>
+    private static async Task<WebApplication> StartMiddleboxAsync(string contentType, string body)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var box = builder.Build();
+        box.Run(context =>
+        {
+            context.Response.ContentType = contentType;
+            return context.Response.WriteAsync(body);
+        });
+        await box.StartAsync();
+        return box;
+    }
+
+    private static async Task<SinkUnavailableException> WriteThroughAsync(WebApplication middlebox)
+    {
+        var options = new ElasticsearchOptions { Url = middlebox.Urls.First() };
+        await using var sink = new ElasticsearchSink("todos", options, ElasticsearchClients.Create(options));
+        return await Assert.ThrowsAsync<SinkUnavailableException>(() =>
+            sink.WriteAsync(new SinkBatch("todos", [SinkDocument.Upsert("t1", 1, 1, new JsonObject { ["title"] = "hello" })], 1), default));
+    }
+
+    [Fact]
+    public async Task A_success_that_is_not_json_such_as_a_proxys_login_page_is_a_transient_failure()
+    {
+        await using var proxy = await StartMiddleboxAsync("text/html; charset=utf-8", "<html><body>Sign in</body></html>");
+
+        var error = await WriteThroughAsync(proxy);
+
+        Assert.Equal("Elasticsearch answered bulk with 200 in text/html; charset=utf-8, not JSON", error.Message);
+    }
+
+    [Fact]
+    public async Task A_bulk_answer_whose_results_do_not_line_up_with_the_documents_is_not_read()
+    {
+        await using var server = await StartMiddleboxAsync("application/json", """{"errors":false,"took":1,"items":[]}""");
+
+        var error = await WriteThroughAsync(server);
+
+        Assert.Equal("Elasticsearch answered a bulk of 1 documents with 0 results", error.Message);
     }
 
     [Fact]
