@@ -23,10 +23,10 @@ public static class ElasticsearchClients
     }
 
     /// <summary>The nodes a sink talks to: <see cref="ElasticsearchOptions.Nodes"/> when given, else its one <see cref="ElasticsearchOptions.Url"/>.</summary>
-    public static IReadOnlyList<Uri> NodesOf(ElasticsearchOptions options) =>
+    internal static IReadOnlyList<Uri> NodesOf(ElasticsearchOptions options) =>
         (options.Nodes.Count > 0 ? options.Nodes : [options.Url]).Select(url => new Uri(url, UriKind.Absolute)).ToList();
 
     /// <summary>A fingerprint as the transport compares it: hex digits alone, in capitals, as openssl prints them without the colons.</summary>
-    public static string NormalizeFingerprint(string fingerprint) =>
+    internal static string NormalizeFingerprint(string fingerprint) =>
         string.Concat(fingerprint.Where(c => c is not (':' or ' '))).ToUpperInvariant();
 }

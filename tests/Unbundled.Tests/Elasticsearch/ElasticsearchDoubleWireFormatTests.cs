@@ -26,6 +26,18 @@ public sealed class ElasticsearchDoubleWireFormatTests : ElasticsearchDoubleTest
         Assert.Equal("Elasticsearch", response.Headers.GetValues("X-elastic-product").Single());
     }
 
+    // Path parameters are percent-decoded whole: an id may hold '/', sent as %2F.
+    [Fact]
+    public async Task A_document_id_is_decoded_from_the_path_slashes_included()
+    {
+        (await BulkAsync("""{"index":{"_index":"t","_id":"list:1/items 2"}}""" + "\n{}\n")).EnsureSuccessStatusCode();
+
+        var response = await Http.GetAsync("/t/_doc/list%3A1%2Fitems%202");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("\"_id\":\"list:1/items 2\"", await response.Content.ReadAsStringAsync());
+    }
+
     // REST API compatibility reference: the official clients send vendored media types with compatible-with.
     [Fact]
     public async Task The_official_clients_vendored_media_types_are_accepted_and_answered_in_kind()

@@ -217,6 +217,18 @@ public sealed class ElasticsearchSinkTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Keys_that_a_url_must_escape_are_written_and_read_back_by_key()
+    {
+        string[] keys = ["list:1/items 2", "ä?b#c%d&e+f", "a\"b\\c"];
+        var documents = keys.Select((key, i) => SinkDocument.Upsert(key, 1, i + 1, new JsonObject { ["title"] = key })).ToList();
+
+        var result = await _sink.WriteAsync(new SinkBatch(_index, documents, documents.Count), default);
+
+        Assert.Empty(result.Rejected);
+        foreach (var key in keys) Assert.Equal(key, (string?)(await _sink.ReadAsync(key, default))?["title"]);
+    }
+
+    [Fact]
     public void The_bulk_body_carries_the_model_version_as_an_external_version()
     {
         var body = new System.Buffers.ArrayBufferWriter<byte>();

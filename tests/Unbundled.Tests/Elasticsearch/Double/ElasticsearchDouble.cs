@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -82,7 +83,7 @@ public sealed partial class ElasticsearchDouble : IAsyncDisposable
         app.MapGet("/{index}/_settings", (string index) => double_.Answer(() => Task.FromResult(double_.Settings(index))));
         app.MapPost("/_bulk", (HttpRequest request) => double_.Answer(() => double_.BulkAsync(request, null)));
         app.MapPost("/{index}/_bulk", (string index, HttpRequest request) => double_.Answer(() => double_.BulkAsync(request, index)));
-        app.MapGet("/{index}/_doc/{id}", (string index, string id) => double_.Get(index, id));
+        app.MapGet("/{index}/_doc/{id}", (string index, HttpContext context) => double_.Get(index, RawSegment(context, 3)));
         app.MapMethods("/{index}/_search", ["GET", "POST"], (string index, HttpRequest request) => double_.Answer(async () => double_.Search(index, await BodyAsync(request))));
         app.MapMethods("/{index}/_refresh", ["GET", "POST"], (string index) => double_.Answer(() => Task.FromResult(double_.Refresh(index))));
         app.MapPost("/_aliases", (HttpRequest request) => double_.Answer(async () => double_.UpdateAliases(await BodyAsync(request))));
@@ -120,6 +121,13 @@ public sealed partial class ElasticsearchDouble : IAsyncDisposable
             return Results.Json(new JsonObject { ["error"] = $"not modelled by the double: {error.Message}", ["status"] = 501 }, statusCode: 501);
         }
     }
+
+    /// <summary>
+    /// A path segment decoded as Elasticsearch decodes it. Route values keep <c>%2F</c> escaped (so a
+    /// path cannot change shape), which would turn a document id holding '/' into another id.
+    /// </summary>
+    private static string RawSegment(HttpContext context, int position) =>
+        Uri.UnescapeDataString(context.Features.Get<IHttpRequestFeature>()!.RawTarget.Split('?')[0].Split('/')[position]);
 
     private static async Task<JsonObject?> BodyAsync(HttpRequest request)
     {
