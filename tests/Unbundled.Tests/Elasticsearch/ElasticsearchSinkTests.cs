@@ -203,6 +203,19 @@ public sealed class ElasticsearchSinkTests : IAsyncLifetime
         Assert.Equal("1d", (string?)settings[concrete]!["settings"]!["index"]!["gc_deletes"]);
     }
 
+    [Fact]
+    public async Task Activating_a_generation_whose_alias_was_removed_by_hand_points_a_new_alias_at_it()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(_url) };
+        var remove = new JsonObject { ["actions"] = new JsonArray(new JsonObject { ["remove"] = new JsonObject { ["index"] = $"{_index}-000001", ["alias"] = _index } }) };
+        (await http.PostAsJsonAsync("/_aliases", remove)).EnsureSuccessStatusCode();
+
+        await _sink.ActivateAsync(default);
+
+        var aliased = (await http.GetFromJsonAsync<JsonObject>($"/_alias/{_index}"))!;
+        Assert.Equal($"{_index}-000001", Assert.Single(aliased).Key);
+    }
+
     [SkippableFact]
     public async Task A_replayed_older_write_cannot_resurrect_a_deleted_document_after_the_default_60_s_of_gc_deletes()
     {
