@@ -1,10 +1,10 @@
 using System.Text.Json.Nodes;
 using Elastic.Clients.Elasticsearch;
-using SearchRequest = Unbundled.Sdk.Sinks.SearchRequest;
 using Elastic.Clients.Elasticsearch.Core.Bulk;
 using Unbundled.Connectors.Elasticsearch.Bulk;
 using Unbundled.Connectors.Elasticsearch.Cluster;
 using Unbundled.Sdk.Sinks;
+using SearchRequest = Unbundled.Sdk.Sinks.SearchRequest;
 
 namespace Unbundled.Connectors.Elasticsearch;
 
