@@ -1,7 +1,10 @@
-using System.Buffers;
 using System.Text.Json.Nodes;
-using Unbundled.Connectors.Elasticsearch.Rest;
+using Elastic.Clients.Elasticsearch;
+using Elastic.Clients.Elasticsearch.Core.Bulk;
+using Unbundled.Connectors.Elasticsearch.Bulk;
+using Unbundled.Connectors.Elasticsearch.Cluster;
 using Unbundled.Sdk.Sinks;
+using SearchRequest = Unbundled.Sdk.Sinks.SearchRequest;
 
 namespace Unbundled.Connectors.Elasticsearch;
 
@@ -13,14 +16,15 @@ namespace Unbundled.Connectors.Elasticsearch;
 /// alias over a concrete index, ready for rebuilds. Bulk writes are not atomic across documents, so
 /// the engine keeps the offset.
 /// </summary>
-public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions options, ElasticsearchRestClient client, int generation = 0)
+public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions options, ElasticsearchClient client, int generation = 0)
     : IGenerationalSink, ISearchableSink
 {
     private readonly string _alias = options.Index.Replace("{pipeline}", pipeline);
+    private readonly IndexAdmin _indices = new(client);
+    private readonly BulkSender _bulk = new(client);
+    private readonly DocumentReader _reader = new(client, options.SearchTimeout);
 
-    // Each generation is a concrete index; readers go through the alias, which a rebuild moves.
-    /// <summary>Reused for every bulk request, since the worker writes one batch at a time.</summary>
-    private readonly ArrayBufferWriter<byte> _bulkBody = new();
+    private readonly BulkBody _bulkBody = new();
 
     /// <summary>Elasticsearch's limit on an <c>_id</c>, in UTF-8 bytes.</summary>
     private const int MaxIdBytes = 512;
@@ -28,6 +32,7 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
     /// <summary>1 when documents were written since the last refresh this sink asked for.</summary>
     private int _unrefreshed;
 
+    // Each generation is a concrete index; readers go through the alias, which a rebuild moves.
     private string Index => $"{_alias}-{generation + 1:000000}";
 
     /// <inheritdoc />
@@ -36,30 +41,16 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
     /// <inheritdoc />
     public async Task ConnectAsync(CancellationToken cancellationToken)
     {
-        if (await Call(() => client.ExistsAsync(Index, cancellationToken)).ConfigureAwait(false)) return;
-        var aliasExists = await Call(() => client.ExistsAsync(_alias, cancellationToken)).ConfigureAwait(false);
-        await Call(async () =>
-        {
-            await client.CreateIndexAsync(Index, options.Definition, aliasExists ? null : _alias, cancellationToken).ConfigureAwait(false);
-            return true;
-        }).ConfigureAwait(false);
+        if (await _indices.ExistsAsync(Index, cancellationToken).ConfigureAwait(false)) return;
+        var aliasExists = await _indices.ExistsAsync(_alias, cancellationToken).ConfigureAwait(false);
+        await _indices.CreateAsync(Index, options.Definition, aliasExists ? null : _alias, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    public Task ActivateAsync(CancellationToken cancellationToken) =>
-        Call(async () =>
-        {
-            await client.MoveAliasAsync(_alias, Index, cancellationToken).ConfigureAwait(false);
-            return true;
-        });
+    public Task ActivateAsync(CancellationToken cancellationToken) => _indices.MoveAliasAsync(_alias, Index, cancellationToken);
 
     /// <inheritdoc />
-    public Task DropAsync(CancellationToken cancellationToken) =>
-        Call(async () =>
-        {
-            await client.DeleteIndexAsync(Index, cancellationToken).ConfigureAwait(false);
-            return true;
-        });
+    public Task DropAsync(CancellationToken cancellationToken) => _indices.DeleteAsync(Index, cancellationToken);
 
     /// <inheritdoc />
     public Task<long> LoadOffsetAsync(CancellationToken cancellationToken) =>
@@ -69,7 +60,7 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
     public async Task<SinkBatchResult> WriteAsync(SinkBatch batch, CancellationToken cancellationToken)
     {
         // A bulk write to a dropped index would silently create an empty one (auto-create): check first, and have the engine replay.
-        if (batch.BasedOn > 0 && !await Call(() => client.ExistsAsync(Index, cancellationToken)).ConfigureAwait(false))
+        if (batch.BasedOn > 0 && !await _indices.ExistsAsync(Index, cancellationToken).ConfigureAwait(false))
         {
             await ConnectAsync(cancellationToken).ConfigureAwait(false);
             throw new SinkDataLostException(0, $"the Elasticsearch index {Index} was removed");
@@ -103,12 +94,10 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
 
     private async Task WriteChunkAsync(SinkDocument[] chunk, List<SinkRejection> rejected, List<string> retry, CancellationToken cancellationToken)
     {
-        _bulkBody.ResetWrittenCount();
-        BulkRequestWriter.Write(Index, chunk, _bulkBody);
-        IReadOnlyList<BulkItemResult> items;
+        IReadOnlyList<ResponseItem> items;
         try
         {
-            items = await Call(() => client.BulkAsync(_bulkBody.WrittenMemory, cancellationToken)).ConfigureAwait(false);
+            items = await _bulk.SendAsync(_bulkBody.Write(Index, chunk), chunk.Length, cancellationToken).ConfigureAwait(false);
         }
         catch (ElasticsearchRequestException refused) when (refused.Status == 400)
         {
@@ -126,63 +115,25 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
         for (var i = 0; i < chunk.Length; i++)
         {
             var item = items[i];
+            // 409: the held version is as new or newer, so this write is stale or a replay and is rightly ignored.
             if (item.Status is >= 200 and < 300 || item.Status == 409 || (item.Status == 404 && chunk[i].IsDelete)) continue;
-            if (item.Status is 429 or >= 500) retry.Add($"{item.Status} {item.ErrorType}: {item.ErrorReason}");
-            else rejected.Add(new SinkRejection(chunk[i], $"Elasticsearch refused it with {item.Status} {item.ErrorType}: {item.ErrorReason}"));
+            if (item.Status is 429 or >= 500) retry.Add($"{item.Status} {item.Error?.Type}: {item.Error?.Reason}");
+            else rejected.Add(new SinkRejection(chunk[i], $"Elasticsearch refused it with {item.Status} {item.Error?.Type}: {item.Error?.Reason}"));
         }
     }
 
     /// <inheritdoc />
-    public Task<JsonObject?> ReadAsync(string key, CancellationToken cancellationToken) =>
-        Call(() => client.GetAsync(Index, key, cancellationToken));
+    public Task<JsonObject?> ReadAsync(string key, CancellationToken cancellationToken) => _reader.GetAsync(Index, key, cancellationToken);
 
     /// <inheritdoc />
     public async Task<SearchResult> SearchAsync(SearchRequest request, CancellationToken cancellationToken)
     {
-        JsonNode search = new JsonObject { ["query_string"] = new JsonObject { ["query"] = request.Query } };
-        // The owner filter goes inside the query (exact, on the keyword form), so totals and pages count only what the caller may see.
-        if (request.Filter is { } filter)
-            search = new JsonObject
-            {
-                ["bool"] = new JsonObject
-                {
-                    ["must"] = search,
-                    ["filter"] = new JsonObject { ["term"] = new JsonObject { [filter.Field + ".keyword"] = filter.Value } },
-                },
-            };
-        // Elasticsearch stops collecting at the timeout, so one costly query cannot hold the cluster.
-        var body = new JsonObject { ["query"] = search, ["from"] = request.From, ["size"] = request.Limit, ["timeout"] = $"{(long)options.SearchTimeout.TotalMilliseconds}ms" };
         // Search sees only what a refresh exposed: refresh first when this sink wrote since, so a
         // reader that waited for its write's position finds it (get by id needs no refresh).
-        if (Interlocked.Exchange(ref _unrefreshed, 0) == 1)
-            await Call(async () => { await client.RefreshAsync(Index, cancellationToken).ConfigureAwait(false); return true; }).ConfigureAwait(false);
-        JsonObject answer;
-        try
-        {
-            answer = await Call(() => client.SearchAsync(Index, body, cancellationToken)).ConfigureAwait(false);
-        }
-        catch (ElasticsearchRequestException refused) when (refused.Status == 400)
-        {
-            throw new InvalidQueryException($"'{request.Query}' is not a query Elasticsearch accepts: {refused.Message}", refused);
-        }
-        var hits = answer["hits"]!;
-        return new SearchResult(
-            (long)hits["total"]!["value"]!,
-            hits["hits"]!.AsArray().Select(hit => new SearchHit((string)hit!["_id"]!, (double?)hit["_score"] ?? 0, (JsonObject)hit["_source"]!.DeepClone())).ToList());
+        if (Interlocked.Exchange(ref _unrefreshed, 0) == 1) await _indices.RefreshAsync(Index, cancellationToken).ConfigureAwait(false);
+        return await _reader.SearchAsync(Index, request, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-
-    private static async Task<T> Call<T>(Func<Task<T>> request)
-    {
-        try
-        {
-            return await request().ConfigureAwait(false);
-        }
-        catch (ElasticsearchUnavailableException unavailable)
-        {
-            throw new SinkUnavailableException(unavailable.Message, unavailable);
-        }
-    }
 }

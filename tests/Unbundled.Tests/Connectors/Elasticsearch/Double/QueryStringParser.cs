@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Unbundled.Tests.Elasticsearch;
+namespace Unbundled.Tests.Connectors.Elasticsearch;
 
 /// <summary>
 /// The classic query_string syntax as Lucene's QueryParser reads it: a sequence of clauses, each

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Unbundled.Tests.Elasticsearch;
+namespace Unbundled.Tests.Connectors.Elasticsearch;
 
 /// <summary>
 /// _search as the Search API reference describes it: over every index an alias reaches, only what a

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Unbundled.Tests.Elasticsearch;
+namespace Unbundled.Tests.Connectors.Elasticsearch;
 
 /// <summary>An Elasticsearch error: the status, the <c>type</c> and the <c>reason</c> its JSON body carries.</summary>
 internal sealed class EsError(int status, string type, string reason, (string Type, string Reason)? rootCause = null) : Exception(reason)

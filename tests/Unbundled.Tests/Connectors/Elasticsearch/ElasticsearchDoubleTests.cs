@@ -2,7 +2,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace Unbundled.Tests.Elasticsearch;
+namespace Unbundled.Tests.Connectors.Elasticsearch;
 
 /// <summary>The double's own behaviour, pinned to what Elastic's reference documents, so the connector is tested against the API and not against our guesses.</summary>
 public abstract class ElasticsearchDoubleTests : IAsyncLifetime

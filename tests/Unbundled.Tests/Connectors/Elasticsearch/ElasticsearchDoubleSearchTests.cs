@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace Unbundled.Tests.Elasticsearch;
+namespace Unbundled.Tests.Connectors.Elasticsearch;
 
 /// <summary>Search: near-real-time visibility, result windows, totals and the query_string syntax (Search API and Query string references).</summary>
 public sealed class ElasticsearchDoubleSearchTests : ElasticsearchDoubleTests

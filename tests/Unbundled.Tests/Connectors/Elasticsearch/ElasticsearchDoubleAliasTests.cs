@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace Unbundled.Tests.Elasticsearch;
+namespace Unbundled.Tests.Connectors.Elasticsearch;
 
 /// <summary>Aliases: over several indices, write indices, atomic actions, name clashes (Aliases reference).</summary>
 public sealed class ElasticsearchDoubleAliasTests : ElasticsearchDoubleTests

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Unbundled.Sdk.Sinks;
 
-namespace Unbundled.Connectors.Elasticsearch.Rest;
+namespace Unbundled.Connectors.Elasticsearch.Bulk;
 
 /// <summary>
 /// Writes the NDJSON body of a <c>_bulk</c> request: for each document an action line carrying the

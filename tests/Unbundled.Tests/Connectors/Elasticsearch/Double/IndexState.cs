@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Unbundled.Tests.Elasticsearch;
+namespace Unbundled.Tests.Connectors.Elasticsearch;
 
 /// <summary>One stored version of a document; a null source is a delete's tombstone.</summary>
 internal sealed record StoredDocument(long Version, JsonObject? Source, DateTimeOffset At, long Order);

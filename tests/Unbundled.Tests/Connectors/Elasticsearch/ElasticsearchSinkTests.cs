@@ -1,11 +1,12 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Unbundled.Connectors.Elasticsearch;
-using Unbundled.Connectors.Elasticsearch.Rest;
+using Unbundled.Connectors.Elasticsearch.Bulk;
+using Unbundled.Connectors.Elasticsearch.Cluster;
 using Unbundled.Sdk.Sinks;
 using Unbundled.Sdk.Testing;
 
-namespace Unbundled.Tests.Elasticsearch;
+namespace Unbundled.Tests.Connectors.Elasticsearch;
 
 /// <summary>
 /// The sink contract on Elasticsearch: a real cluster whenever ELASTICSEARCH_URL is set, else the
@@ -30,7 +31,7 @@ public sealed class ElasticsearchSinkContractTests : GenerationalSinkContract, I
     protected override async Task<IGenerationalSink> CreateGenerationAsync(string pipeline, int generation)
     {
         var options = new ElasticsearchOptions { Url = _url, Index = "{pipeline}" };
-        var sink = new ElasticsearchSink(pipeline, options, ElasticsearchRestClient.Create(options), generation);
+        var sink = new ElasticsearchSink(pipeline, options, ElasticsearchClients.Create(options), generation);
         await sink.ConnectAsync(default);
         return sink;
     }
@@ -78,7 +79,7 @@ public sealed class ElasticsearchSinkTests : IAsyncLifetime
         }
         // No scheduled refresh: a search that finds a fresh write proves the connector refreshed.
         var options = new ElasticsearchOptions { Url = _url, Index = _index, BulkSize = 100, Definition = """{"settings":{"index.refresh_interval":"-1"}}""" };
-        _sink = new ElasticsearchSink(_index, options, ElasticsearchRestClient.Create(options));
+        _sink = new ElasticsearchSink(_index, options, ElasticsearchClients.Create(options));
         await _sink.ConnectAsync(default);
     }
 
@@ -202,6 +203,19 @@ public sealed class ElasticsearchSinkTests : IAsyncLifetime
         Assert.Equal("1d", (string?)settings[concrete]!["settings"]!["index"]!["gc_deletes"]);
     }
 
+    [Fact]
+    public async Task Activating_a_generation_whose_alias_was_removed_by_hand_points_a_new_alias_at_it()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(_url) };
+        var remove = new JsonObject { ["actions"] = new JsonArray(new JsonObject { ["remove"] = new JsonObject { ["index"] = $"{_index}-000001", ["alias"] = _index } }) };
+        (await http.PostAsJsonAsync("/_aliases", remove)).EnsureSuccessStatusCode();
+
+        await _sink.ActivateAsync(default);
+
+        var aliased = (await http.GetFromJsonAsync<JsonObject>($"/_alias/{_index}"))!;
+        Assert.Equal($"{_index}-000001", Assert.Single(aliased).Key);
+    }
+
     [SkippableFact]
     public async Task A_replayed_older_write_cannot_resurrect_a_deleted_document_after_the_default_60_s_of_gc_deletes()
     {
@@ -213,6 +227,18 @@ public sealed class ElasticsearchSinkTests : IAsyncLifetime
         await _sink.WriteAsync(new SinkBatch(_index, [SinkDocument.Upsert("a", 2, 2, new JsonObject { ["title"] = "replayed" })], 3), default);
 
         Assert.Null(await _sink.ReadAsync("a", default));
+    }
+
+    [Fact]
+    public async Task Keys_that_a_url_must_escape_are_written_and_read_back_by_key()
+    {
+        string[] keys = ["list:1/items 2", "ä?b#c%d&e+f", "a\"b\\c"];
+        var documents = keys.Select((key, i) => SinkDocument.Upsert(key, 1, i + 1, new JsonObject { ["title"] = key })).ToList();
+
+        var result = await _sink.WriteAsync(new SinkBatch(_index, documents, documents.Count), default);
+
+        Assert.Empty(result.Rejected);
+        foreach (var key in keys) Assert.Equal(key, (string?)(await _sink.ReadAsync(key, default))?["title"]);
     }
 
     [Fact]

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 
-namespace Unbundled.Tests.Elasticsearch;
+namespace Unbundled.Tests.Connectors.Elasticsearch;
 
 /// <summary>
 /// The _bulk API as the Bulk reference describes it: NDJSON ending in a newline; the whole request

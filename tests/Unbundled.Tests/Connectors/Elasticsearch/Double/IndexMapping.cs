@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
-namespace Unbundled.Tests.Elasticsearch;
+namespace Unbundled.Tests.Connectors.Elasticsearch;
 
 /// <summary>
 /// An index's mapping, as the Mapping reference describes it: explicit field types, dynamic mapping

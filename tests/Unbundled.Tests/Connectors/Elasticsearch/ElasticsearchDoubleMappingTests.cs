@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace Unbundled.Tests.Elasticsearch;
+namespace Unbundled.Tests.Connectors.Elasticsearch;
 
 /// <summary>Mappings and index settings: dynamic mapping, explicit types, strictness, the field limit, creation refusals (Mapping and Index modules references).</summary>
 public sealed class ElasticsearchDoubleMappingTests : ElasticsearchDoubleTests

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 
-namespace Unbundled.Tests.Elasticsearch;
+namespace Unbundled.Tests.Connectors.Elasticsearch;
 
 /// <summary>_bulk: external versions, tombstones, whole-request validation, auto-created indices, 429s (Bulk API and _id field references).</summary>
 public sealed class ElasticsearchDoubleBulkTests : ElasticsearchDoubleTests

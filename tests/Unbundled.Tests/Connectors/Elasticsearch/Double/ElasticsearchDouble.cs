@@ -1,20 +1,26 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Unbundled.Tests.Elasticsearch;
+namespace Unbundled.Tests.Connectors.Elasticsearch;
 
 /// <summary>
 /// A strict in-process stand-in for the part of the Elasticsearch 9 REST API the connector uses,
 /// written from Elastic's reference and refusing and delaying what Elasticsearch refuses and delays:
 /// near-real-time search, whole-request bulk validation, dynamic and explicit mappings, index settings,
 /// search limits, aliases over several indices, gc_deletes on a controllable clock, request- and
-/// item-level 429, and the official client's vendored media types. Its own tests pin every rule; it is
-/// no substitute for the real-cluster run that ELASTICSEARCH_URL enables.
+/// item-level 429, the official client's vendored media types and ping, and, when asked, several
+/// nodes of one cluster, TLS and required credentials. Its own tests pin every rule; it is no
+/// substitute for the real-cluster run that ELASTICSEARCH_URL enables.
 /// </summary>
 public sealed partial class ElasticsearchDouble : IAsyncDisposable
 {
@@ -26,8 +32,11 @@ public sealed partial class ElasticsearchDouble : IAsyncDisposable
 
     private ElasticsearchDouble(WebApplication app) => _app = app;
 
-    /// <summary>The double's base URL.</summary>
-    public string Url => _app.Urls.First();
+    /// <summary>The double's base URL (its first node's).</summary>
+    public string Url => Urls[0];
+
+    /// <summary>The base URL of each node; every node answers from the same cluster state.</summary>
+    public IReadOnlyList<string> Urls => _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
 
     /// <summary>Makes the next bulk items answer 429, as a node whose write queue is full does.</summary>
     public int RejectNextItems { get; set; }
@@ -46,26 +55,35 @@ public sealed partial class ElasticsearchDouble : IAsyncDisposable
 
     private DateTimeOffset Now => DateTimeOffset.UtcNow + _clockOffset;
 
-    /// <summary>Starts the double on a free loopback port.</summary>
-    public static async Task<ElasticsearchDouble> StartAsync()
+    /// <summary>Starts the double on free loopback ports: <paramref name="nodes"/> nodes of one cluster, over TLS with <paramref name="certificate"/> when given.</summary>
+    public static async Task<ElasticsearchDouble> StartAsync(int nodes = 1, X509Certificate2? certificate = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (certificate is not null) builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            for (var i = 0; i < nodes; i++)
+                kestrel.Listen(IPAddress.Loopback, 0, listen => { if (certificate is not null) listen.UseHttps(certificate); });
+        });
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var double_ = new ElasticsearchDouble(app);
+        app.Use(double_.CountAsync);
+        app.Use(double_.AuthenticateAsync);
         app.Use(double_.WireFormatAsync);
         app.MapGet("/", () => Results.Ok(new JsonObject
         {
             ["name"] = "double", ["cluster_name"] = "unbundled-double", ["tagline"] = "You Know, for Search",
             ["version"] = new JsonObject { ["number"] = "9.1.0", ["build_flavor"] = "default", ["minimum_wire_compatibility_version"] = "8.19.0" },
         }));
+        // The clients' ping: a node that is up answers HEAD / with 200 and no body.
+        app.MapMethods("/", ["HEAD"], () => Results.Ok());
         app.MapMethods("/{index}", ["HEAD"], (string index) => double_.Exists(index) ? Results.Ok() : Results.NotFound());
         app.MapPut("/{index}", (string index, HttpRequest request) => double_.Answer(async () => double_.CreateIndex(index, await BodyAsync(request))));
         app.MapGet("/{index}/_settings", (string index) => double_.Answer(() => Task.FromResult(double_.Settings(index))));
         app.MapPost("/_bulk", (HttpRequest request) => double_.Answer(() => double_.BulkAsync(request, null)));
         app.MapPost("/{index}/_bulk", (string index, HttpRequest request) => double_.Answer(() => double_.BulkAsync(request, index)));
-        app.MapGet("/{index}/_doc/{id}", (string index, string id) => double_.Get(index, id));
+        app.MapGet("/{index}/_doc/{id}", (string index, HttpContext context) => double_.Get(index, RawSegment(context, 3)));
         app.MapMethods("/{index}/_search", ["GET", "POST"], (string index, HttpRequest request) => double_.Answer(async () => double_.Search(index, await BodyAsync(request))));
         app.MapMethods("/{index}/_refresh", ["GET", "POST"], (string index) => double_.Answer(() => Task.FromResult(double_.Refresh(index))));
         app.MapPost("/_aliases", (HttpRequest request) => double_.Answer(async () => double_.UpdateAliases(await BodyAsync(request))));
@@ -103,6 +121,13 @@ public sealed partial class ElasticsearchDouble : IAsyncDisposable
             return Results.Json(new JsonObject { ["error"] = $"not modelled by the double: {error.Message}", ["status"] = 501 }, statusCode: 501);
         }
     }
+
+    /// <summary>
+    /// A path segment decoded as Elasticsearch decodes it. Route values keep <c>%2F</c> escaped (so a
+    /// path cannot change shape), which would turn a document id holding '/' into another id.
+    /// </summary>
+    private static string RawSegment(HttpContext context, int position) =>
+        Uri.UnescapeDataString(context.Features.Get<IHttpRequestFeature>()!.RawTarget.Split('?')[0].Split('/')[position]);
 
     private static async Task<JsonObject?> BodyAsync(HttpRequest request)
     {
