@@ -80,7 +80,7 @@ internal static class RebuildLuceneScenario
 
     private static double RawIndexing(string path, int entries)
     {
-        var perModel = entries / 10_000;
+        var perModel = RedisReplayScenario.VersionsPerModel;
         using var directory = FSDirectory.Open(path);
         using var analyzer = new StandardAnalyzer(LuceneVersion.LUCENE_48, CharArraySet.Empty);
         using var writer = new IndexWriter(directory, new IndexWriterConfig(LuceneVersion.LUCENE_48, analyzer));
