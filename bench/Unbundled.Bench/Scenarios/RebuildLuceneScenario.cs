@@ -14,7 +14,7 @@ using Unbundled.Connectors.Lucene;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Pipelines.Observability;
 using Unbundled.Sources.CommandLog;
-using Unbundled.Pipelines.Views;
+using Unbundled.Pipelines.Rebuild;
 
 namespace Unbundled.Bench.Scenarios;
 
@@ -69,7 +69,7 @@ internal static class RebuildLuceneScenario
         Console.WriteLine("generation 0 built; rebuilding generation 1");
 
         var clock = Stopwatch.StartNew();
-        if (!host.Services.GetRequiredService<PipelineViews>().Find("search")!.Rebuild.TryRequest()) throw new InvalidOperationException("the rebuild was refused");
+        if (!host.Services.GetRequiredService<RebuildRequests>().Find("search")!.TryRequest()) throw new InvalidOperationException("the rebuild was refused");
         while (progress.Generation == 0) await Task.Delay(20);
         clock.Stop();
         await host.StopAsync();

@@ -1,5 +1,5 @@
 using System.Buffers;
-using Unbundled.Connectors.Ndjson.View;
+using Unbundled.Connectors.Ndjson.Index;
 using Unbundled.Sdk.Sinks;
 
 namespace Unbundled.Connectors.Ndjson.Journal;

@@ -1,5 +1,5 @@
 using Microsoft.Win32.SafeHandles;
-using Unbundled.Connectors.Ndjson.View;
+using Unbundled.Connectors.Ndjson.Index;
 
 namespace Unbundled.Connectors.Ndjson.Journal;
 

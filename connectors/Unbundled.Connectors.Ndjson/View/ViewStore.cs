@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
+using Unbundled.Connectors.Ndjson.Index;
 using Unbundled.Connectors.Ndjson.Journal;
 
 namespace Unbundled.Connectors.Ndjson.View;

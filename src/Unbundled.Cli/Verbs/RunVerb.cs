@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
 using Unbundled.Server;
+using Unbundled.Pipelines.Definition.Yaml;
 
 namespace Unbundled.Cli.Verbs;
 
@@ -31,7 +32,7 @@ internal static class RunVerb
             {
                 app = UnbundledApp.Build([.. hostArgs], application: DemoApplication.Register);
             }
-            catch (Unbundled.Pipelines.Definition.PipelinesFileException invalid)
+            catch (PipelinesFileException invalid)
             {
                 return ValidateVerb.Report(invalid, invalid.Problems[0].At.File);
             }

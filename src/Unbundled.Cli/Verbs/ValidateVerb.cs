@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Server;
+using Unbundled.Pipelines.Definition.Yaml;
 
 namespace Unbundled.Cli.Verbs;
 

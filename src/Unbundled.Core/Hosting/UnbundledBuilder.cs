@@ -15,6 +15,9 @@ using Unbundled.Sdk.Projections;
 using Unbundled.Sdk.Sinks;
 using Unbundled.Sdk.Sources;
 using Unbundled.Sources.CommandLog;
+using Unbundled.Pipelines.Definition.Yaml;
+using Unbundled.Pipelines.Rebuild;
+using Unbundled.Pipelines.Projection;
 
 namespace Unbundled.Hosting;
 
@@ -37,6 +40,7 @@ public sealed class UnbundledBuilder
         if (!Connectors.Sources.ContainsKey(CommandLogSourceFactory.ConnectorName)) services.AddSourceConnector(new CommandLogSourceFactory(_modelTypes));
         services.AddSingleton(_pipelines);
         services.TryAddSingleton<PipelineViews>();
+        services.TryAddSingleton<RebuildRequests>();
         services.AddSingleton<IPipelineReplay>(provider => new PipelineReplay(_pipelines, provider));
     }
 
@@ -116,6 +120,7 @@ public sealed class UnbundledBuilder
             provider.GetRequiredService<IPipelineStateStore>(),
             provider.GetRequiredService<PipelineMonitor>(),
             provider.GetRequiredService<PipelineViews>(),
+            provider.GetRequiredService<RebuildRequests>(),
             provider,
             provider.GetRequiredService<ILogger<PipelineWorker>>()));
         return this;

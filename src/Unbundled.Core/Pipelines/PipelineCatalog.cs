@@ -1,5 +1,5 @@
 using Unbundled.Pipelines.Definition;
-using Unbundled.Pipelines.Workers;
+using Unbundled.Pipelines.Projection;
 
 namespace Unbundled.Pipelines;
 

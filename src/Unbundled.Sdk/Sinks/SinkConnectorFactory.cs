@@ -1,4 +1,3 @@
-using Unbundled.Sdk.Connectors;
 
 namespace Unbundled.Sdk.Sinks;
 

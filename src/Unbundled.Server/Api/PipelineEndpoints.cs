@@ -11,6 +11,7 @@ using Unbundled.Server.Security;
 using Microsoft.Extensions.DependencyInjection;
 
 using Unbundled.Server.Api.OpenApi;
+using Unbundled.Pipelines.Rebuild;
 
 namespace Unbundled.Server.Api;
 
@@ -52,7 +53,7 @@ public static class PipelineEndpoints
             var dropped = await state.CountDroppedDeadLettersAsync(name, cancellationToken);
             return Results.Ok(new { pipeline = name, total = await state.CountDeadLettersAsync(name, cancellationToken), dropped, deadLetters = letters, next = letters.Count == page ? letters[^1].Id : (long?)null });
         }).WithSummary("A page of a pipeline's dead letters, with their reasons").Problems(new ProblemType(404, "unknown-pipeline", "no pipeline has that name"));
-        routes.MapPost("/pipelines/{name}/rebuild", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, PipelineViews views, IPipelineReplay sources, CancellationToken cancellationToken) =>
+        routes.MapPost("/pipelines/{name}/rebuild", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, PipelineViews views, RebuildRequests rebuilds, IPipelineReplay sources, CancellationToken cancellationToken) =>
         {
             if (gate.Check(http, admin) is { } refused) return refused;
             if (!monitor.TryGet(name, out var progress) || views.Find(name) is not { } view) return UnknownPipeline(name, monitor);
@@ -60,7 +61,7 @@ public static class PipelineEndpoints
             if (view.Sink is not IGenerationalSink)
                 return Results.Problem($"pipeline '{name}' writes to a sink that cannot keep two generations of its view apart, so it cannot be rebuilt beside itself",
                     statusCode: StatusCodes.Status400BadRequest, title: "Not rebuildable", type: TypePrefix + "not-rebuildable");
-            if (!view.Rebuild.TryRequest())
+            if (rebuilds.Find(name)?.TryRequest() != true)
                 return Results.Problem($"pipeline '{name}' is already rebuilding its view (generation {progress.RebuildGeneration?.ToString() ?? (progress.Generation + 1).ToString()})",
                     statusCode: StatusCodes.Status409Conflict, title: "Rebuild running", type: TypePrefix + "rebuild-running");
             return Results.Accepted($"/pipelines/{name}", PipelineStatus.From(progress, await sources.ReadHeadAsync(name, cancellationToken)));

@@ -23,7 +23,7 @@ public sealed record PipelinesDocument(
 /// <summary>A named source: a registered source connector (the command log unless it names another) and its options, bound and validated.</summary>
 /// <param name="Name">Its name in the file.</param>
 /// <param name="Connector">The connector factory it names.</param>
-/// <param name="Options">The connector's options object (of <see cref="Unbundled.Sdk.Connectors.IConnectorFactory.OptionsType"/>).</param>
+/// <param name="Options">The connector's options object (of <see cref="Unbundled.Sdk.IConnectorFactory.OptionsType"/>).</param>
 /// <param name="At">Where it is declared.</param>
 public sealed record SourceDefinition(string Name, ISourceConnectorFactory Connector, object Options, SourceSpan At);
 

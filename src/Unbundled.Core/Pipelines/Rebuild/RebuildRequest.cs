@@ -1,6 +1,18 @@
+using System.Collections.Concurrent;
 using Unbundled.Log;
 
 namespace Unbundled.Pipelines.Rebuild;
+
+/// <summary>The rebuild requests of the running pipelines, by pipeline name.</summary>
+public sealed class RebuildRequests
+{
+    private readonly ConcurrentDictionary<string, RebuildRequest> _requests = new(StringComparer.Ordinal);
+
+    /// <summary>The requests of <paramref name="pipeline"/>; null when no such pipeline runs.</summary>
+    public RebuildRequest? Find(string pipeline) => _requests.GetValueOrDefault(pipeline);
+
+    internal RebuildRequest Register(string pipeline) => _requests.GetOrAdd(pipeline, _ => new RebuildRequest());
+}
 
 /// <summary>
 /// The control channel between an operator asking for a rebuild and the worker that runs it: at most

@@ -3,7 +3,6 @@ using Unbundled.Pipelines.Definition;
 using Unbundled.Pipelines.Observability;
 using Unbundled.Pipelines.State;
 using Unbundled.Pipelines.Views;
-using Unbundled.Pipelines.Workers;
 using Unbundled.Sdk.Sinks;
 using Unbundled.Sdk.Sources;
 
@@ -16,7 +15,7 @@ namespace Unbundled.Pipelines.Rebuild;
 /// the old generation is dropped after a grace period. The generations and the definition fingerprint the
 /// live one was built from are kept in the state store, so an interrupted rebuild resumes.
 /// </summary>
-internal sealed class ViewRebuild(PipelineDefinition definition, IPipelineStateStore state, PipelineProgress progress, PipelineView view, ViewWriter writer,
+internal sealed class ViewRebuild(PipelineDefinition definition, IPipelineStateStore state, PipelineProgress progress, PipelineView view, RebuildRequest request, ViewWriter writer,
     Func<int, CancellationToken, Task<ViewTarget>> open, ILogger logger) : IAsyncDisposable
 {
     /// <summary>Rebuild batches per live batch: a rebuild sharing turns evenly with a saturated live pipeline would never catch up with it.</summary>
@@ -35,7 +34,7 @@ internal sealed class ViewRebuild(PipelineDefinition definition, IPipelineStateS
     public async Task ResumeAsync(int generation, CancellationToken cancellationToken)
     {
         _building = await open(generation, cancellationToken).ConfigureAwait(false);
-        view.Rebuild.Running();
+        request.Running();
         progress.Rebuilding(generation, _building.Offset.Value);
         logger.LogInformation("Pipeline {Pipeline} resumes rebuilding generation {Generation} after position {Offset}", definition.Name, generation, _building.Offset.Value);
     }
@@ -76,7 +75,7 @@ internal sealed class ViewRebuild(PipelineDefinition definition, IPipelineStateS
         view.Serve(building.Sink);
         progress.Connected(building.Offset.Value, building.Generation);
         progress.Rebuilt();
-        view.Rebuild.Ended();
+        request.Ended();
         logger.LogInformation("Pipeline {Pipeline} now serves generation {Generation}; generation {Old} is dropped", definition.Name, building.Generation, live.Generation);
         return building;
     }

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using Unbundled.Pipelines.Workers;
+using Unbundled.Pipelines.Projection;
 using Unbundled.Sdk.Sinks;
 using Unbundled.Sdk.Sources;
 

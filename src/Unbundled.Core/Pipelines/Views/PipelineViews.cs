@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Unbundled.Pipelines.Rebuild;
 using Unbundled.Sdk.Sinks;
 
 namespace Unbundled.Pipelines.Views;
@@ -16,8 +15,8 @@ public sealed class PipelineViews
 }
 
 /// <summary>
-/// One pipeline's view as readers reach it: the sink of the generation they see (swapped at once when
-/// a rebuild takes over), and the channel to ask for a rebuild.
+/// One pipeline's view as readers reach it: the sink of the generation they see, swapped at once when
+/// a rebuild takes over.
 /// </summary>
 public sealed class PipelineView
 {
@@ -25,9 +24,6 @@ public sealed class PipelineView
 
     /// <summary>The sink readers read and search through; null until the worker has connected it.</summary>
     public ISinkConnector? Sink => Volatile.Read(ref _sink);
-
-    /// <summary>Rebuild requests for this view, taken by its worker.</summary>
-    public RebuildRequest Rebuild { get; } = new();
 
     internal void Serve(ISinkConnector sink) => Volatile.Write(ref _sink, sink);
 }

@@ -12,6 +12,7 @@ using Unbundled.Pipelines.State;
 using Unbundled.Pipelines.Views;
 using Unbundled.Sdk.Sinks;
 using Unbundled.Sdk.Sources;
+using Unbundled.Pipelines.Projection;
 
 namespace Unbundled.Pipelines.Workers;
 
@@ -28,6 +29,7 @@ public sealed class PipelineWorker : BackgroundService
     private readonly PipelineMonitor _monitor;
     private readonly PipelineProgress _progress;
     private readonly PipelineView _view;
+    private readonly RebuildRequest _rebuildRequest;
     private readonly IServiceProvider _services;
     private readonly ILogger<PipelineWorker> _logger;
     private readonly ResiliencePipeline _sinkRetry;
@@ -37,7 +39,7 @@ public sealed class PipelineWorker : BackgroundService
     private ViewTarget? _live;
 
     /// <summary>Creates the worker of one pipeline.</summary>
-    public PipelineWorker(PipelineTransform transform, IPipelineStateStore state, PipelineMonitor monitor, PipelineViews views, IServiceProvider services,
+    public PipelineWorker(PipelineTransform transform, IPipelineStateStore state, PipelineMonitor monitor, PipelineViews views, RebuildRequests rebuilds, IServiceProvider services,
         ILogger<PipelineWorker> logger, TimeSpan? maxRetryDelay = null)
     {
         _definition = transform.Definition;
@@ -45,6 +47,7 @@ public sealed class PipelineWorker : BackgroundService
         _monitor = monitor;
         _progress = monitor.Register(_definition.Name);
         _view = views.Register(_definition.Name);
+        _rebuildRequest = rebuilds.Register(_definition.Name);
         _services = services;
         _logger = logger;
         _sinkRetry = new ResiliencePipelineBuilder()
@@ -66,7 +69,7 @@ public sealed class PipelineWorker : BackgroundService
         var bound = services.GetService<IOptions<DeadLetterOptions>>()?.Value ?? new DeadLetterOptions();
         var clock = services.GetService<TimeProvider>() ?? TimeProvider.System;
         _writer = new ViewWriter(transform, new DeadLetterWriter(_definition.Name, state, bound, _progress, monitor, logger), _sinkRetry, clock);
-        _rebuild = new ViewRebuild(_definition, state, _progress, _view, _writer, OpenAsync, logger);
+        _rebuild = new ViewRebuild(_definition, state, _progress, _view, _rebuildRequest, _writer, OpenAsync, logger);
     }
 
     /// <inheritdoc />
@@ -122,7 +125,7 @@ public sealed class PipelineWorker : BackgroundService
         Task<SourceBatch>? prefetched = null;
         while (!stoppingToken.IsCancellationRequested)
         {
-            if (!_rebuild.Running && _view.Rebuild.Take()) await _rebuild.StartAsync(_live!, stoppingToken).ConfigureAwait(false);
+            if (!_rebuild.Running && _rebuildRequest.Take()) await _rebuild.StartAsync(_live!, stoppingToken).ConfigureAwait(false);
 
             var live = _live!;
             var batch = await (prefetched ?? ReadBatchAsync(live, live.Offset.Value, stoppingToken)).ConfigureAwait(false);
@@ -187,7 +190,7 @@ public sealed class PipelineWorker : BackgroundService
             if (!caughtUp) _logger.Log(caughtUpBefore ? LogLevel.Debug : LogLevel.Information, "Pipeline {Pipeline} caught up at offset {Offset}", _definition.Name, live.Offset.Value);
             caughtUp = caughtUpBefore = true;
             _progress.Enter(PipelineState.Running);
-            await Task.WhenAny(live.Source.WaitAsync(live.Offset.Value, stoppingToken), _view.Rebuild.Requested).ConfigureAwait(false);
+            await Task.WhenAny(live.Source.WaitAsync(live.Offset.Value, stoppingToken), _rebuildRequest.Requested).ConfigureAwait(false);
             stoppingToken.ThrowIfCancellationRequested();
         }
     }

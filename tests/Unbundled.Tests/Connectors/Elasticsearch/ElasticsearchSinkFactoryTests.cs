@@ -5,6 +5,7 @@ using Unbundled.Sdk.Sinks;
 using Unbundled.TodoApp.Projections;
 using Unbundled.Sdk.Connectors;
 using Unbundled.Sources.CommandLog;
+using Unbundled.Pipelines.Definition.Yaml;
 
 namespace Unbundled.Tests.Connectors.Elasticsearch;
 

@@ -5,6 +5,7 @@ using Unbundled.Sdk.Projections;
 using Unbundled.Sdk.Connectors;
 using Unbundled.Sources.CommandLog;
 using Unbundled.TodoApp.Projections;
+using Unbundled.Pipelines.Definition.Yaml;
 
 namespace Unbundled.Tests.Pipelines.Definition;
 

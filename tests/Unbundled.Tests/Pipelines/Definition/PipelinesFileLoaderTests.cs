@@ -2,6 +2,7 @@ using Unbundled.Connectors.Redis;
 using Unbundled.Pipelines.Definition;
 
 using Unbundled.Sources.CommandLog;
+using Unbundled.Pipelines.Definition.Yaml;
 
 namespace Unbundled.Tests.Pipelines.Definition;
 

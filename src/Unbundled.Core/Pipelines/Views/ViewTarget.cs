@@ -5,7 +5,7 @@ using Unbundled.Pipelines.State;
 using Unbundled.Sdk.Sinks;
 using Unbundled.Sdk.Sources;
 
-namespace Unbundled.Pipelines.Workers;
+namespace Unbundled.Pipelines.Views;
 
 /// <summary>One generation of a view as a worker writes it: its sink, its own reader of the source, and its offset.</summary>
 internal sealed class ViewTarget : IAsyncDisposable

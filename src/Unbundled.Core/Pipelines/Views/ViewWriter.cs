@@ -1,12 +1,13 @@
 using System.Text.Json;
 using Polly;
+using Unbundled.Pipelines.Projection;
 using Unbundled.Pipelines.DeadLetters;
 using Unbundled.Pipelines.State;
 using Unbundled.Sdk.Events;
 using Unbundled.Sdk.Sinks;
 using Unbundled.Sdk.Sources;
 
-namespace Unbundled.Pipelines.Workers;
+namespace Unbundled.Pipelines.Views;
 
 /// <summary>
 /// Applies one source batch to one generation of a view: filters and projects each change, writes the

@@ -3,13 +3,14 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Unbundled.Pipelines.Filtering;
 using Unbundled.Pipelines.Projection;
+using Unbundled.Sdk;
 using Unbundled.Sdk.Connectors;
 using Unbundled.Sdk.Projections;
 using Unbundled.Sources.CommandLog;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace Unbundled.Pipelines.Definition;
+namespace Unbundled.Pipelines.Definition.Yaml;
 
 /// <summary>
 /// Reads pipelines.yaml into validated definitions before anything runs, checking it against the

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using YamlDotNet.RepresentationModel;
 
-namespace Unbundled.Pipelines.Definition;
+namespace Unbundled.Pipelines.Definition.Yaml;
 
 /// <summary>
 /// Reads YAML nodes of one file while collecting problems with their positions: scalars with

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using YamlDotNet.RepresentationModel;
 
-namespace Unbundled.Pipelines.Definition;
+namespace Unbundled.Pipelines.Definition.Yaml;
 
 /// <summary>
 /// Binds the keys of a YAML mapping to the public settable properties of an options class

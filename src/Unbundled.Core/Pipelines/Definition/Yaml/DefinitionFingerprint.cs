@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using YamlDotNet.RepresentationModel;
 
-namespace Unbundled.Pipelines.Definition;
+namespace Unbundled.Pipelines.Definition.Yaml;
 
 /// <summary>Tells when a view is stale against its definition: a hash of the YAML that defines it, blind to comments, layout and key order.</summary>
 internal static class DefinitionFingerprint

@@ -1,4 +1,4 @@
-namespace Unbundled.Sdk.Connectors;
+namespace Unbundled.Sdk;
 
 /// <summary>
 /// What sink and source connector factories share: the name pipelines.yaml uses, the options class a

@@ -3,7 +3,7 @@ using Unbundled.Sdk.Events;
 using Unbundled.Sdk.Projections;
 using Unbundled.Sdk.Sinks;
 
-namespace Unbundled.Pipelines.Workers;
+namespace Unbundled.Pipelines.Projection;
 
 /// <summary>
 /// What a pipeline makes of one change event: whether the filter admits it, and the documents its

@@ -1,4 +1,4 @@
-namespace Unbundled.Connectors.Ndjson.View;
+namespace Unbundled.Connectors.Ndjson.Index;
 
 /// <summary>
 /// The in-memory index of the view: key to version and line location, never the documents, so memory

@@ -1,4 +1,4 @@
-namespace Unbundled.Connectors.Ndjson.View;
+namespace Unbundled.Connectors.Ndjson.Index;
 
 /// <summary>Which of the view's files a line lives in.</summary>
 internal enum ViewFile : byte

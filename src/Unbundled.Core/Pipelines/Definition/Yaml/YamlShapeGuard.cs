@@ -1,4 +1,4 @@
-namespace Unbundled.Pipelines.Definition;
+namespace Unbundled.Pipelines.Definition.Yaml;
 
 /// <summary>
 /// Looks at a file's shape before YamlDotNet parses it: YamlDotNet recurses once per nesting level

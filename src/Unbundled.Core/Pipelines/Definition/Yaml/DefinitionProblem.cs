@@ -1,4 +1,4 @@
-namespace Unbundled.Pipelines.Definition;
+namespace Unbundled.Pipelines.Definition.Yaml;
 
 /// <summary>One thing wrong in pipelines.yaml, where it is, and a hint when there is a likely fix.</summary>
 /// <param name="At">The position of the offending node.</param>

@@ -3,7 +3,7 @@ using Unbundled.Sdk.Templates;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace Unbundled.Pipelines.Definition;
+namespace Unbundled.Pipelines.Definition.Yaml;
 
 /// <summary>Reads a pipeline's declarative projection (<c>select:</c>): its key template and its fields (paths, templates, constants).</summary>
 internal static class SelectReader

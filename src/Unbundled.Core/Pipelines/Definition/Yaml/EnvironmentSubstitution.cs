@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Unbundled.Pipelines.Definition;
+namespace Unbundled.Pipelines.Definition.Yaml;
 
 /// <summary>Replaces <c>${NAME}</c> and <c>${NAME:-default}</c> in a value with environment variables; <c>$${</c> is a literal <c>${</c>.</summary>
 public sealed class EnvironmentSubstitution(Func<string, string?> lookup)
