@@ -16,4 +16,11 @@ public interface IProjection
 
     /// <summary>The documents this change writes or deletes; each carries the event's version and position.</summary>
     IEnumerable<SinkDocument> Project(ChangeEvent change);
+
+    /// <summary>
+    /// True (the default): the engine also projects the state before the change and writes only the
+    /// documents that differ, plus deletes for those that disappeared, so a change costs what it
+    /// changed and not the size of the model. False: every document projected is written.
+    /// </summary>
+    bool WritesOnlyChanges => true;
 }

@@ -30,7 +30,7 @@ public sealed record SinkDocument(string Key, long Version, long Position, JsonO
 /// <see cref="Offset"/>. After the sink acknowledged it, the pipeline's offset is <see cref="Offset"/>.
 /// </summary>
 /// <param name="Pipeline">The pipeline writing.</param>
-/// <param name="Documents">The writes, in log order (one key may appear more than once).</param>
+/// <param name="Documents">The writes, in log order. The engine sends a key once per batch (the write a version guard would keep), except to pass-through sinks; a sink must still be right when a key appears more than once.</param>
 /// <param name="Offset">The last log position this batch covers.</param>
 public sealed record SinkBatch(string Pipeline, IReadOnlyList<SinkDocument> Documents, long Offset)
 {

@@ -21,6 +21,9 @@ public sealed class RecordingView
     /// <summary>How many batches were written.</summary>
     public int Batches { get; private set; }
 
+    /// <summary>How many document writes and deletes reached the sink, stale ones included.</summary>
+    public int DocumentsWritten { get; private set; }
+
     /// <summary>The lowest log position of each batch written, in order, to tell where a worker (re)started.</summary>
     public IReadOnlyList<long> BatchStarts
     {
@@ -60,6 +63,7 @@ public sealed class RecordingView
                 if (_documents.TryGetValue(document.Key, out var held) && held.Version >= document.Version) continue;
                 _documents[document.Key] = (document.Version, document.IsDelete ? null : (JsonObject)document.Document!.DeepClone());
             }
+            DocumentsWritten += batch.Documents.Count;
             if (keepOffset) Offset = Math.Max(Offset, batch.Offset);
             if (batch.Documents.Count > 0) _batchStarts.Add(batch.Documents.Min(d => d.Position));
             Batches++;

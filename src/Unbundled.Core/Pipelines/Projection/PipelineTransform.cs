@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Sdk.Events;
 using Unbundled.Sdk.Projections;
@@ -27,6 +28,39 @@ public sealed class PipelineTransform(PipelineDefinition definition, IProjection
         return matchedBefore ? change with { Op = ChangeOp.Delete, After = null } : null;
     }
 
-    /// <summary>The documents an admitted change writes or deletes.</summary>
-    public IEnumerable<SinkDocument> Project(ChangeEvent admitted) => projection.Project(admitted);
+    /// <summary>
+    /// The documents an admitted change writes or deletes: those the projection derives from the state
+    /// after it that differ from what it derived from the state before (when that state was in the
+    /// view), and deletes for documents that disappeared. Unless the projection opts out, ticking one
+    /// todo of a thousand writes one document, not a thousand. Without <paramref name="changesOnly"/>
+    /// (a feed, whose subscribers learn from each message that the model changed), everything projected.
+    /// </summary>
+    public IReadOnlyList<SinkDocument> Project(ChangeEvent admitted, bool changesOnly = true)
+    {
+        var after = projection.Project(admitted).ToList();
+        if (!changesOnly || !projection.WritesOnlyChanges || admitted.Before is not { } before || !InView(admitted)) return after;
+
+        var previous = new Dictionary<string, SinkDocument>(StringComparer.Ordinal);
+        foreach (var document in projection.Project(admitted with { Op = ChangeOp.Read, Before = null, After = before }))
+        {
+            if (!document.IsDelete) previous[document.Key] = document;
+        }
+        var changed = new List<SinkDocument>(after.Count);
+        var kept = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var document in after)
+        {
+            kept.Add(document.Key);
+            if (!document.IsDelete && previous.TryGetValue(document.Key, out var was) && JsonNode.DeepEquals(was.Document, document.Document)) continue;
+            changed.Add(document);
+        }
+        foreach (var (key, was) in previous)
+        {
+            if (!kept.Contains(key)) changed.Add(SinkDocument.Delete(key, admitted.Source.Version, admitted.Source.Position, was.Document));
+        }
+        return changed;
+    }
+
+    /// <summary>Whether the state before the change was in the view: a model the filter only now admits had no documents to compare with.</summary>
+    private bool InView(ChangeEvent admitted) =>
+        Definition.Where is not { } where || where.Evaluate(admitted with { After = admitted.Before });
 }

@@ -59,7 +59,7 @@ internal sealed class PipelineReplay(PipelineCatalog pipelines, IServiceProvider
         if (record.Change is not { } change) return [];
         try
         {
-            return transform.Admit(change) is { } admitted ? transform.Project(admitted).ToList() : [];
+            return transform.Admit(change) is { } admitted ? transform.Project(admitted, changesOnly: false) : [];
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {

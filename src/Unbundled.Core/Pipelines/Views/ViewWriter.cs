@@ -19,6 +19,28 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
     private string Pipeline => transform.Definition.Name;
 
     /// <summary>
+    /// Several writes of one key in a batch reach the sink as the one a version-guarded sink would end
+    /// with: the highest version, the first of equal ones. The view ends the same for a fraction of the
+    /// writes. A pass-through sink (a feed) gets every write: its subscribers may show each change.
+    /// </summary>
+    private static List<SinkDocument> Newest(List<SinkDocument> documents)
+    {
+        if (documents.Count < 2) return documents;
+        var winner = new Dictionary<string, int>(documents.Count, StringComparer.Ordinal);
+        for (var i = 0; i < documents.Count; i++)
+        {
+            if (!winner.TryGetValue(documents[i].Key, out var held) || documents[i].Version > documents[held].Version) winner[documents[i].Key] = i;
+        }
+        if (winner.Count == documents.Count) return documents;
+        var newest = new List<SinkDocument>(winner.Count);
+        for (var i = 0; i < documents.Count; i++)
+        {
+            if (winner[documents[i].Key] == i) newest.Add(documents[i]);
+        }
+        return newest;
+    }
+
+    /// <summary>
     /// Writes <paramref name="batch"/> to <paramref name="target"/>. With <paramref name="stopAtPoison"/>, a record that
     /// cannot be derived ends the batch just before it and the answer is true: the offset stays short of it.
     /// </summary>
@@ -30,6 +52,8 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         var reached = batch.Offset;
         var previous = target.Offset.Value;
         var poisoned = false;
+        // A feed passes every change on: its subscribers learn from each message that the model changed.
+        var passThrough = target.Sink is IPassThroughSink;
         foreach (var record in batch.Records)
         {
             var (raw, reason) = (record.Raw, record.Reason);
@@ -39,7 +63,7 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
                 {
                     if (transform.Admit(change) is { } admitted)
                     {
-                        documents.AddRange(transform.Project(admitted));
+                        documents.AddRange(transform.Project(admitted, changesOnly: !passThrough));
                         derivedFrom[record.Offset] = admitted;
                     }
                     previous = record.Offset;
@@ -63,7 +87,7 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         await deadLetters.StoreAsync(letters, cancellationToken).ConfigureAwait(false);
         if (reached <= target.Offset.Value && documents.Count == 0) return poisoned;
 
-        var write = new SinkBatch(Pipeline, documents, reached) { BasedOn = target.Offset.Value };
+        var write = new SinkBatch(Pipeline, passThrough ? documents : Newest(documents), reached) { BasedOn = target.Offset.Value };
         var result = await sinkRetry.ExecuteAsync(async token => await target.Sink.WriteAsync(write, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         // A refused document is stored with the event it came from, and why the sink refused it.
         await deadLetters.StoreAsync(result.Rejected.Select(r => new DeadLetter(0, Pipeline, r.Document.Position, r.Document.Key,
