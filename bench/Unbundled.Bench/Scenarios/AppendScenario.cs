@@ -32,7 +32,7 @@ internal static class AppendScenario
     public static async Task<BenchResult> PostgresAsync(bool quick)
     {
         var connectionString = await LocalServices.GetAsync("UNBUNDLED_POSTGRES");
-        var commands = quick ? 20_000 : 200_000;
+        var commands = quick ? 100_000 : 200_000;
         double value = 0, baseline = 0;
         for (var round = 0; round < Rounds; round++)
         {
@@ -59,7 +59,7 @@ internal static class AppendScenario
 
     public static async Task<BenchResult> SqliteAsync(bool quick)
     {
-        var commands = quick ? 20_000 : 200_000;
+        var commands = quick ? 100_000 : 200_000;
         double value = 0, baseline = 0;
         for (var round = 0; round < Rounds; round++)
         {
