@@ -11,6 +11,7 @@ using Unbundled.Server.Api;
 using Unbundled.Server.Api.OpenApi;
 using Unbundled.Server.Embedded;
 using Unbundled.Server.Security;
+using Unbundled.Server.Telemetry;
 
 namespace Unbundled.Server;
 
@@ -46,6 +47,7 @@ public static class UnbundledApp
 
         builder.Services.AddProblemDetails();
         builder.Services.AddUnbundledApiDocument();
+        builder.AddUnbundledTelemetry();
         builder.Services.AddHealthChecks().AddCheck<PipelinesHealthCheck>("pipelines");
         builder.Services.AddOptions<ServerOptions>().Bind(builder.Configuration.GetSection("Unbundled:Server"));
         builder.AddUnbundledSecurity(urls);
@@ -56,6 +58,7 @@ public static class UnbundledApp
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseUnbundledSecurity(urls);
+        app.MapUnbundledMetrics();
         app.MapModelApi();
         app.MapPipelineApi();
         app.MapPushFeeds()

@@ -7,6 +7,7 @@ using Polly;
 using Polly.Retry;
 using Unbundled.Log;
 using Unbundled.Model;
+using Unbundled.Tracing;
 
 namespace Unbundled.Master;
 
@@ -57,6 +58,8 @@ public sealed class MasterModel : IDisposable
     {
         var type = Validate(request);
         var paths = ParsePaths(request.Commands);
+        using var activity = UnbundledTracing.Source.StartActivity($"flush {request.Model.Type}");
+        activity?.SetTag("unbundled.model.type", request.Model.Type).SetTag("unbundled.model.id", request.Model.Id).SetTag("unbundled.commands", request.Commands.Count);
         var gate = _locks[(int)((uint)request.Model.GetHashCode() % (uint)_locks.Length)];
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -189,7 +192,7 @@ public sealed class MasterModel : IDisposable
                 var moving = command.Op == CommandOp.Move ? ModelDocument.Find(document, DocumentPath.Parse(command.From!)) : null;
                 document = ModelDocument.Apply(document, command, path);
                 if (DocumentLimits.Refuse(moving, _options.MaxDocumentDepth, path.Segments.Count) is { } deep) throw new CommandFailedException(deep);
-                command = FlushIdempotency.Mark(command, request.IdempotencyKey);
+                command = UnbundledTracing.Stamp(FlushIdempotency.Mark(command, request.IdempotencyKey));
             }
             catch (CommandFailedException failure)
             {

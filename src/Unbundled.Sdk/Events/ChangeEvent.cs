@@ -32,6 +32,10 @@ public sealed record ChangeEvent
     /// <summary>When the pipeline engine built the event, in Unix milliseconds.</summary>
     [JsonPropertyName("ts_ms")]
     public long TsMs { get; init; }
+
+    /// <summary>The W3C <c>traceparent</c> of the write that made the change, when the source knows it; pipelines continue that trace.</summary>
+    [JsonIgnore]
+    public string? TraceParent { get; init; }
 }
 
 /// <summary>The Debezium <c>op</c> codes.</summary>

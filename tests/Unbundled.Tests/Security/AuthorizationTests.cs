@@ -31,6 +31,7 @@ public sealed class AuthorizationTests : IClassFixture<SecuredServer>
         { "POST", "/pipelines/search/rebuild" },
         { "GET", "/feeds/lists?channel=list:any" },
         { "POST", "/auth/feed-token" },
+        { "GET", "/metrics" },
     };
 
     [Theory]
@@ -41,6 +42,16 @@ public sealed class AuthorizationTests : IClassFixture<SecuredServer>
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Equal("urn:unbundled:problem:unauthenticated", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>())!["type"]);
+    }
+
+    [Fact]
+    public async Task Metrics_are_for_administrators()
+    {
+        Assert.Equal(HttpStatusCode.Forbidden, (await _server.Alice.GetAsync("/metrics")).StatusCode);
+
+        using var scraped = await _server.Root.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);
+        Assert.Contains("unbundled_pipeline_offset", await scraped.Content.ReadAsStringAsync());
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Polly;
 using Unbundled.Pipelines.Projection;
@@ -6,6 +7,7 @@ using Unbundled.Pipelines.State;
 using Unbundled.Sdk.Events;
 using Unbundled.Sdk.Sinks;
 using Unbundled.Sdk.Sources;
+using Unbundled.Tracing;
 
 namespace Unbundled.Pipelines.Views;
 
@@ -16,6 +18,9 @@ namespace Unbundled.Pipelines.Views;
 /// </summary>
 internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter deadLetters, ResiliencePipeline sinkRetry, TimeProvider clock)
 {
+    /// <summary>At most this many changes are linked from one batch write's span.</summary>
+    private const int MaxLinks = 128;
+
     private string Pipeline => transform.Definition.Name;
 
     /// <summary>
@@ -54,11 +59,18 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         var poisoned = false;
         // A feed passes every change on: its subscribers learn from each message that the model changed.
         var passThrough = target.Sink is IPassThroughSink;
+        var traced = new List<ActivityLink>();
         foreach (var record in batch.Records)
         {
             var (raw, reason) = (record.Raw, record.Reason);
             if (record.Change is { } change)
             {
+                // The derivation is a span of the trace of the write that made the change.
+                using var derive = UnbundledTracing.ContextOf(change.TraceParent) is { } written
+                    ? UnbundledTracing.Source.StartActivity($"derive {Pipeline}", ActivityKind.Consumer, written)
+                    : null;
+                if (derive is not null && traced.Count < MaxLinks) traced.Add(new ActivityLink(derive.Context));
+                derive?.SetTag("unbundled.pipeline", Pipeline).SetTag("unbundled.offset", record.Offset);
                 try
                 {
                     if (transform.Admit(change) is { } admitted)
@@ -83,12 +95,19 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
             previous = record.Offset;
         }
 
+        SinkBatchResult result;
         // Dead letters are stored before the offset moves past them, so none is lost in a crash.
         await deadLetters.StoreAsync(letters, cancellationToken).ConfigureAwait(false);
         if (reached <= target.Offset.Value && documents.Count == 0) return poisoned;
 
         var write = new SinkBatch(Pipeline, passThrough ? documents : Newest(documents), reached) { BasedOn = target.Offset.Value };
-        var result = await sinkRetry.ExecuteAsync(async token => await target.Sink.WriteAsync(write, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        // One write serves many changes: it is linked to each one's derivation rather than parented by one of them.
+        using (var writing = traced.Count > 0 ? UnbundledTracing.Source.StartActivity($"write {Pipeline}", ActivityKind.Client, default(ActivityContext), links: traced) : null)
+        {
+            writing?.SetTag("unbundled.pipeline", Pipeline).SetTag("unbundled.sink", transform.Definition.Sink.Name)
+                .SetTag("unbundled.documents", write.Documents.Count).SetTag("unbundled.offset", reached);
+            result = await sinkRetry.ExecuteAsync(async token => await target.Sink.WriteAsync(write, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        }
         // A refused document is stored with the event it came from, and why the sink refused it.
         await deadLetters.StoreAsync(result.Rejected.Select(r => new DeadLetter(0, Pipeline, r.Document.Position, r.Document.Key,
             derivedFrom.TryGetValue(r.Document.Position, out var source) ? JsonSerializer.Serialize(source) : JsonSerializer.Serialize(r.Document.Document),

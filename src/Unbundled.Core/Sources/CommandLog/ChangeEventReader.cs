@@ -43,6 +43,7 @@ public sealed class ChangeEventReader(ICommandLog log, string sourceName, int ca
             After = after,
             Source = new ChangeSource { Name = sourceName, Table = entry.Model.Type, Position = entry.Position, Version = entry.Version, TsMs = timestamp },
             TsMs = timestamp,
+            TraceParent = entry.Command.Meta?.GetValueOrDefault(Tracing.UnbundledTracing.MetaName),
         };
     }
 

@@ -1,0 +1,70 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Unbundled.Pipelines.Observability;
+using Unbundled.Server.Security;
+using Unbundled.Tracing;
+
+namespace Unbundled.Server.Telemetry;
+
+/// <summary>
+/// OpenTelemetry wired the .NET way: the pipelines' meter, ASP.NET Core, HttpClient and Npgsql, and the
+/// unbundled path's traces (flush, then each pipeline's derivation and write); metrics served to
+/// Prometheus at <c>/metrics</c> (admin only), and both sent over OTLP when an endpoint is configured.
+/// </summary>
+public static class TelemetryRegistration
+{
+    /// <summary>Where Prometheus scrapes.</summary>
+    public const string MetricsPath = "/metrics";
+
+    /// <summary>
+    /// Registers the providers. OTLP export is on when <c>Unbundled:Telemetry:OtlpEndpoint</c> or the
+    /// standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set. Traces are recorded only then, or with
+    /// <c>Unbundled:Telemetry:Tracing=true</c>, so that a server nobody traces pays nothing per request;
+    /// <c>Unbundled:Telemetry:SampleRatio</c> (0 to 1, default 1) samples root traces, and a caller's sampled
+    /// flag is followed. <c>Unbundled:Telemetry:ServiceName</c> names the service (default <c>unbundled</c>).
+    /// </summary>
+    public static WebApplicationBuilder AddUnbundledTelemetry(this WebApplicationBuilder builder)
+    {
+        var settings = builder.Configuration.GetSection("Unbundled:Telemetry");
+        var otlp = settings["OtlpEndpoint"] ?? builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        var endpoint = Uri.TryCreate(otlp, UriKind.Absolute, out var parsed) ? parsed : null;
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(settings["ServiceName"] ?? "unbundled"))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(PipelineMonitor.MeterName).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddPrometheusExporter();
+                if (endpoint is not null) metrics.AddOtlpExporter(options => options.Endpoint = endpoint);
+            });
+        if (endpoint is null && !settings.GetValue<bool>("Tracing")) return builder;
+        var ratio = Math.Clamp(settings.GetValue("SampleRatio", 1.0), 0, 1);
+        telemetry.WithTracing(tracing =>
+        {
+            tracing.SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio)))
+                .AddSource(UnbundledTracing.SourceName).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddNpgsql();
+            if (endpoint is not null) tracing.AddOtlpExporter(options => options.Endpoint = endpoint);
+        });
+        return builder;
+    }
+
+    /// <summary>Serves <c>/metrics</c> to administrators only: the figures tell an outsider how the deployment is used.</summary>
+    public static WebApplication MapUnbundledMetrics(this WebApplication app)
+    {
+        app.UseWhen(http => http.Request.Path == MetricsPath, branch => branch.Use(async (HttpContext http, RequestDelegate next) =>
+        {
+            if (http.RequestServices.GetRequiredService<AccessGate>().Check(http, new AccessRequest(AccessAction.Admin)) is { } refused)
+            {
+                await refused.ExecuteAsync(http);
+                return;
+            }
+            await next(http);
+        }));
+        app.MapPrometheusScrapingEndpoint(MetricsPath);
+        return app;
+    }
+}
