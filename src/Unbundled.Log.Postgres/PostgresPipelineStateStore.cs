@@ -147,6 +147,26 @@ public sealed class PostgresPipelineStateStore : IPipelineStateStore, IAsyncDisp
     }
 
     /// <inheritdoc />
+    public async Task<bool> RemoveDeadLetterAsync(string pipeline, long id, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"DELETE FROM {_schema}.dead_letters WHERE pipeline = $1 AND id = $2");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pipeline });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <inheritdoc />
+    public async Task ReasonDeadLetterAsync(string pipeline, long id, string reason, DateTimeOffset failedAt, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"UPDATE {_schema}.dead_letters SET reason = $3, failed_at = $4 WHERE pipeline = $1 AND id = $2");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pipeline });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = reason });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = failedAt });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<DeadLetter>> ReadDeadLettersAsync(string pipeline, long afterId, int pageSize, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand($"""

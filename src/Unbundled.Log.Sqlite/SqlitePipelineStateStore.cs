@@ -146,6 +146,30 @@ public sealed class SqlitePipelineStateStore(IOptions<SqliteLogOptions> options)
     }
 
     /// <inheritdoc />
+    public async Task<bool> RemoveDeadLetterAsync(string pipeline, long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM dead_letters WHERE pipeline = $p AND id = $id";
+        command.Parameters.AddWithValue("$p", pipeline);
+        command.Parameters.AddWithValue("$id", id);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <inheritdoc />
+    public async Task ReasonDeadLetterAsync(string pipeline, long id, string reason, DateTimeOffset failedAt, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE dead_letters SET reason = $reason, failed_ms = $at WHERE pipeline = $p AND id = $id";
+        command.Parameters.AddWithValue("$p", pipeline);
+        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$reason", reason);
+        command.Parameters.AddWithValue("$at", failedAt.ToUnixTimeMilliseconds());
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<DeadLetter>> ReadDeadLettersAsync(string pipeline, long afterId, int pageSize, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);

@@ -51,6 +51,36 @@ public abstract class PipelineStateStoreContract
         var kept = await store.ReadDeadLettersAsync("p", 0, 100, default);
         Assert.Equal([8L, 9, 10, 11], kept.Select(l => l.Position));
     }
+
+    [Fact]
+    public async Task A_letter_removed_is_gone_without_counting_as_dropped_and_another_pipelines_letter_is_out_of_reach()
+    {
+        var store = await CreateStoreAsync();
+        await store.AddDeadLetterAsync(Letter(1), default);
+        await store.AddDeadLetterAsync(Letter(2), default);
+        var first = (await store.ReadDeadLettersAsync("p", 0, 10, default))[0];
+
+        Assert.False(await store.RemoveDeadLetterAsync("other", first.Id, default));
+        Assert.True(await store.RemoveDeadLetterAsync("p", first.Id, default));
+        Assert.False(await store.RemoveDeadLetterAsync("p", first.Id, default));
+
+        Assert.Equal([2L], (await store.ReadDeadLettersAsync("p", 0, 10, default)).Select(l => l.Position));
+        Assert.Equal(0, await store.CountDroppedDeadLettersAsync("p", default));
+    }
+
+    [Fact]
+    public async Task A_letter_that_fails_again_keeps_its_new_reason()
+    {
+        var store = await CreateStoreAsync();
+        await store.AddDeadLetterAsync(Letter(1), default);
+        var letter = (await store.ReadDeadLettersAsync("p", 0, 10, default))[0];
+        var again = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 60_000);
+
+        await store.ReasonDeadLetterAsync("p", letter.Id, "still bad", again, default);
+
+        var reread = (await store.ReadDeadLettersAsync("p", 0, 10, default))[0];
+        Assert.Equal(("still bad", again, letter.Event), (reread.Reason, reread.FailedAt, reread.Event));
+    }
 }
 
 public sealed class SqlitePipelineStateStoreContractTests : PipelineStateStoreContract, IDisposable

@@ -40,6 +40,12 @@ public interface IPipelineStateStore
 
     /// <summary>One page of the pipeline's dead letters after id <paramref name="afterId"/>, oldest first; never the whole store at once.</summary>
     Task<IReadOnlyList<DeadLetter>> ReadDeadLettersAsync(string pipeline, long afterId, int pageSize, CancellationToken cancellationToken);
+
+    /// <summary>Removes one of the pipeline's dead letters (replayed, or dropped by an operator; not counted as dropped to make room); false when it was not there.</summary>
+    Task<bool> RemoveDeadLetterAsync(string pipeline, long id, CancellationToken cancellationToken);
+
+    /// <summary>Gives a dead letter that failed again its new reason and time.</summary>
+    Task ReasonDeadLetterAsync(string pipeline, long id, string reason, DateTimeOffset failedAt, CancellationToken cancellationToken);
 }
 
 /// <summary>The live generation of a pipeline's view, the one a rebuild is writing, and the definition the live one was built from.</summary>
