@@ -9,5 +9,6 @@ var root = new RootCommand("Unbundled: a command log as the source of truth, and
     RebuildVerb.Create(),
     FollowVerb.Create(),
     HashKeyVerb.Create(),
+    DeadLettersVerb.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -61,6 +61,7 @@ public static class UnbundledApp
         app.MapUnbundledMetrics();
         app.MapModelApi();
         app.MapPipelineApi();
+        app.MapDeadLetterApi();
         app.MapPushFeeds()
             .WithSummary("Follow a channel of a push-feed pipeline over Server-Sent Events, or a WebSocket when the request upgrades (docs/feeds.md)")
             .Problems(

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Unbundled.Model;
 using Unbundled.Pipelines;
+using Unbundled.Pipelines.DeadLetters;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Pipelines.Observability;
 using Unbundled.Pipelines.Replay;
@@ -41,6 +42,7 @@ public sealed class UnbundledBuilder
         services.AddSingleton(_pipelines);
         services.TryAddSingleton<PipelineViews>();
         services.TryAddSingleton<RebuildRequests>();
+        services.TryAddSingleton<DeadLetterReplays>();
         services.AddSingleton<IPipelineReplay>(provider => new PipelineReplay(_pipelines, provider));
     }
 
@@ -121,6 +123,7 @@ public sealed class UnbundledBuilder
             provider.GetRequiredService<PipelineMonitor>(),
             provider.GetRequiredService<PipelineViews>(),
             provider.GetRequiredService<RebuildRequests>(),
+            provider.GetRequiredService<DeadLetterReplays>(),
             provider,
             provider.GetRequiredService<ILogger<PipelineWorker>>()));
         return this;

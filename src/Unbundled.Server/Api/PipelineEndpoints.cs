@@ -27,7 +27,7 @@ public static class PipelineEndpoints
     /// <summary>How deep pages may reach (from + limit), as Elasticsearch bounds its result window.</summary>
     private const int MaxSearchWindow = 10_000;
 
-    /// <summary>Maps <c>/pipelines</c>, <c>/pipelines/{name}</c>, <c>/pipelines/{name}/dead-letters</c> and <c>/views/{pipeline}/{key}</c>.</summary>
+    /// <summary>Maps <c>/pipelines</c>, <c>/pipelines/{name}</c>, its rebuild, <c>/views/{pipeline}/{key}</c> and <c>/search/{pipeline}</c>.</summary>
     public static IEndpointRouteBuilder MapPipelineApi(this IEndpointRouteBuilder routes)
     {
         var admin = new AccessRequest(AccessAction.Admin);
@@ -44,15 +44,6 @@ public static class PipelineEndpoints
                 : UnknownPipeline(name, monitor)))
             .WithSummary("One pipeline's status")
             .Problems(new ProblemType(404, "unknown-pipeline", "no pipeline has that name"));
-        routes.MapGet("/pipelines/{name}/dead-letters", async (string name, long? after, int? limit, HttpContext http, AccessGate gate, PipelineMonitor monitor, IPipelineStateStore state, CancellationToken cancellationToken) =>
-        {
-            if (gate.Check(http, admin) is { } refused) return refused;
-            if (!monitor.TryGet(name, out _)) return UnknownPipeline(name, monitor);
-            var page = Math.Clamp(limit ?? 100, 1, 1000);
-            var letters = await state.ReadDeadLettersAsync(name, after ?? 0, page, cancellationToken);
-            var dropped = await state.CountDroppedDeadLettersAsync(name, cancellationToken);
-            return Results.Ok(new { pipeline = name, total = await state.CountDeadLettersAsync(name, cancellationToken), dropped, deadLetters = letters, next = letters.Count == page ? letters[^1].Id : (long?)null });
-        }).WithSummary("A page of a pipeline's dead letters, with their reasons").Problems(new ProblemType(404, "unknown-pipeline", "no pipeline has that name"));
         routes.MapPost("/pipelines/{name}/rebuild", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, PipelineViews views, RebuildRequests rebuilds, IPipelineReplay sources, CancellationToken cancellationToken) =>
         {
             if (gate.Check(http, admin) is { } refused) return refused;
@@ -180,7 +171,7 @@ public static class PipelineEndpoints
         Results.Problem($"pipeline '{pipeline}' has not connected to its sink yet", statusCode: StatusCodes.Status503ServiceUnavailable,
             title: "View not ready", type: TypePrefix + "view-not-ready");
 
-    private static IResult UnknownPipeline(string name, PipelineMonitor monitor) =>
+    internal static IResult UnknownPipeline(string name, PipelineMonitor monitor) =>
         Results.Problem($"there is no pipeline '{name}' (pipelines: {string.Join(", ", monitor.Pipelines.Select(p => p.Pipeline))})",
             statusCode: StatusCodes.Status404NotFound, title: "Unknown pipeline", type: TypePrefix + "unknown-pipeline");
 }

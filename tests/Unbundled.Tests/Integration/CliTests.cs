@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics;
 using Unbundled.Testing;
 
@@ -78,6 +80,46 @@ public sealed class CliTests : IDisposable
         Assert.Equal(0, exitCode);
         Assert.Equal(["key:    my-key", $"sha256: {Unbundled.Server.Security.ApiKeyAuthenticationHandler.Hash("my-key")}"], output.Trim().Split('\n'));
         Assert.Equal(64, Unbundled.Server.Security.ApiKeyAuthenticationHandler.Hash("my-key").Length);
+    }
+
+    [Fact]
+    public async Task Dead_letters_are_listed_shown_replayed_and_dropped_from_the_command_line()
+    {
+        const string yaml = """
+            sources:
+              lists: { models: [todo-list] }
+            sinks:
+              journal: { connector: ndjson, directory: "${CLI_VIEWS}/journal" }
+            pipelines:
+              lists:
+                from: lists
+                select: { key: "{after.code}", fields: { title: after.title } }
+                to: journal
+            """;
+        Environment.SetEnvironmentVariable("CLI_VIEWS", _directory.Path);
+        await using var server = await Server.RunningServer.StartWithPipelinesAsync(_directory, yaml, 1);
+        var url = server.Client.BaseAddress!.ToString();
+        foreach (var model in new[] { "a", "b" })
+            await server.Client.PostAsync($"/models/todo-list/{model}/flush", new StringContent("""{"baseVersion":0,"commands":[{"op":"create","path":"","value":{"title":"T","todos":[]}}]}""", System.Text.Encoding.UTF8, "application/json"));
+        for (var i = 0; i < 100 && (await server.Services.GetRequiredService<Unbundled.Pipelines.State.IPipelineStateStore>().CountDeadLettersAsync("lists", default)) < 2; i++) await Task.Delay(100);
+
+        var list = await RunAsync("dead-letters", "list", "lists", "--url", url);
+        Assert.Equal(0, list.ExitCode);
+        Assert.Contains("2 letter(s), 0 dropped", list.Output);
+        Assert.Contains("after.code", list.Output);
+
+        var shown = await RunAsync("dead-letters", "show", "lists", "1", "--url", url);
+        Assert.Equal("a", (string?)JsonNode.Parse(shown.Output)!["key"]);
+
+        // The definition is still broken, so a replay fails again and says so in its exit code.
+        var replay = await RunAsync("dead-letters", "replay", "lists", "1", "--url", url);
+        Assert.Equal(3, replay.ExitCode);
+        Assert.Contains("0 replayed into the view, 1 failed again", replay.Output);
+
+        Assert.Equal(0, (await RunAsync("dead-letters", "drop", "lists", "2", "--url", url)).ExitCode);
+        var dropped = await RunAsync("dead-letters", "drop", "lists", "2", "--url", url);
+        Assert.Equal(1, dropped.ExitCode);
+        Assert.Contains("has no dead letter 2", dropped.Errors);
     }
 
     [Fact]

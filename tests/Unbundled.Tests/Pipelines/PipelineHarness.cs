@@ -32,6 +32,9 @@ public sealed class PipelineHarness : IAsyncDisposable
     /// <summary>Offsets and dead letters.</summary>
     public IPipelineStateStore State => _host.Services.GetRequiredService<IPipelineStateStore>();
 
+    /// <summary>Dead-letter replays, run by the pipelines' workers.</summary>
+    public Unbundled.Pipelines.DeadLetters.DeadLetterReplays Replays => _host.Services.GetRequiredService<Unbundled.Pipelines.DeadLetters.DeadLetterReplays>();
+
     /// <summary>The workers' progress.</summary>
     public PipelineMonitor Monitor => _host.Services.GetRequiredService<PipelineMonitor>();
 

@@ -41,9 +41,18 @@ public sealed class PipelineTransform(PipelineDefinition definition, IProjection
         if (!changesOnly || !projection.WritesOnlyChanges || admitted.Before is not { } before || !InView(admitted)) return after;
 
         var previous = new Dictionary<string, SinkDocument>(StringComparer.Ordinal);
-        foreach (var document in projection.Project(admitted with { Op = ChangeOp.Read, Before = null, After = before }))
+        try
         {
-            if (!document.IsDelete) previous[document.Key] = document;
+            foreach (var document in projection.Project(admitted with { Op = ChangeOp.Read, Before = null, After = before }))
+            {
+                if (!document.IsDelete) previous[document.Key] = document;
+            }
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            // The state before could not be projected (it is in the dead-letter store): the view holds
+            // nothing of it to compare with, and the change must not fail for it. Everything is written.
+            return after;
         }
         var changed = new List<SinkDocument>(after.Count);
         var kept = new HashSet<string>(StringComparer.Ordinal);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
+using System.Threading.Channels;
 using Unbundled.Pipelines.DeadLetters;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Pipelines.Observability;
@@ -35,11 +36,13 @@ public sealed class PipelineWorker : BackgroundService
     private readonly ResiliencePipeline _sinkRetry;
     private readonly ViewWriter _writer;
     private readonly ViewRebuild _rebuild;
+    private readonly ChannelReader<DeadLetterReplays.ReplayRequest> _replays;
+    private readonly DeadLetterReplayer _replayer;
     private DateTimeOffset _lastRetryWarning = DateTimeOffset.MinValue;
     private ViewTarget? _live;
 
     /// <summary>Creates the worker of one pipeline.</summary>
-    public PipelineWorker(PipelineTransform transform, IPipelineStateStore state, PipelineMonitor monitor, PipelineViews views, RebuildRequests rebuilds, IServiceProvider services,
+    public PipelineWorker(PipelineTransform transform, IPipelineStateStore state, PipelineMonitor monitor, PipelineViews views, RebuildRequests rebuilds, DeadLetterReplays replays, IServiceProvider services,
         ILogger<PipelineWorker> logger, TimeSpan? maxRetryDelay = null)
     {
         _definition = transform.Definition;
@@ -69,6 +72,8 @@ public sealed class PipelineWorker : BackgroundService
         var bound = services.GetService<IOptions<DeadLetterOptions>>()?.Value ?? new DeadLetterOptions();
         var clock = services.GetService<TimeProvider>() ?? TimeProvider.System;
         _writer = new ViewWriter(transform, new DeadLetterWriter(_definition.Name, state, bound, _progress, monitor, logger), _sinkRetry, clock);
+        _replays = replays.Register(_definition.Name);
+        _replayer = new DeadLetterReplayer(transform, state, _sinkRetry, clock);
         _rebuild = new ViewRebuild(_definition, state, _progress, _view, _rebuildRequest, _writer, OpenAsync, logger);
     }
 
@@ -126,6 +131,7 @@ public sealed class PipelineWorker : BackgroundService
         while (!stoppingToken.IsCancellationRequested)
         {
             if (!_rebuild.Running && _rebuildRequest.Take()) await _rebuild.StartAsync(_live!, stoppingToken).ConfigureAwait(false);
+            await ReplayDeadLettersAsync(stoppingToken).ConfigureAwait(false);
 
             var live = _live!;
             var batch = await (prefetched ?? ReadBatchAsync(live, live.Offset.Value, stoppingToken)).ConfigureAwait(false);
@@ -190,8 +196,27 @@ public sealed class PipelineWorker : BackgroundService
             if (!caughtUp) _logger.Log(caughtUpBefore ? LogLevel.Debug : LogLevel.Information, "Pipeline {Pipeline} caught up at offset {Offset}", _definition.Name, live.Offset.Value);
             caughtUp = caughtUpBefore = true;
             _progress.Enter(PipelineState.Running);
-            await Task.WhenAny(live.Source.WaitAsync(live.Offset.Value, stoppingToken), _rebuildRequest.Requested).ConfigureAwait(false);
+            await Task.WhenAny(live.Source.WaitAsync(live.Offset.Value, stoppingToken), _rebuildRequest.Requested, _replays.WaitToReadAsync(stoppingToken).AsTask()).ConfigureAwait(false);
             stoppingToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>Runs the dead-letter replays asked of this pipeline, between its batches, into the live view.</summary>
+    private async Task ReplayDeadLettersAsync(CancellationToken cancellationToken)
+    {
+        while (_replays.TryRead(out var request))
+        {
+            try
+            {
+                var outcomes = await _replayer.ReplayAsync(_live!, request.Selection, cancellationToken).ConfigureAwait(false);
+                _logger.LogInformation("Pipeline {Pipeline} replayed {Count} dead letter(s): {Written} written, {Failed} failed again",
+                    _definition.Name, outcomes.Count, outcomes.Count(o => o.Written), outcomes.Count(o => !o.Written));
+                request.Done.TrySetResult(outcomes);
+            }
+            catch (Exception error) when (error is not OperationCanceledException)
+            {
+                request.Done.TrySetException(error);
+            }
         }
     }
 

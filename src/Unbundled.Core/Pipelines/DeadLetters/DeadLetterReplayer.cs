@@ -1,0 +1,98 @@
+using System.Text.Json;
+using Polly;
+using Unbundled.Pipelines.Projection;
+using Unbundled.Pipelines.State;
+using Unbundled.Pipelines.Views;
+using Unbundled.Sdk.Events;
+using Unbundled.Sdk.Sinks;
+
+namespace Unbundled.Pipelines.DeadLetters;
+
+/// <summary>
+/// Replays dead letters through the pipeline's current filter and projection into its live view. The
+/// event is the one the pipeline met (stored with the letter), or, for a record the source could not read,
+/// the source's record at that offset read again. Writes are version-guarded like any other, so a letter
+/// older than the view's state changes nothing; one that fails again stays, with its new reason.
+/// </summary>
+internal sealed class DeadLetterReplayer(PipelineTransform transform, IPipelineStateStore state, ResiliencePipeline sinkRetry, TimeProvider clock)
+{
+    private const int PageSize = 100;
+
+    private string Pipeline => transform.Definition.Name;
+
+    /// <summary>Replays the selected letters into <paramref name="live"/>, whose offset it leaves where it is.</summary>
+    public async Task<IReadOnlyList<DeadLetterReplayed>> ReplayAsync(ViewTarget live, DeadLetterSelection selection, CancellationToken cancellationToken)
+    {
+        var outcomes = new List<DeadLetterReplayed>();
+        await foreach (var letter in SelectAsync(selection, cancellationToken).ConfigureAwait(false))
+        {
+            var reason = await ReplayOneAsync(live, letter, cancellationToken).ConfigureAwait(false);
+            if (reason is null) await state.RemoveDeadLetterAsync(Pipeline, letter.Id, cancellationToken).ConfigureAwait(false);
+            else await state.ReasonDeadLetterAsync(Pipeline, letter.Id, reason, clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            outcomes.Add(new DeadLetterReplayed(letter.Id, reason is null, reason));
+        }
+        return outcomes;
+    }
+
+    /// <summary>Null when the letter's documents reached the view, else why not.</summary>
+    private async Task<string?> ReplayOneAsync(ViewTarget live, DeadLetter letter, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<SinkDocument> documents;
+        try
+        {
+            var change = Stored(letter) ?? await ReadAgainAsync(live, letter, cancellationToken).ConfigureAwait(false);
+            if (change is null) return $"the source no longer has offset {letter.Position}, and the letter holds no change event to replay";
+            // Everything the change projects is written: its documents never reached the view to be compared with.
+            documents = transform.Admit(change) is { } admitted ? transform.Project(admitted, changesOnly: false) : [];
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            return $"{error.GetType().Name}: {error.Message}";
+        }
+        if (documents.Count == 0) return null;
+        var batch = new SinkBatch(Pipeline, documents, live.Offset.Value) { BasedOn = live.Offset.Value };
+        var result = await sinkRetry.ExecuteAsync(async token => await live.Sink.WriteAsync(batch, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        return result.Rejected.Count == 0 ? null : string.Join("; ", result.Rejected.Select(r => r.Reason));
+    }
+
+    /// <summary>The change event stored with the letter, when it holds one (a projection or a sink refused it).</summary>
+    private static ChangeEvent? Stored(DeadLetter letter)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<ChangeEvent>(letter.Event) is { } change ? change with { Key = letter.Key } : null;
+        }
+        catch (JsonException)
+        {
+            // A record the source could not read is stored as the source read it, not as an event.
+            return null;
+        }
+    }
+
+    private static async Task<ChangeEvent?> ReadAgainAsync(ViewTarget live, DeadLetter letter, CancellationToken cancellationToken)
+    {
+        var batch = await live.Source.ReadAsync(letter.Position - 1, 1, cancellationToken).ConfigureAwait(false);
+        var record = batch.Records.FirstOrDefault(r => r.Offset == letter.Position && r.Key == letter.Key);
+        if (record?.Reason is { } reason) throw new InvalidOperationException(reason);
+        return record?.Change;
+    }
+
+    private async IAsyncEnumerable<DeadLetter> SelectAsync(DeadLetterSelection selection, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var wanted = selection.Ids?.ToHashSet();
+        if (wanted is { Count: 0 }) yield break;
+        var (after, left) = (selection.AfterId, selection.Limit);
+        while (left > 0)
+        {
+            var page = await state.ReadDeadLettersAsync(Pipeline, after, PageSize, cancellationToken).ConfigureAwait(false);
+            foreach (var letter in page)
+            {
+                if (wanted is not null && !wanted.Contains(letter.Id)) continue;
+                yield return letter;
+                if (--left == 0) yield break;
+            }
+            if (page.Count < PageSize || (wanted is not null && page[^1].Id >= wanted.Max())) yield break;
+            after = page[^1].Id;
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using System.Text.Json.Nodes;
+using Unbundled.Pipelines.DeadLetters;
+using Unbundled.Pipelines.Definition;
+using Unbundled.Pipelines.State;
+using Unbundled.Sdk.Events;
+using Unbundled.Sdk.Projections;
+using Unbundled.Sdk.Sinks;
+using static Unbundled.Tests.Pipelines.PipelineHarness;
+
+namespace Unbundled.Tests.Pipelines;
+
+/// <summary>Dead letters replayed through the pipeline's current projection, into its live view, version-guarded.</summary>
+public sealed class DeadLetterReplayTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+    private string LogFile => _directory.File("log.db");
+
+    private static async Task<IReadOnlyList<DeadLetter>> LettersAsync(PipelineHarness harness) => await harness.State.ReadDeadLettersAsync("lists", 0, 100, default);
+
+    private static async Task<IReadOnlyList<DeadLetter>> WaitForLettersAsync(PipelineHarness harness, int count)
+    {
+        for (var i = 0; i < 150; i++)
+        {
+            var letters = await LettersAsync(harness);
+            if (letters.Count >= count) return letters;
+            await Task.Delay(100);
+        }
+        throw new Xunit.Sdk.XunitException($"{count} dead letter(s) did not arrive");
+    }
+
+    [Fact]
+    public async Task A_letter_replayed_after_the_fix_reaches_the_view_and_leaves_the_store()
+    {
+        var view = new RecordingView();
+        var projection = new Fickle();
+        await using var harness = await StartAsync(LogFile, [Pipeline("lists", view, new NamedProjection(projection.Name))], projection);
+        await harness.FlushAsync("bad", NewList("poison"));
+        var letter = Assert.Single(await WaitForLettersAsync(harness, 1));
+        Assert.Contains("poison", letter.Reason);
+
+        projection.Fixed = true;
+        var outcome = await harness.Replays.ReplayAsync("lists", new DeadLetterSelection([letter.Id]), default);
+
+        Assert.Equal([new DeadLetterReplayed(letter.Id, true, null)], outcome);
+        Assert.Equal("poison", (string?)view.Get("bad")!["title"]);
+        Assert.Empty(await LettersAsync(harness));
+    }
+
+    [Fact]
+    public async Task A_letter_that_fails_again_stays_with_its_new_reason()
+    {
+        var view = new RecordingView();
+        var projection = new Fickle();
+        await using var harness = await StartAsync(LogFile, [Pipeline("lists", view, new NamedProjection(projection.Name))], projection);
+        await harness.FlushAsync("bad", NewList("poison"));
+        var letter = Assert.Single(await WaitForLettersAsync(harness, 1));
+
+        projection.Message = "still broken";
+        var outcome = Assert.Single((await harness.Replays.ReplayAsync("lists", new DeadLetterSelection(), default))!);
+
+        Assert.False(outcome.Written);
+        Assert.Contains("still broken", outcome.Reason);
+        var kept = Assert.Single(await LettersAsync(harness));
+        Assert.Equal((letter.Id, outcome.Reason), (kept.Id, kept.Reason));
+        Assert.Null(view.Get("bad"));
+    }
+
+    [Fact]
+    public async Task A_letter_older_than_the_view_changes_nothing()
+    {
+        var view = new RecordingView();
+        var projection = new Fickle();
+        await using var harness = await StartAsync(LogFile, [Pipeline("lists", view, new NamedProjection(projection.Name))], projection);
+        await harness.FlushAsync("l", NewList("poison"));
+        var letter = Assert.Single(await WaitForLettersAsync(harness, 1));
+        await harness.FlushAsync("l", Set("/title", "fine"));
+        await harness.CatchUpAsync("lists");
+        Assert.Equal("fine", (string?)view.Get("l")!["title"]);
+
+        projection.Fixed = true;
+        var outcome = Assert.Single((await harness.Replays.ReplayAsync("lists", new DeadLetterSelection([letter.Id]), default))!);
+
+        Assert.True(outcome.Written);
+        Assert.Equal("fine", (string?)view.Get("l")!["title"]);
+    }
+
+    public void Dispose() => _directory.Dispose();
+
+    /// <summary>A projection of lists that refuses those titled "poison" until it is fixed.</summary>
+    private sealed class Fickle : IProjection
+    {
+        public volatile bool Fixed;
+
+        public string Message { get; set; } = "a poison title";
+
+        public string Name => "fickle";
+
+        public IEnumerable<SinkDocument> Project(ChangeEvent change)
+        {
+            if (!Fixed && (string?)change.After?["title"] == "poison") throw new InvalidOperationException(Message);
+            yield return change.After is null
+                ? SinkDocument.Delete(change.Key, change.Source.Version, change.Source.Position)
+                : SinkDocument.Upsert(change.Key, change.Source.Version, change.Source.Position, new JsonObject { ["title"] = change.After["title"]?.DeepClone() });
+        }
+    }
+}
