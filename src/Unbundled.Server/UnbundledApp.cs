@@ -50,6 +50,7 @@ public static class UnbundledApp
         builder.AddUnbundledTelemetry();
         builder.Services.AddHealthChecks().AddCheck<PipelinesHealthCheck>("pipelines");
         builder.Services.AddOptions<ServerOptions>().Bind(builder.Configuration.GetSection("Unbundled:Server"));
+        builder.Services.AddOptions<HealthThresholds>().Bind(builder.Configuration.GetSection("Unbundled:Health"));
         builder.AddUnbundledSecurity(urls);
         AddUnbundledServices(builder.Services, builder.Configuration, application);
         configure?.Invoke(builder);
@@ -73,6 +74,9 @@ public static class UnbundledApp
         app.MapUnbundledApiDocument();
         app.MapBrowserClient();
         app.MapHealthChecks("/health");
+        // The same checks with their reasons (which pipeline, which threshold), for administrators and their alerting.
+        app.UseAdminOnly(HealthReport.Path);
+        app.MapHealthChecks(HealthReport.Path, new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { ResponseWriter = HealthReport.WriteAsync });
         return app;
     }
 

@@ -55,15 +55,7 @@ public static class TelemetryRegistration
     /// <summary>Serves <c>/metrics</c> to administrators only: the figures tell an outsider how the deployment is used.</summary>
     public static WebApplication MapUnbundledMetrics(this WebApplication app)
     {
-        app.UseWhen(http => http.Request.Path == MetricsPath, branch => branch.Use(async (HttpContext http, RequestDelegate next) =>
-        {
-            if (http.RequestServices.GetRequiredService<AccessGate>().Check(http, new AccessRequest(AccessAction.Admin)) is { } refused)
-            {
-                await refused.ExecuteAsync(http);
-                return;
-            }
-            await next(http);
-        }));
+        app.UseAdminOnly(MetricsPath);
         app.MapPrometheusScrapingEndpoint(MetricsPath);
         return app;
     }

@@ -32,6 +32,7 @@ public sealed class AuthorizationTests : IClassFixture<SecuredServer>
         { "GET", "/feeds/lists?channel=list:any" },
         { "POST", "/auth/feed-token" },
         { "GET", "/metrics" },
+        { "GET", "/health/detail" },
         { "GET", "/pipelines/search/dead-letters/1" },
         { "DELETE", "/pipelines/search/dead-letters/1" },
         { "POST", "/pipelines/search/dead-letters/replay" },

@@ -80,6 +80,8 @@ public sealed class PipelineWorker : BackgroundService
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Every line this worker logs carries its pipeline, source and sink, for structured log stores to filter on.
+        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["Pipeline"] = _definition.Name, ["Source"] = _definition.Source.Name, ["Sink"] = _definition.Sink.Name });
         try
         {
             _progress.Enter(PipelineState.Starting);
