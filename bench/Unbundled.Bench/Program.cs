@@ -13,6 +13,7 @@ IReadOnlyDictionary<string, Func<bool, Task<BenchResult>>> scenarios = new Dicti
     ["feed-fanout"] = FeedFanOutScenario.RunAsync,
     ["demo-e2e"] = DemoEndToEndScenario.RunAsync,
     ["view-latency"] = ViewLatencyScenario.RunAsync,
+    ["change-cost"] = ChangeCostScenario.RunAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var run))

@@ -145,7 +145,7 @@ internal static class RedisReplayScenario
         return rate;
     }
 
-    private static async Task CleanAsync(string redis, string prefix)
+    internal static async Task CleanAsync(string redis, string prefix)
     {
         await using var connection = await ConnectionMultiplexer.ConnectAsync(redis);
         var database = connection.GetDatabase();
