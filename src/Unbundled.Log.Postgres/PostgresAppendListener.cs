@@ -26,6 +26,9 @@ internal sealed class PostgresAppendListener(PostgresLogOptions options, string 
         }
     }
 
+    /// <summary>This process appended: its waiting readers look again without waiting for the notification.</summary>
+    public void Appended() => _signal.Notify();
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
