@@ -10,6 +10,12 @@ public sealed record SourceBatch(IReadOnlyList<SourceRecord> Records, long Offse
 {
     /// <summary>Nothing new after <paramref name="offset"/>.</summary>
     public static SourceBatch Empty(long offset) => new([], offset);
+
+    /// <summary>
+    /// True when the read stopped at its limit and more is at hand (a backlog), even if fewer records than
+    /// asked for were returned because the source skipped some: the engine then reads on without waiting.
+    /// </summary>
+    public bool MoreAvailable { get; init; }
 }
 
 /// <summary>

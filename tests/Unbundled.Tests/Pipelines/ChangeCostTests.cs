@@ -84,6 +84,20 @@ public sealed class ChangeCostTests : IDisposable
     }
 
     [Fact]
+    public async Task A_filter_on_event_metadata_never_lets_the_comparison_skip_a_document_the_view_lacks()
+    {
+        // Version 1 is filtered out, version 2 admitted: comparing with version 1's state would find the title unchanged.
+        var view = new RecordingView();
+        var select = new SelectProjection("{key}", [new SelectField("title", new PathValue("after.title"))]);
+        await using var harness = await StartAsync(LogFile, [Pipeline("later", view, select, where: FilterCompiler.Compile("source.version > 1"))]);
+        await harness.FlushAsync("l", NewList("Groceries"));
+        await harness.FlushAsync("l", AddTodo("a", "Milk"));
+        await harness.CatchUpAsync("later");
+
+        Assert.Equal("Groceries", (string?)view.Get("l")?["title"]);
+    }
+
+    [Fact]
     public async Task A_projection_that_opts_out_has_every_document_written()
     {
         var view = new RecordingView();

@@ -84,12 +84,32 @@ public sealed class DeadLetterReplayTests : IDisposable
         Assert.Equal("fine", (string?)view.Get("l")!["title"]);
     }
 
+    [Fact]
+    public async Task A_document_the_sink_refused_is_replayed_under_its_own_key_from_the_models_event()
+    {
+        var view = new RecordingView();
+        var projection = new Fickle { Refuse = true };
+        await using var harness = await StartAsync(LogFile, [Pipeline("lists", view, new NamedProjection(projection.Name))], projection);
+        await harness.FlushAsync("m", NewList("groceries"));
+        var letter = Assert.Single(await WaitForLettersAsync(harness, 1));
+        Assert.Equal("doc-m", letter.Key);
+
+        projection.Refuse = false;
+        var outcome = Assert.Single((await harness.Replays.ReplayAsync("lists", new DeadLetterSelection([letter.Id]), default))!);
+
+        Assert.True(outcome.Written);
+        Assert.Equal(["doc-m"], view.Snapshot().Keys);
+    }
+
     public void Dispose() => _directory.Dispose();
 
     /// <summary>A projection of lists that refuses those titled "poison" until it is fixed.</summary>
     private sealed class Fickle : IProjection
     {
         public volatile bool Fixed;
+
+        /// <summary>Asks the sink to refuse every document, as a mapping error would.</summary>
+        public volatile bool Refuse;
 
         public string Message { get; set; } = "a poison title";
 
@@ -98,9 +118,12 @@ public sealed class DeadLetterReplayTests : IDisposable
         public IEnumerable<SinkDocument> Project(ChangeEvent change)
         {
             if (!Fixed && (string?)change.After?["title"] == "poison") throw new InvalidOperationException(Message);
+            var key = Refuse || change.After?["title"]?.ToString() == "groceries" ? $"doc-{change.Key}" : change.Key;
+            var document = new JsonObject { ["title"] = change.After?["title"]?.DeepClone() };
+            if (Refuse) document["reject"] = true;
             yield return change.After is null
-                ? SinkDocument.Delete(change.Key, change.Source.Version, change.Source.Position)
-                : SinkDocument.Upsert(change.Key, change.Source.Version, change.Source.Position, new JsonObject { ["title"] = change.After["title"]?.DeepClone() });
+                ? SinkDocument.Delete(key, change.Source.Version, change.Source.Position)
+                : SinkDocument.Upsert(key, change.Source.Version, change.Source.Position, document);
         }
     }
 }

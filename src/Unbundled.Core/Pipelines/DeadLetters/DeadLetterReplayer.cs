@@ -56,23 +56,13 @@ internal sealed class DeadLetterReplayer(PipelineTransform transform, IPipelineS
     }
 
     /// <summary>The change event stored with the letter, when it holds one (a projection or a sink refused it).</summary>
-    private static ChangeEvent? Stored(DeadLetter letter)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize<ChangeEvent>(letter.Event) is { } change ? change with { Key = letter.Key } : null;
-        }
-        catch (JsonException)
-        {
-            // A record the source could not read is stored as the source read it, not as an event.
-            return null;
-        }
-    }
+    private static ChangeEvent? Stored(DeadLetter letter) => DeadLetterEvent.Deserialize(letter.Event, letter.Key);
 
     private static async Task<ChangeEvent?> ReadAgainAsync(ViewTarget live, DeadLetter letter, CancellationToken cancellationToken)
     {
         var batch = await live.Source.ReadAsync(letter.Position - 1, 1, cancellationToken).ConfigureAwait(false);
-        var record = batch.Records.FirstOrDefault(r => r.Offset == letter.Position && r.Key == letter.Key);
+        // By offset alone: a letter a sink refused is filed under the document's key, not the record's.
+        var record = batch.Records.FirstOrDefault(r => r.Offset == letter.Position);
         if (record?.Reason is { } reason) throw new InvalidOperationException(reason);
         return record?.Change;
     }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Sdk.Events;
 using Unbundled.Sdk.Projections;
@@ -11,7 +12,7 @@ namespace Unbundled.Pipelines.Projection;
 /// projection derives. The worker applies it to write the view; a replay applies it again (a push
 /// feed's catch-up) without touching the view.
 /// </summary>
-public sealed class PipelineTransform(PipelineDefinition definition, IProjection projection)
+public sealed partial class PipelineTransform(PipelineDefinition definition, IProjection projection)
 {
     /// <summary>The pipeline this transform belongs to.</summary>
     public PipelineDefinition Definition { get; } = definition;
@@ -69,7 +70,15 @@ public sealed class PipelineTransform(PipelineDefinition definition, IProjection
         return changed;
     }
 
-    /// <summary>Whether the state before the change was in the view: a model the filter only now admits had no documents to compare with.</summary>
+    /// <summary>
+    /// Whether the state before the change was in the view: a model the filter only now admits had no
+    /// documents to compare with. A filter that reads more than the model's state (<c>op</c>, <c>source.*</c>,
+    /// <c>ts_ms</c>, <c>before.*</c>) cannot judge the previous event from this one, so nothing is assumed.
+    /// </summary>
     private bool InView(ChangeEvent admitted) =>
-        Definition.Where is not { } where || where.Evaluate(admitted with { After = admitted.Before });
+        Definition.Where is not { } where || (!ReadsEventMetadata().IsMatch(where.Text) && where.Evaluate(admitted with { After = admitted.Before }));
+
+    // Over the filter's text, literals included: a literal that happens to read like such a path only costs the comparison.
+    [GeneratedRegex(@"\b(op|ts_ms|source|before)\b")]
+    private static partial Regex ReadsEventMetadata();
 }

@@ -83,7 +83,7 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
                 }
                 catch (Exception error) when (error is not OperationCanceledException)
                 {
-                    (raw, reason) = (JsonSerializer.Serialize(change), $"{error.GetType().Name}: {error.Message}");
+                    (raw, reason) = (DeadLetterEvent.Serialize(change), $"{error.GetType().Name}: {error.Message}");
                 }
             }
             letters.Add(new DeadLetter(0, Pipeline, record.Offset, record.Key, raw ?? "", reason ?? "the source could not read this record", clock.GetUtcNow()));
@@ -110,7 +110,7 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         }
         // A refused document is stored with the event it came from, and why the sink refused it.
         await deadLetters.StoreAsync(result.Rejected.Select(r => new DeadLetter(0, Pipeline, r.Document.Position, r.Document.Key,
-            derivedFrom.TryGetValue(r.Document.Position, out var source) ? JsonSerializer.Serialize(source) : JsonSerializer.Serialize(r.Document.Document),
+            derivedFrom.TryGetValue(r.Document.Position, out var source) ? DeadLetterEvent.Serialize(source) : JsonSerializer.Serialize(r.Document.Document),
             r.Reason, clock.GetUtcNow())).ToList(), cancellationToken).ConfigureAwait(false);
         await target.Offset.AdvanceAsync(reached, cancellationToken).ConfigureAwait(false);
         return poisoned;

@@ -142,7 +142,7 @@ public sealed class PipelineWorker : BackgroundService
             if (advanced)
             {
                 caughtUp = false;
-                var full = batch.Records.Count == _definition.Batch.MaxSize;
+                var full = batch.MoreAvailable || batch.Records.Count == _definition.Batch.MaxSize;
                 // A backlog: read the next batch while this one is projected and written.
                 if (full && !_rebuild.Running) prefetched = ReadBatchAsync(live, batch.Offset, stoppingToken);
                 if (full)
@@ -215,6 +215,12 @@ public sealed class PipelineWorker : BackgroundService
                     _definition.Name, outcomes.Count, outcomes.Count(o => o.Written), outcomes.Count(o => !o.Written));
                 request.Done.TrySetResult(outcomes);
             }
+            catch (SinkDataLostException lost)
+            {
+                // The live view lost its data: it is repaired as a live batch would have it, before anything else is written.
+                await RepairAsync(_live!, lost, cancellationToken).ConfigureAwait(false);
+                request.Done.TrySetException(lost);
+            }
             catch (Exception error) when (error is not OperationCanceledException)
             {
                 request.Done.TrySetException(error);
@@ -227,10 +233,10 @@ public sealed class PipelineWorker : BackgroundService
     {
         var max = _definition.Batch.MaxSize;
         var batch = await target.Source.ReadAsync(offset, max, cancellationToken).ConfigureAwait(false);
-        if (batch.Offset <= offset || batch.Records.Count == max || _definition.Batch.MaxDelay <= TimeSpan.Zero) return batch;
+        if (batch.Offset <= offset || batch.MoreAvailable || batch.Records.Count == max || _definition.Batch.MaxDelay <= TimeSpan.Zero) return batch;
         await Task.Delay(_definition.Batch.MaxDelay, cancellationToken).ConfigureAwait(false);
         var more = await target.Source.ReadAsync(batch.Offset, max - batch.Records.Count, cancellationToken).ConfigureAwait(false);
-        return more.Offset <= batch.Offset ? batch : new SourceBatch([.. batch.Records, .. more.Records], more.Offset, more.CommittedAt);
+        return more.Offset <= batch.Offset ? batch : new SourceBatch([.. batch.Records, .. more.Records], more.Offset, more.CommittedAt) { MoreAvailable = more.MoreAvailable };
     }
 
     private void Advanced(SourceBatch batch, long offset)

@@ -35,7 +35,7 @@ public sealed class CommandLogSource(ICommandLog log, IReadOnlyCollection<string
                 records.Add(SourceRecord.Unreadable(entry.Position, entry.Model.Id, Describe(entry), $"{error.GetType().Name}: {error.Message}"));
             }
         }
-        return new SourceBatch(records, entries[^1].Position, entries[^1].Timestamp);
+        return new SourceBatch(records, entries[^1].Position, entries[^1].Timestamp) { MoreAvailable = entries.Count == maxCount };
     }
 
     /// <inheritdoc />
