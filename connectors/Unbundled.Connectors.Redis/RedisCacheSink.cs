@@ -15,6 +15,10 @@ namespace Unbundled.Connectors.Redis;
 /// </summary>
 public sealed class RedisCacheSink : IGenerationalSink
 {
+    /// <inheritdoc />
+    /// <remarks>With a TTL, every write refreshes an entry's life: a document left unwritten because it did not change would expire while its model is in use.</remarks>
+    public bool WantsEveryDocument => _options.Ttl is not null;
+
     // Lua 5.1 (Redis) has unpack, Lua 5.4 (Garnet) table.unpack.
     private const string WriteScript = """
         local unpack = table.unpack or unpack

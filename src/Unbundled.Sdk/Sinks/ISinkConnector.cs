@@ -31,6 +31,12 @@ public interface ISinkConnector : IAsyncDisposable
 
     /// <summary>Reads one document of the view by key, for the server's read API; null when absent.</summary>
     Task<System.Text.Json.Nodes.JsonObject?> ReadAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// True when the view needs every document a change projects, changed or not: a cache whose entries
+    /// expire, which each write refreshes. By default the engine writes only the documents a change altered.
+    /// </summary>
+    bool WantsEveryDocument => false;
 }
 
 /// <summary>The sink cannot be reached now; the worker retries the batch with backoff.</summary>

@@ -98,6 +98,23 @@ public sealed class ChangeCostTests : IDisposable
     }
 
     [Fact]
+    public async Task A_sink_that_wants_every_document_gets_them_all_as_a_cache_with_a_ttl_needs()
+    {
+        var view = new RecordingView();
+        var definition = Pipeline("items", view);
+        definition = definition with { Sink = definition.Sink with { Options = new RecordingSinkOptions { View = view, WantsEveryDocument = true } } };
+        await using var harness = await StartAsync(LogFile, [definition]);
+        await harness.FlushAsync("l", ListOf(10));
+        await harness.CatchUpAsync("items");
+        var before = view.DocumentsWritten;
+
+        await harness.FlushAsync("l", Set("/todos/[id=t1]/done", true));
+        await harness.CatchUpAsync("items");
+
+        Assert.Equal(10, view.DocumentsWritten - before);
+    }
+
+    [Fact]
     public async Task A_projection_that_opts_out_has_every_document_written()
     {
         var view = new RecordingView();

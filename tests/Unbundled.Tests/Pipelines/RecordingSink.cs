@@ -80,6 +80,9 @@ public sealed class RecordingSinkOptions
 
     /// <summary>Whether the sink keeps the offset with its writes.</summary>
     public bool KeepsOffset { get; set; }
+
+    /// <summary>Whether the sink asks for every document a change projects (as a cache with a TTL does).</summary>
+    public bool WantsEveryDocument { get; set; }
 }
 
 /// <summary>Builds recording sinks.</summary>
@@ -94,6 +97,8 @@ public sealed class RecordingSinkFactory : SinkConnectorFactory<RecordingSinkOpt
     private sealed class RecordingSink(RecordingSinkOptions options) : ISinkConnector
     {
         public bool KeepsOffset => options.KeepsOffset;
+
+        public bool WantsEveryDocument => options.WantsEveryDocument;
 
         public Task ConnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -75,7 +75,7 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
                 {
                     if (transform.Admit(change) is { } admitted)
                     {
-                        documents.AddRange(transform.Project(admitted, changesOnly: !passThrough));
+                        documents.AddRange(transform.Project(admitted, changesOnly: !passThrough && !target.Sink.WantsEveryDocument));
                         derivedFrom[record.Offset] = admitted;
                     }
                     previous = record.Offset;
