@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Polly;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Pipelines.Observability;
 using Unbundled.Pipelines.State;
@@ -15,7 +16,7 @@ namespace Unbundled.Pipelines.Rebuild;
 /// the old generation is dropped after a grace period. The generations and the definition fingerprint the
 /// live one was built from are kept in the state store, so an interrupted rebuild resumes.
 /// </summary>
-internal sealed class ViewRebuild(PipelineDefinition definition, IPipelineStateStore state, PipelineProgress progress, PipelineView view, RebuildRequest request, ViewWriter writer,
+internal sealed class ViewRebuild(PipelineDefinition definition, IPipelineStateStore state, PipelineProgress progress, PipelineView view, RebuildRequest request, ViewWriter writer, ResiliencePipeline sinkRetry,
     Func<int, CancellationToken, Task<ViewTarget>> open, ILogger logger) : IAsyncDisposable
 {
     /// <summary>Rebuild batches per live batch: a rebuild sharing turns evenly with a saturated live pipeline would never catch up with it.</summary>
@@ -68,7 +69,8 @@ internal sealed class ViewRebuild(PipelineDefinition definition, IPipelineStateS
         }
         if (building.Offset.Value < live.Offset.Value) return null;
 
-        await ((IGenerationalSink)building.Sink).ActivateAsync(cancellationToken).ConfigureAwait(false);
+        // A moment's trouble at the swap is retried like a write, not taken for a broken pipeline.
+        await sinkRetry.ExecuteAsync(async token => await ((IGenerationalSink)building.Sink).ActivateAsync(token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         await state.StoreGenerationAsync(definition.Name, new PipelineGeneration(building.Generation, null, definition.Fingerprint), cancellationToken).ConfigureAwait(false);
         (_building, _retired) = (null, live);
         progress.BuiltFrom(definition.Fingerprint, definition.Fingerprint);
@@ -85,7 +87,7 @@ internal sealed class ViewRebuild(PipelineDefinition definition, IPipelineStateS
     {
         if (_retired is not { } old) return;
         await Task.Delay(GracePeriod, cancellationToken).ConfigureAwait(false);
-        await ((IGenerationalSink)old.Sink).DropAsync(cancellationToken).ConfigureAwait(false);
+        await sinkRetry.ExecuteAsync(async token => await ((IGenerationalSink)old.Sink).DropAsync(token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         _retired = null;
         await old.DisposeAsync().ConfigureAwait(false);
     }

@@ -74,7 +74,7 @@ public sealed class PipelineWorker : BackgroundService
         _writer = new ViewWriter(transform, new DeadLetterWriter(_definition.Name, state, bound, _progress, monitor, logger), _sinkRetry, clock);
         _replays = replays.Register(_definition.Name);
         _replayer = new DeadLetterReplayer(transform, state, _sinkRetry, clock);
-        _rebuild = new ViewRebuild(_definition, state, _progress, _view, _rebuildRequest, _writer, OpenAsync, logger);
+        _rebuild = new ViewRebuild(_definition, state, _progress, _view, _rebuildRequest, _writer, _sinkRetry, OpenAsync, logger);
     }
 
     /// <inheritdoc />
