@@ -10,7 +10,6 @@ using Unbundled.Master;
 using Unbundled.Model;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Pipelines.Observability;
-using Unbundled.Sources.CommandLog;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Unbundled.Testing;
@@ -56,16 +55,8 @@ internal static class ChangeCostScenario
                 .AddModelType("todo-list")
                 .AddProjection(new TodoItemsProjection());
             builder.Services.AddRedisCacheSink(defaults => defaults.Connection = redis);
-            var at = new SourceSpan("bench", 1, 1);
-            unbundled.AddPipeline(new PipelineDefinition("items",
-                new SourceDefinition("lists", unbundled.Connectors.Sources[CommandLogSourceFactory.ConnectorName], new CommandLogSourceOptions { Models = ["todo-list"] }, at),
-                null,
-                new NamedProjection(TodoItemsProjection.ProjectionName),
-                new SinkDefinition("cache", unbundled.Connectors.Sinks[RedisCacheSinkFactory.ConnectorName], new RedisCacheOptions { Prefix = prefix, Key = "{listId}:{id}" }, at),
-                ErrorPolicy.DeadLetter,
-                new BatchOptions(1000),
-                "bench",
-                at));
+            unbundled.AddBenchPipeline("items", "todo-list", new NamedProjection(TodoItemsProjection.ProjectionName),
+                RedisCacheSinkFactory.ConnectorName, new RedisCacheOptions { Prefix = prefix, Key = "{listId}:{id}" });
             using var host = builder.Build();
             await host.StartAsync();
             host.Services.GetRequiredService<PipelineMonitor>().TryGet("items", out var progress);

@@ -13,7 +13,6 @@ using Microsoft.Extensions.Logging;
 using Unbundled.Connectors.Lucene;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Pipelines.Observability;
-using Unbundled.Sources.CommandLog;
 using Unbundled.Pipelines.Rebuild;
 
 namespace Unbundled.Bench.Scenarios;
@@ -52,16 +51,9 @@ internal static class RebuildLuceneScenario
             .UseSqliteLog(options => options.Path = logFile)
             .AddModelType("list")
             .AddSinkConnector(new LuceneIndexSinkFactory());
-        var at = new SourceSpan("bench", 1, 1);
-        unbundled.AddPipeline(new PipelineDefinition("search",
-            new SourceDefinition("lists", unbundled.Connectors.Sources[CommandLogSourceFactory.ConnectorName], new CommandLogSourceOptions { Models = ["list"] }, at),
-            null,
+        unbundled.AddBenchPipeline("search", "list",
             new SelectProjection("{key}", [new SelectField("title", new PathValue("after.title")), new SelectField("n", new PathValue("after.n"))]),
-            new SinkDefinition("index", unbundled.Connectors.Sinks[LuceneIndexSinkFactory.ConnectorName], new LuceneIndexOptions { Directory = view }, at),
-            ErrorPolicy.DeadLetter,
-            new BatchOptions(1000),
-            "bench",
-            at));
+            LuceneIndexSinkFactory.ConnectorName, new LuceneIndexOptions { Directory = view });
         using var host = builder.Build();
         await host.StartAsync();
         host.Services.GetRequiredService<PipelineMonitor>().TryGet("search", out var progress);

@@ -15,7 +15,6 @@ using Unbundled.Model;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Pipelines.Observability;
 using Unbundled.Testing;
-using Unbundled.Sources.CommandLog;
 
 namespace Unbundled.Bench.Scenarios;
 
@@ -81,16 +80,9 @@ internal static class RedisReplayScenario
             .UseSqliteLog(options => options.Path = logFile)
             .AddModelType("list");
         builder.Services.AddRedisCacheSink(defaults => defaults.Connection = redis);
-        var at = new SourceSpan("bench", 1, 1);
-        unbundled.AddPipeline(new PipelineDefinition("replay",
-            new SourceDefinition("lists", unbundled.Connectors.Sources[CommandLogSourceFactory.ConnectorName], new CommandLogSourceOptions { Models = ["list"] }, at),
-            null,
+        unbundled.AddBenchPipeline("replay", "list",
             new SelectProjection("{key}", [new SelectField("title", new PathValue("after.title")), new SelectField("n", new PathValue("after.n")), new SelectField("version", new PathValue("source.version"))]),
-            new SinkDefinition("cache", unbundled.Connectors.Sinks[RedisCacheSinkFactory.ConnectorName], new RedisCacheOptions { Prefix = prefix }, at),
-            ErrorPolicy.DeadLetter,
-            new BatchOptions(1000),
-            "bench",
-            at));
+            RedisCacheSinkFactory.ConnectorName, new RedisCacheOptions { Prefix = prefix });
         using var host = builder.Build();
 
         await host.StartAsync();

@@ -28,22 +28,10 @@ public interface ISinkConnectorFactory : IConnectorFactory
 }
 
 /// <summary>A typed base for connector factories: options of <typeparamref name="TOptions"/>.</summary>
-public abstract class SinkConnectorFactory<TOptions> : ISinkConnectorFactory where TOptions : class, new()
+public abstract class SinkConnectorFactory<TOptions> : ConnectorFactory<TOptions>, ISinkConnectorFactory where TOptions : class, new()
 {
     /// <inheritdoc />
-    public abstract string Name { get; }
-
-    /// <inheritdoc />
-    public Type OptionsType => typeof(TOptions);
-
-    /// <inheritdoc />
-    public IEnumerable<(string Option, string Message)> Validate(object options) => Validate((TOptions)options);
-
-    /// <inheritdoc />
     public ISinkConnector Create(object options, SinkContext context) => Create((TOptions)options, context);
-
-    /// <summary>Checks the options; the default accepts anything that bound.</summary>
-    protected virtual IEnumerable<(string Option, string Message)> Validate(TOptions options) => [];
 
     /// <summary>Builds the connector.</summary>
     protected abstract ISinkConnector Create(TOptions options, SinkContext context);

@@ -18,23 +18,11 @@ public interface ISourceConnectorFactory : IConnectorFactory
 }
 
 /// <summary>A typed base for source connector factories: options of <typeparamref name="TOptions"/>.</summary>
-public abstract class SourceConnectorFactory<TOptions> : ISourceConnectorFactory where TOptions : class, new()
+public abstract class SourceConnectorFactory<TOptions> : ConnectorFactory<TOptions>, ISourceConnectorFactory where TOptions : class, new()
 {
-    /// <inheritdoc />
-    public abstract string Name { get; }
-
-    /// <inheritdoc />
-    public Type OptionsType => typeof(TOptions);
-
-    /// <inheritdoc />
-    public IEnumerable<(string Option, string Message)> Validate(object options) => Validate((TOptions)options);
-
     /// <inheritdoc />
     public ISourceConnector Create(object options, SourceContext context) => Create((TOptions)options, context);
 
-    /// <summary>Checks the options; the default accepts anything that bound.</summary>
-    protected virtual IEnumerable<(string Option, string Message)> Validate(TOptions options) => [];
-
-    /// <summary>Builds the reader.</summary>
+    /// <summary>Builds the connector.</summary>
     protected abstract ISourceConnector Create(TOptions options, SourceContext context);
 }

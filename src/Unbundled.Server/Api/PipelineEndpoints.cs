@@ -31,11 +31,18 @@ public static class PipelineEndpoints
     public static IEndpointRouteBuilder MapPipelineApi(this IEndpointRouteBuilder routes)
     {
         var admin = new AccessRequest(AccessAction.Admin);
-        routes.MapGet("/pipelines", async (HttpContext http, AccessGate gate, PipelineMonitor monitor, IPipelineReplay sources, CancellationToken cancellationToken) =>
+        routes.MapGet("/pipelines", async (HttpContext http, AccessGate gate, PipelineMonitor monitor, PipelineCatalog pipelines, IPipelineReplay sources, CancellationToken cancellationToken) =>
         {
             if (gate.Check(http, admin) is { } refused) return refused;
+            // Pipelines reading one declared source share its head: one read per source, not per pipeline.
+            var heads = new Dictionary<string, long>(StringComparer.Ordinal);
             var statuses = new List<PipelineStatus>();
-            foreach (var progress in monitor.Pipelines) statuses.Add(PipelineStatus.From(progress, await sources.ReadHeadAsync(progress.Pipeline, cancellationToken)));
+            foreach (var progress in monitor.Pipelines)
+            {
+                var source = pipelines.Find(progress.Pipeline)?.Definition.Source.Name ?? progress.Pipeline;
+                if (!heads.TryGetValue(source, out var head)) heads[source] = head = await sources.ReadHeadAsync(progress.Pipeline, cancellationToken);
+                statuses.Add(PipelineStatus.From(progress, head));
+            }
             return Results.Ok(statuses);
         }).WithSummary("Every pipeline's status: state, offset, lag, rate, errors, rebuild").Problems();
         routes.MapGet("/pipelines/{name}", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, IPipelineReplay sources, CancellationToken cancellationToken) =>

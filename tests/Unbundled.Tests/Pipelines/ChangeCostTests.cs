@@ -17,19 +17,25 @@ public sealed class ChangeCostTests : IDisposable
 
     private static Command[] ListOf(int todos) => [NewList("Groceries"), .. Enumerable.Range(0, todos).Select(i => AddTodo($"t{i}", $"item {i}"))];
 
+    /// <summary>Creates list "l" with <paramref name="todos"/> todos, then flushes <paramref name="change"/>; answers how many writes the change cost the sink.</summary>
+    private static async Task<int> WritesOfAsync(PipelineHarness harness, RecordingView view, int todos, Command change)
+    {
+        await harness.FlushAsync("l", ListOf(todos));
+        await harness.CatchUpAsync("items");
+        var before = view.DocumentsWritten;
+        await harness.FlushAsync("l", change);
+        await harness.CatchUpAsync("items");
+        return view.DocumentsWritten - before;
+    }
+
     [Fact]
     public async Task Ticking_one_todo_of_fifty_writes_one_document()
     {
         var view = new RecordingView();
         await using var harness = await StartAsync(LogFile, [Pipeline("items", view)]);
-        await harness.FlushAsync("l", ListOf(50));
-        await harness.CatchUpAsync("items");
-        var before = view.DocumentsWritten;
+        var writes = await WritesOfAsync(harness, view, 50, Set("/todos/[id=t7]/done", true));
 
-        await harness.FlushAsync("l", Set("/todos/[id=t7]/done", true));
-        await harness.CatchUpAsync("items");
-
-        Assert.Equal(1, view.DocumentsWritten - before);
+        Assert.Equal(1, writes);
         Assert.True((bool)view.Get("l:t7")!["done"]!);
         Assert.Equal(50, view.Snapshot().Count);
     }
@@ -39,14 +45,9 @@ public sealed class ChangeCostTests : IDisposable
     {
         var view = new RecordingView();
         await using var harness = await StartAsync(LogFile, [Pipeline("items", view)]);
-        await harness.FlushAsync("l", ListOf(20));
-        await harness.CatchUpAsync("items");
-        var before = view.DocumentsWritten;
+        var writes = await WritesOfAsync(harness, view, 20, Set("/title", "Shop"));
 
-        await harness.FlushAsync("l", Set("/title", "Shop"));
-        await harness.CatchUpAsync("items");
-
-        Assert.Equal(20, view.DocumentsWritten - before);
+        Assert.Equal(20, writes);
         Assert.All(view.Snapshot().Values, document => Assert.Contains("\"listTitle\":\"Shop\"", document));
     }
 
@@ -55,14 +56,9 @@ public sealed class ChangeCostTests : IDisposable
     {
         var view = new RecordingView();
         await using var harness = await StartAsync(LogFile, [Pipeline("items", view)]);
-        await harness.FlushAsync("l", ListOf(10));
-        await harness.CatchUpAsync("items");
-        var before = view.DocumentsWritten;
+        var writes = await WritesOfAsync(harness, view, 10, Delete("/todos/[id=t3]"));
 
-        await harness.FlushAsync("l", Delete("/todos/[id=t3]"));
-        await harness.CatchUpAsync("items");
-
-        Assert.Equal(1, view.DocumentsWritten - before);
+        Assert.Equal(1, writes);
         Assert.Null(view.Get("l:t3"));
         Assert.Equal(9, view.Snapshot().Count);
     }
@@ -104,14 +100,9 @@ public sealed class ChangeCostTests : IDisposable
         var definition = Pipeline("items", view);
         definition = definition with { Sink = definition.Sink with { Options = new RecordingSinkOptions { View = view, WantsEveryDocument = true } } };
         await using var harness = await StartAsync(LogFile, [definition]);
-        await harness.FlushAsync("l", ListOf(10));
-        await harness.CatchUpAsync("items");
-        var before = view.DocumentsWritten;
+        var writes = await WritesOfAsync(harness, view, 10, Set("/todos/[id=t1]/done", true));
 
-        await harness.FlushAsync("l", Set("/todos/[id=t1]/done", true));
-        await harness.CatchUpAsync("items");
-
-        Assert.Equal(10, view.DocumentsWritten - before);
+        Assert.Equal(10, writes);
     }
 
     [Fact]
@@ -120,14 +111,9 @@ public sealed class ChangeCostTests : IDisposable
         var view = new RecordingView();
         var projection = new EveryDocument();
         await using var harness = await StartAsync(LogFile, [Pipeline("items", view, new NamedProjection(projection.Name))], projection);
-        await harness.FlushAsync("l", ListOf(10));
-        await harness.CatchUpAsync("items");
-        var before = view.DocumentsWritten;
+        var writes = await WritesOfAsync(harness, view, 10, Set("/todos/[id=t1]/done", true));
 
-        await harness.FlushAsync("l", Set("/todos/[id=t1]/done", true));
-        await harness.CatchUpAsync("items");
-
-        Assert.Equal(10, view.DocumentsWritten - before);
+        Assert.Equal(10, writes);
     }
 
     [Fact]
