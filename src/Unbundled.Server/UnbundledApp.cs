@@ -46,6 +46,8 @@ public static class UnbundledApp
         var urls = (builder.Configuration["urls"] ?? builder.Configuration["ASPNETCORE_URLS"] ?? DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries);
 
         builder.Services.AddProblemDetails();
+        // A body with a member twice could mean two things: every JSON body the API binds refuses it, as flushes do.
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.AllowDuplicateProperties = false);
         builder.Services.AddUnbundledApiDocument();
         builder.AddUnbundledTelemetry();
         builder.Services.AddHealthChecks().AddCheck<PipelinesHealthCheck>("pipelines");

@@ -69,6 +69,21 @@ public sealed class DeadLetterApiTests : IDisposable
         Assert.Equal(HttpStatusCode.NotFound, (await server.Client.PostAsJsonAsync("/pipelines/nope/dead-letters/replay", new { all = true })).StatusCode);
     }
 
+    [Theory]
+    [InlineData("{not json")]
+    [InlineData("""{"ids":"all"}""")]
+    [InlineData("""{"ids":[1],"ids":[2]}""")]
+    [InlineData("""{"limit":-5}""")]
+    public async Task A_replay_body_that_is_not_one_is_a_400_problem_never_a_500(string body)
+    {
+        await using var server = await StartAsync("{key}");
+
+        var response = await server.Client.PostAsync("/pipelines/lists/dead-letters/replay", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
     [Fact]
     public async Task A_dropped_letter_is_gone()
     {
