@@ -93,6 +93,7 @@ public static class UnbundledApp
         var unbundled = services.AddUnbundled(configuration).UseConfiguredLog(configuration);
         application?.Invoke(unbundled);
         services.AddNdjsonFileSink().AddLuceneIndexSink().AddElasticsearchSink();
+        services.AddPostgresSource();
         unbundled.AddPushFeeds();
         var redis = configuration["Unbundled:Redis:Connection"] ?? configuration["UNBUNDLED_REDIS"];
         if (redis is { Length: > 0 })

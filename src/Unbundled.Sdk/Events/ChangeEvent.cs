@@ -69,6 +69,16 @@ public sealed record ChangeSource
     [JsonPropertyName("name")]
     public string Name { get; init; } = "unbundled";
 
+    /// <summary>The database the change was captured from (Debezium's <c>db</c>); absent for our log.</summary>
+    [JsonPropertyName("db")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Db { get; init; }
+
+    /// <summary>The schema of the changed table (Debezium's <c>schema</c>); absent for our log.</summary>
+    [JsonPropertyName("schema")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Schema { get; init; }
+
     /// <summary>The model type (Debezium's table).</summary>
     [JsonPropertyName("table")]
     public required string Table { get; init; }
@@ -84,6 +94,16 @@ public sealed record ChangeSource
     /// <summary>When the change was committed, in Unix milliseconds.</summary>
     [JsonPropertyName("ts_ms")]
     public long TsMs { get; init; }
+
+    /// <summary>The id of the transaction that made the change (Debezium's <c>txId</c>), when the origin has one.</summary>
+    [JsonPropertyName("txId")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? TxId { get; init; }
+
+    /// <summary>The log sequence number of the change's commit at the origin (Debezium's <c>lsn</c>), when it has one.</summary>
+    [JsonPropertyName("lsn")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? Lsn { get; init; }
 
     /// <summary><c>true</c>/<c>last</c> while a snapshot is read, <c>false</c> otherwise (Debezium's convention).</summary>
     [JsonPropertyName("snapshot")]

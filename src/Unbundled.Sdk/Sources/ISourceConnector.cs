@@ -42,3 +42,14 @@ public interface IVersionedSource
     /// <summary>The offset of the event that made <paramref name="key"/> of <paramref name="table"/> reach <paramref name="version"/>; null when it never did.</summary>
     Task<long?> OffsetOfVersionAsync(string table, string key, long version, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// A source that keeps a server-side cursor per generation of a view (a replication slot, a consumer
+/// group): when a rebuild retires the generation, the engine drops it, so that it holds nothing back
+/// (a slot left behind keeps WAL on the database's disk forever).
+/// </summary>
+public interface IGenerationalSource
+{
+    /// <summary>Deletes what the source keeps for this generation.</summary>
+    Task DropAsync(CancellationToken cancellationToken);
+}

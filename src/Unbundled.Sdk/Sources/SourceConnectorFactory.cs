@@ -5,7 +5,15 @@ namespace Unbundled.Sdk.Sources;
 /// <param name="Pipeline">The pipeline's name: use it to name server-side cursors (slots, consumer groups).</param>
 /// <param name="Source">The source's name in pipelines.yaml (it goes to <c>source.name</c> of each event).</param>
 /// <param name="Services">The host's services (loggers, options, clients).</param>
-public sealed record SourceContext(string Pipeline, string Source, IServiceProvider Services);
+public sealed record SourceContext(string Pipeline, string Source, IServiceProvider Services)
+{
+    /// <summary>
+    /// Which generation of the view reads (0 for the first). A rebuild reads the source again from the start
+    /// beside the live generation: a source with a server-side cursor keeps one per generation
+    /// (and implements <see cref="IGenerationalSource"/> to release it).
+    /// </summary>
+    public int Generation { get; init; }
+}
 
 /// <summary>
 /// A source connector known by name in pipelines.yaml (<c>sources: { my-source: { connector: NAME, …options } }</c>).

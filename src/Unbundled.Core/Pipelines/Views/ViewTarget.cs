@@ -30,7 +30,7 @@ internal sealed class ViewTarget : IAsyncDisposable
         ResiliencePipeline retry, CancellationToken cancellationToken)
     {
         var sink = definition.Sink.Connector.Create(definition.Sink.Options, new SinkContext(definition.Name, services) { Generation = generation, OwnerField = definition.Owner });
-        var source = definition.Source.Connector.Create(definition.Source.Options, new SourceContext(definition.Name, definition.Source.Name, services));
+        var source = definition.Source.Connector.Create(definition.Source.Options, new SourceContext(definition.Name, definition.Source.Name, services) { Generation = generation });
         var offset = new ViewOffset(sink, state, ViewOffset.NameOf(definition.Name, generation));
         await retry.ExecuteAsync(async token =>
         {

@@ -1,0 +1,272 @@
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Npgsql.Replication;
+using Npgsql.Replication.PgOutput;
+using Npgsql.Replication.PgOutput.Messages;
+using NpgsqlTypes;
+using Unbundled.Connectors.Postgres.Catalog;
+using Unbundled.Connectors.Postgres.Values;
+using Unbundled.Sdk.Events;
+using Unbundled.Sdk.Sources;
+
+namespace Unbundled.Connectors.Postgres.Replication;
+
+/// <summary>
+/// One run of logical replication from the slot, resumed after an offset: a pump turns pgoutput messages
+/// into records in a bounded channel (so a transaction of any size streams in constant memory), and the
+/// source drains it. Acknowledged offsets become the slot's confirmed flush LSN, only at the end of a
+/// transaction every change of which the pipeline has durably handled.
+/// </summary>
+internal sealed class ChangeStream : IAsyncDisposable
+{
+    /// <summary>A record, or the end of a transaction (then <see cref="Record"/> is null and <see cref="CommitEnd"/> says where it ends).</summary>
+    private sealed record Item(SourceRecord? Record, long Offset, DateTimeOffset CommittedAt, NpgsqlLogSequenceNumber CommitEnd);
+
+    private readonly Channel<Item> _items = Channel.CreateBounded<Item>(new BoundedChannelOptions(8192) { SingleReader = true, SingleWriter = true });
+    private readonly Queue<(long Offset, NpgsqlLogSequenceNumber End)> _delivered = new();
+    private readonly Dictionary<uint, RelationShape> _relations = [];
+    private readonly LogicalReplicationConnection _connection;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly StreamSettings _settings;
+    private readonly Task _pump;
+    private readonly Task _heartbeat;
+    private long _lastMessageTicks = Environment.TickCount64;
+    private ulong _processedLsn;
+    private volatile bool _awaitingServer;
+
+    /// <summary>What a stream needs from its source.</summary>
+    internal sealed record StreamSettings(NpgsqlDataSource Database, string ConnectionString, string Slot, string Publication, IReadOnlyList<CapturedTable> Tables,
+        PgTypes Types, RowEvents Events, TimeSpan Heartbeat, ILogger Logger);
+
+    private ChangeStream(StreamSettings settings, LogicalReplicationConnection connection, long afterOffset)
+    {
+        _settings = settings;
+        _connection = connection;
+        Cursor = afterOffset;
+        _pump = Task.Run(() => PumpAsync(afterOffset, _stop.Token));
+        _heartbeat = settings.Heartbeat > TimeSpan.Zero ? Task.Run(() => HeartbeatAsync(_stop.Token)) : Task.CompletedTask;
+    }
+
+    /// <summary>The offset of the last item handed out.</summary>
+    public long Cursor { get; private set; }
+
+    /// <summary>Opens a replication connection and streams from the slot to resume after <paramref name="afterOffset"/>.</summary>
+    public static async Task<ChangeStream> StartAsync(StreamSettings settings, long afterOffset, CancellationToken cancellationToken)
+    {
+        var connection = new LogicalReplicationConnection(settings.ConnectionString);
+        await connection.Open(cancellationToken).ConfigureAwait(false);
+        return new ChangeStream(settings, connection, afterOffset);
+    }
+
+    /// <summary>Up to <paramref name="maxCount"/> records at hand now, without waiting; throws what stopped the stream.</summary>
+    public SourceBatch Read(int maxCount)
+    {
+        var records = new List<SourceRecord>();
+        var committedAt = (DateTimeOffset?)null;
+        while (records.Count < maxCount && _items.Reader.TryRead(out var item))
+        {
+            Cursor = item.Offset;
+            committedAt = item.CommittedAt;
+            if (item.Record is { } record) records.Add(record);
+            else _delivered.Enqueue((item.Offset, item.CommitEnd));
+        }
+        if (records.Count == 0 && _items.Reader.Completion.IsCompleted) _items.Reader.Completion.GetAwaiter().GetResult();
+        return new SourceBatch(records, Cursor, committedAt) { MoreAvailable = _items.Reader.Count > 0 };
+    }
+
+    /// <summary>Completes when an item is at hand or the stream stopped.</summary>
+    public async Task WaitAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _items.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            // A stopped stream is reported by the next read.
+        }
+    }
+
+    /// <summary>
+    /// True when the channel is empty and the pump has handled everything the server decoded up to
+    /// <paramref name="walLsn"/>: the WAL end of the last message it handled, or of the server's last
+    /// keepalive when the pump is waiting for the server (keepalives carry no changes).
+    /// </summary>
+    public bool CaughtUpWith(NpgsqlLogSequenceNumber walLsn) =>
+        _items.Reader.Count == 0 && _awaitingServer && Math.Max(Volatile.Read(ref _processedLsn), (ulong)_connection.LastReceivedLsn) >= (ulong)walLsn;
+
+    /// <summary>
+    /// Waits (up to <paramref name="limit"/>) until records are at hand or the stream has caught up with
+    /// <paramref name="walLsn"/>, so that a read made after a commit sees it, as with any other source.
+    /// </summary>
+    public async Task CatchUpAsync(NpgsqlLogSequenceNumber walLsn, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        var until = Environment.TickCount64 + (long)limit.TotalMilliseconds;
+        while (_items.Reader.Count == 0 && !_items.Reader.Completion.IsCompleted && !CaughtUpWith(walLsn) && Environment.TickCount64 < until)
+            await Task.Delay(1, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Confirms to the server every transaction the pipeline handled up to <paramref name="offset"/>, so the slot releases its WAL.</summary>
+    public async ValueTask AcknowledgeAsync(long offset, CancellationToken cancellationToken)
+    {
+        NpgsqlLogSequenceNumber? confirmed = null;
+        while (_delivered.TryPeek(out var commit) && commit.Offset <= offset) confirmed = _delivered.Dequeue().End;
+        if (confirmed is not { } lsn) return;
+        _connection.SetReplicationStatus(lsn);
+        await _connection.SendStatusUpdate(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task PumpAsync(long afterOffset, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var start = new NpgsqlLogSequenceNumber(ChangeOffsets.ResumeLsn(afterOffset));
+            var options = new PgOutputReplicationOptions(_settings.Publication, PgOutputProtocolVersion.V1, binary: false, messages: true);
+            ulong commitLsn = 0;
+            long? xid = null;
+            var committedAt = DateTimeOffset.UnixEpoch;
+            var index = 0;
+            _awaitingServer = true;
+            await foreach (var message in _connection.StartReplication(new PgOutputReplicationSlot(_settings.Slot), options, cancellationToken, start).ConfigureAwait(false))
+            {
+                _awaitingServer = false;
+                Interlocked.Exchange(ref _lastMessageTicks, Environment.TickCount64);
+                switch (message)
+                {
+                    case BeginMessage begin:
+                        (commitLsn, xid, committedAt, index) = ((ulong)begin.TransactionFinalLsn, begin.TransactionXid, begin.TransactionCommitTimestamp, 0);
+                        break;
+                    case RelationMessage relation:
+                        var (schema, name) = (relation.Namespace, relation.RelationName);
+                        var table = _settings.Tables.FirstOrDefault(t => t.Schema == schema && t.Name == name)
+                            ?? throw new InvalidOperationException($"The slot streams table {schema}.{name}, which the source does not capture");
+                        _relations[relation.RelationId] = RelationShape.Of(relation, table);
+                        foreach (var column in _relations[relation.RelationId].Columns)
+                            if (!_settings.Types.Knows(column.TypeOid)) await _settings.Types.LoadAsync(cancellationToken).ConfigureAwait(false);
+                        break;
+                    case CommitMessage commit:
+                        var end = index == 0 ? ChangeOffsets.OfChange(commitLsn, 0) : ChangeOffsets.OfChange(commitLsn, index - 1);
+                        if (end > afterOffset) await _items.Writer.WriteAsync(new Item(null, end, committedAt, commit.TransactionEndLsn), cancellationToken).ConfigureAwait(false);
+                        break;
+                    case InsertMessage or UpdateMessage or DeleteMessage or TruncateMessage:
+                        var origin = (commitLsn, xid, committedAt);
+                        foreach (var record in await RecordsAsync(message, origin, () => ChangeOffsets.OfChange(commitLsn, index++), cancellationToken).ConfigureAwait(false))
+                            if (record.Offset > afterOffset) await _items.Writer.WriteAsync(new Item(record, record.Offset, committedAt, default), cancellationToken).ConfigureAwait(false);
+                        break;
+                }
+                Volatile.Write(ref _processedLsn, (ulong)message.WalEnd);
+                _awaitingServer = true;
+            }
+            _items.Writer.TryComplete();
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _items.Writer.TryComplete();
+        }
+        catch (Exception error)
+        {
+            _items.Writer.TryComplete(error);
+        }
+    }
+
+    private async Task<List<SourceRecord>> RecordsAsync(PgOutputReplicationMessage message, (ulong Lsn, long? Xid, DateTimeOffset At) commit, Func<long> next, CancellationToken cancellationToken)
+    {
+        RowOrigin Origin(RelationShape r) => new(r.Schema, r.Name, commit.Xid, commit.Lsn, commit.At, Snapshot: false);
+        var events = _settings.Events;
+        switch (message)
+        {
+            case InsertMessage insert:
+            {
+                var relation = _relations[insert.Relation.RelationId];
+                var row = await RowReader.ReadAsync(insert.NewRow, relation, _settings.Types, cancellationToken).ConfigureAwait(false);
+                return [events.Record(next(), ChangeOp.Create, KeyOf(relation, row.Values), null, row.Values, Origin(relation))];
+            }
+            case UpdateMessage update:
+            {
+                var relation = _relations[update.Relation.RelationId];
+                // The old row (REPLICA IDENTITY FULL) or old key (when the key changed) comes first on the wire.
+                RowReader.Row? old = update switch
+                {
+                    FullUpdateMessage full => await RowReader.ReadAsync(full.OldRow, relation, _settings.Types, cancellationToken).ConfigureAwait(false),
+                    IndexUpdateMessage keyed => await RowReader.ReadAsync(keyed.Key, relation, _settings.Types, cancellationToken, keyOnly: true).ConfigureAwait(false),
+                    _ => null,
+                };
+                var row = await RowReader.ReadAsync(update.NewRow, relation, _settings.Types, cancellationToken).ConfigureAwait(false);
+                if (row.UnchangedToast.Count > 0) await ToastedValues.FillAsync(_settings.Database, relation, row, old, _settings.Types, cancellationToken).ConfigureAwait(false);
+                var key = KeyOf(relation, row.Values);
+                var before = old?.Values;
+                if (before is not null && relation.Table.KeyOf(before) is { } oldKey && oldKey != key)
+                {
+                    // A changed key is the old row's delete and the new row's create, as Debezium emits it.
+                    return [events.Record(next(), ChangeOp.Delete, oldKey, before, null, Origin(relation)),
+                            events.Record(next(), ChangeOp.Create, key, null, row.Values, Origin(relation))];
+                }
+                return [events.Record(next(), ChangeOp.Update, key, old?.Complete == true ? before : null, row.Values, Origin(relation))];
+            }
+            case DeleteMessage delete:
+            {
+                var relation = _relations[delete.Relation.RelationId];
+                var old = delete switch
+                {
+                    FullDeleteMessage full => await RowReader.ReadAsync(full.OldRow, relation, _settings.Types, cancellationToken).ConfigureAwait(false),
+                    KeyDeleteMessage keyed => await RowReader.ReadAsync(keyed.Key, relation, _settings.Types, cancellationToken, keyOnly: true).ConfigureAwait(false),
+                    _ => throw new InvalidOperationException("a delete without its old key"),
+                };
+                return [events.Record(next(), ChangeOp.Delete, KeyOf(relation, old.Values), old.Values, null, Origin(relation))];
+            }
+            case TruncateMessage truncate:
+            {
+                // No sink can empty a table's share of a view in place: the truncate goes to the dead-letter store, loudly, with what to do.
+                var records = new List<SourceRecord>();
+                foreach (var truncated in truncate.Relations)
+                {
+                    var offset = next();
+                    var raw = new JsonObject { ["op"] = "t", ["source"] = new JsonObject { ["connector"] = "postgresql", ["schema"] = truncated.Namespace, ["table"] = truncated.RelationName, ["lsn"] = (long)commit.Lsn } };
+                    records.Add(SourceRecord.Unreadable(offset, "", raw.ToJsonString(),
+                        $"TRUNCATE of {truncated.Namespace}.{truncated.RelationName}: the view keeps the rows it had; rebuild the pipeline (unbundled rebuild) to drop them"));
+                }
+                return records;
+            }
+        }
+        return [];
+    }
+
+    private static string KeyOf(RelationShape relation, JsonObject row) =>
+        relation.Table.KeyOf(row) ?? throw new InvalidOperationException($"a row of {relation.Schema}.{relation.Name} has no value for its key ({string.Join(", ", relation.Table.KeyColumns)})");
+
+    // An idle database still moves the slot on: a transactional message is a transaction the pipeline handles and acknowledges.
+    private async Task HeartbeatAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_settings.Heartbeat);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (Environment.TickCount64 - Interlocked.Read(ref _lastMessageTicks) < _settings.Heartbeat.TotalMilliseconds) continue;
+                try
+                {
+                    await using var command = _settings.Database.CreateCommand("select pg_logical_emit_message(true, 'unbundled.heartbeat', '')");
+                    await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (NpgsqlException error)
+                {
+                    _settings.Logger.LogWarning(error, "Heartbeat of slot {Slot} failed", _settings.Slot);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_pump, _heartbeat).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _connection.DisposeAsync().ConfigureAwait(false);
+        _stop.Dispose();
+    }
+}
