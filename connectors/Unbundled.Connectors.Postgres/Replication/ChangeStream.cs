@@ -200,7 +200,7 @@ internal sealed class ChangeStream : IAsyncDisposable
                 if (before is not null && relation.Table.KeyOf(before) is { } oldKey && oldKey != key)
                 {
                     // A changed key is the old row's delete and the new row's create, as Debezium emits it.
-                    return [events.Record(next(), ChangeOp.Delete, oldKey, before, null, Origin(relation)),
+                    return [events.Record(next(), ChangeOp.Delete, oldKey, old!.Complete ? before : null, null, Origin(relation)),
                             events.Record(next(), ChangeOp.Create, key, null, row.Values, Origin(relation))];
                 }
                 return [events.Record(next(), ChangeOp.Update, key, old?.Complete == true ? before : null, row.Values, Origin(relation))];
@@ -214,7 +214,8 @@ internal sealed class ChangeStream : IAsyncDisposable
                     KeyDeleteMessage keyed => await RowReader.ReadAsync(keyed.Key, relation, _settings.Types, cancellationToken, keyOnly: true).ConfigureAwait(false),
                     _ => throw new InvalidOperationException("a delete without its old key"),
                 };
-                return [events.Record(next(), ChangeOp.Delete, KeyOf(relation, old.Values), old.Values, null, Origin(relation))];
+                // Under REPLICA IDENTITY DEFAULT only the key is known: no before image, rather than one of nulls.
+                return [events.Record(next(), ChangeOp.Delete, KeyOf(relation, old.Values), old.Complete ? old.Values : null, null, Origin(relation))];
             }
             case TruncateMessage truncate:
             {
