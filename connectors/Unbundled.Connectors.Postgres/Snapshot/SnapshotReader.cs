@@ -84,10 +84,11 @@ internal sealed class SnapshotReader(NpgsqlDataSource database, IReadOnlyList<Ca
     private async Task<List<(JsonObject Row, string Key, string[] KeyTexts)>> ReadRowsAsync(CapturedTable table, string[]? afterKey, int limit, CancellationToken cancellationToken)
     {
         var keys = table.KeyColumns.Select(k => table.Columns.First(c => c.Name == k)).ToList();
-        var select = string.Join(", ", keys.Concat(table.Columns).Select(c => $"{Sql.Identifier(c.Name)}::text"));
-        var order = string.Join(", ", keys.Select(k => Sql.Identifier(k.Name)));
+        // Output columns get names of their own: ORDER BY "id" would otherwise sort by the text output named "id".
+        var select = string.Join(", ", keys.Concat(table.Columns).Select((c, i) => $"t.{Sql.Identifier(c.Name)}::text as c{i}"));
+        var order = string.Join(", ", keys.Select(k => $"t.{Sql.Identifier(k.Name)}"));
         var where = afterKey is null ? "" : $"where ({order}) > ({string.Join(", ", keys.Select((k, i) => $"cast(${i + 1} as {k.SqlType})"))})";
-        var sql = $"select {select} from {table.Quoted} {where} order by {order} limit {limit}";
+        var sql = $"select {select} from {table.Quoted} t {where} order by {order} limit {limit}";
 
         NpgsqlConnection? own = null;
         try

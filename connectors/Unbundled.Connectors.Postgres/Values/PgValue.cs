@@ -17,7 +17,7 @@ internal static class PgValue
         if (text is null) return null;
         switch (type.Name)
         {
-            case "bool": return JsonValue.Create(text == "t");
+            case "bool": return JsonValue.Create(text is "t" or "true");
             case "int2" or "int4" or "int8" or "oid" or "xid":
                 // A number token, not a boxed long, so readers convert it to whichever numeric type they use.
                 return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) ? JsonNode.Parse(text) : JsonValue.Create(text);
