@@ -1,0 +1,139 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using StackExchange.Redis;
+using Unbundled.Testing;
+using Unbundled.Tests.Services;
+using Unbundled.Tests.Sources.Postgres;
+
+namespace Unbundled.Tests.Integration;
+
+/// <summary>
+/// <c>postgres | redis</c> declared in pipelines.yaml and run by the real server, killed (SIGKILL) during
+/// the initial snapshot and again while changes stream, with writers on the table all along: the Redis
+/// view must end equal to the table, row for row.
+/// </summary>
+[Collection(PostgresCollection.Name)]
+[Trait(TestCategory.Name, TestCategory.Servers)]
+public sealed class PostgresCdcCrashTests(PostgresServer postgres) : IAsyncLifetime
+{
+    private readonly CapturedDatabase _db = new(postgres, "cdc_crash");
+    private readonly string _prefix = $"cdc-{Guid.NewGuid():N}:";
+    private readonly TempDirectory _directory = new();
+    private string _redis = "";
+
+    public async Task InitializeAsync()
+    {
+        _redis = await LocalServices.GetAsync("UNBUNDLED_REDIS");
+        await _db.CreateAsync();
+    }
+
+    [Fact]
+    public async Task Killing_the_server_during_the_snapshot_and_during_streaming_leaves_the_view_equal_to_the_table()
+    {
+        await _db.ExecuteAsync("create table orders (id int primary key, status text not null, total numeric(10,2) not null)");
+        await _db.ExecuteAsync("insert into orders select g, 'new', g from generate_series(1, 40000) g");
+        var pipelines = _directory.File("pipelines.yaml");
+        await File.WriteAllTextAsync(pipelines, $$"""
+            sources:
+              shop:
+                connector: postgres
+                connection: "{{postgres.ConnectionString}}"
+                tables: [{{_db.Schema}}.orders]
+                snapshot-chunk-size: 2000
+            sinks:
+              cache:
+                connector: redis
+                prefix: "{{_prefix}}"
+                key: "order:{key}"
+            pipelines:
+              {{_db.Pipelines}}orders:
+                from: shop
+                select:
+                  fields:
+                    status: after.status
+                    total: after.total
+                to: cache
+                batch: { max-size: 200 }
+            """);
+        var port = ServerProcess.FreePort();
+        var environment = new Dictionary<string, string> { ["UNBUNDLED_REDIS"] = _redis };
+        string[] settings = [$"--Unbundled:Log:Sqlite:Path={_directory.File("log.db")}", $"--Unbundled:Pipelines:File={pipelines}"];
+
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(async () =>
+        {
+            var random = new Random(11);
+            while (!stop.IsCancellationRequested)
+            {
+                var id = random.Next(1, 45000);
+                await (random.Next(3) switch
+                {
+                    0 => _db.ExecuteAsync("insert into orders values ($1, 'late', 1) on conflict (id) do update set status = 'again'", id),
+                    1 => _db.ExecuteAsync("update orders set status = 'paid', total = total + 1 where id = $1", id),
+                    _ => _db.ExecuteAsync("delete from orders where id = $1", id),
+                });
+            }
+        });
+        var server = await ServerProcess.StartAsync(port, environment, settings);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(5) };
+            // Mid-snapshot: some rows are in the view, far from all.
+            await WaitUntilAsync(async () => (await ViewAsync()).Count > 2000, "the snapshot to start");
+            Assert.True((await ViewAsync()).Count < 40000 - 5000);
+            server.Kill();
+            server.Dispose();
+
+            server = await ServerProcess.StartAsync(port, environment, settings);
+            await Task.Delay(4000);
+            server.Kill();
+            server.Dispose();
+
+            server = await ServerProcess.StartAsync(port, environment, settings);
+            await Task.Delay(500);
+            await stop.CancelAsync();
+            await writer;
+
+            var table = await _db.RowsAsync("orders");
+            await WaitUntilAsync(async () => Same(table, await ViewAsync()), "the view to equal the table");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await writer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+            server.Dispose();
+        }
+    }
+
+    private static bool Same(Dictionary<string, JsonObject> table, Dictionary<string, JsonNode> view) =>
+        table.Count == view.Count && table.All(row => view.TryGetValue(row.Key, out var document)
+            && (string?)document["status"] == (string?)row.Value["status"] && (decimal)document["total"]! == (decimal)row.Value["total"]!);
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        for (var attempt = 0; attempt < 240; attempt++)
+        {
+            if (await condition()) return;
+            await Task.Delay(250);
+        }
+        Assert.Fail($"timed out waiting for {what}");
+    }
+
+    private async Task<Dictionary<string, JsonNode>> ViewAsync()
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis);
+        var server = redis.GetServers()[0];
+        var keys = server.Keys(pattern: _prefix + "order:*", pageSize: 5000).ToArray();
+        var values = await redis.GetDatabase().StringGetAsync(keys);
+        var view = new Dictionary<string, JsonNode>();
+        for (var i = 0; i < keys.Length; i++)
+            if (values[i].HasValue) view[keys[i].ToString()[(_prefix.Length + "order:".Length)..]] = JsonNode.Parse(values[i].ToString())!;
+        return view;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _db.DisposeAsync();
+        _directory.Dispose();
+    }
+}
