@@ -14,6 +14,8 @@ IReadOnlyDictionary<string, Func<bool, Task<BenchResult>>> scenarios = new Dicti
     ["demo-e2e"] = DemoEndToEndScenario.RunAsync,
     ["view-latency"] = ViewLatencyScenario.RunAsync,
     ["change-cost"] = ChangeCostScenario.RunAsync,
+    ["pg-cdc"] = PostgresCdcScenario.CdcAsync,
+    ["pg-snapshot"] = PostgresCdcScenario.SnapshotAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var run))
