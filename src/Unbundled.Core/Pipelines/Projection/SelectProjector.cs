@@ -8,11 +8,14 @@ namespace Unbundled.Pipelines.Projection;
 
 /// <summary>
 /// Runs a declarative <c>select:</c>: one document per model, its key from the key template and its
-/// fields from paths, templates and literals. A delete is projected from the document as it was
+/// fields from paths, templates and literals (a <c>"*"</c> field spreads an object's members). A delete is projected from the document as it was
 /// before, so that key templates over its fields still resolve.
 /// </summary>
 public sealed class SelectProjector(SelectProjection selection) : IProjection
 {
+    /// <summary>A field of this name copies the members of its value, an object, into the document (<c>"*": after</c>: the whole row).</summary>
+    public const string Spread = "*";
+
     private readonly Func<ChangeEvent, string?> _key = Parse(selection.KeyTemplate, isKey: true);
     private readonly IReadOnlyList<(string Name, Func<ChangeEvent, JsonNode?> Value)> _fields = selection.Fields.Select(Compile).ToList();
 
@@ -28,7 +31,12 @@ public sealed class SelectProjector(SelectProjection selection) : IProjection
             ?? throw new InvalidOperationException($"the key template '{selection.KeyTemplate}' needs a value this event does not have (a placeholder is absent, null, an object or an array)");
 
         var document = new JsonObject();
-        foreach (var (name, value) in _fields) document[name] = value(subject)?.DeepClone();
+        foreach (var (name, value) in _fields)
+        {
+            if (name != Spread) document[name] = value(subject)?.DeepClone();
+            else if (value(subject) is JsonObject members)
+                foreach (var (member, memberValue) in members) document[member] = memberValue?.DeepClone();
+        }
         yield return deleted
             ? SinkDocument.Delete(key, change.Source.Version, change.Source.Position, document)
             : SinkDocument.Upsert(key, change.Source.Version, change.Source.Position, document);

@@ -1,3 +1,4 @@
+using Unbundled.Pipelines.Projection;
 using Unbundled.Connectors.Redis;
 using Unbundled.Pipelines.Definition;
 
@@ -65,6 +66,15 @@ public sealed class PipelinesFileLoaderValidTests
         Assert.Equal(CommandLogSourceFactory.ConnectorName, implicitLog.Connector.Name);
         Assert.Equal(implicitLog.Connector.GetType(), explicitLog.Connector.GetType());
         Assert.Equal(["todo-list"], Assert.IsType<CommandLogSourceOptions>(explicitLog.Options).Models);
+    }
+
+    [Fact]
+    public void Fields_written_as_one_path_spread_that_object_into_the_document()
+    {
+        var document = PipelinesFileCorpus.Loader().Parse(PipelinesFileCorpus.Valid.Replace("    projection: todo-items", "    select: { fields: after }"), "pipelines.yaml").Require();
+
+        var selection = Assert.IsType<SelectProjection>(Assert.Single(document.Pipelines).Projection);
+        Assert.Equal([new SelectField(SelectProjector.Spread, new PathValue("after"))], selection.Fields);
     }
 
     [Fact]

@@ -74,4 +74,17 @@ public sealed class FilterAndSelectTests
         Assert.True(document.IsDelete);
         Assert.Equal("list:Shop", document.Key);
     }
+
+    [Fact]
+    public void A_spread_field_gives_the_document_the_members_of_an_object_and_named_fields_override_them()
+    {
+        var projector = new SelectProjector(new SelectProjection("{key}", [
+            new SelectField(SelectProjector.Spread, new PathValue("after")),
+            new SelectField("title", new TemplateValue("{after.title}!")),
+        ]));
+
+        var document = Assert.Single(projector.Project(Event("""{"title":"Shop","n":2}""")));
+
+        Assert.Equal("""{"title":"Shop!","n":2}""", document.Document!.ToJsonString());
+    }
 }

@@ -8,6 +8,9 @@ namespace Unbundled.Pipelines.Definition.Yaml;
 /// <summary>Reads a pipeline's declarative projection (<c>select:</c>): its key template and its fields (paths, templates, constants).</summary>
 internal static class SelectReader
 {
+    /// <summary>The field name whose value, an object, gives the document its members (<c>"*": after</c>).</summary>
+    public const string Spread = SelectProjector.Spread;
+
     /// <summary>The selection at <paramref name="node"/>, or null with its problems reported.</summary>
     public static SelectProjection? Read(YamlReading reading, YamlNode node, string where)
     {
@@ -24,6 +27,12 @@ internal static class SelectReader
         {
             reading.Problem(select, $"'select' of {where} has no 'fields'");
             return null;
+        }
+        // "fields: after" is short for { "*": after }: the document is the object at that path.
+        if (fieldsNode is YamlScalarNode whole)
+        {
+            if (ReadField(reading, Spread, whole, where) is { } spread) fields.Add(new SelectField(Spread, spread));
+            return new SelectProjection(keyTemplate, fields);
         }
         if (reading.Mapping(fieldsNode, $"'fields' of {where}") is not { } fieldMap) return null;
         foreach (var (fieldKey, fieldValue) in fieldMap.Children)
