@@ -20,6 +20,9 @@ public sealed class ElasticsearchSinkFactory : SinkConnectorFactory<Elasticsearc
     public override string Name => ConnectorName;
 
     /// <inheritdoc />
+    public override string? PipeNameOption => "index";
+
+    /// <inheritdoc />
     protected override IEnumerable<(string Option, string Message)> Validate(ElasticsearchOptions options)
     {
         if (options.Nodes.Count == 0 && !IsHttpUrl(options.Url)) yield return ("url", $"'{options.Url}' is not an http or https URL");

@@ -12,6 +12,9 @@ public sealed class LuceneIndexSinkFactory : SinkConnectorFactory<LuceneIndexOpt
     public override string Name => ConnectorName;
 
     /// <inheritdoc />
+    public override string? PipeNameOption => "directory";
+
+    /// <inheritdoc />
     protected override IEnumerable<(string Option, string Message)> Validate(LuceneIndexOptions options)
     {
         if (string.IsNullOrWhiteSpace(options.Directory)) yield return ("directory", "it must name a folder");

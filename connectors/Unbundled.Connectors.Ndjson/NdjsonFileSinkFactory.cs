@@ -14,6 +14,9 @@ public sealed class NdjsonFileSinkFactory : SinkConnectorFactory<NdjsonFileOptio
     /// <summary><c>ndjson</c>.</summary>
     public override string Name => "ndjson";
 
+    /// <inheritdoc />
+    public override string? PipeNameOption => "directory";
+
     /// <summary>Requires a directory that is a valid path and a positive compaction threshold.</summary>
     protected override IEnumerable<(string Option, string Message)> Validate(NdjsonFileOptions options)
     {

@@ -16,9 +16,9 @@ internal static class ChangeOffsets
     /// <summary>The offset of change <paramref name="index"/> of the transaction committed at <paramref name="commitLsn"/>.</summary>
     public static long OfChange(ulong commitLsn, int index)
     {
-        if (commitLsn >= 1UL << 47) throw new InvalidOperationException($"LSN {commitLsn:X} is past the 128 TiB the postgres source's offsets cover: rebuild the view on a new cluster.");
+        if (commitLsn >= 1UL << 47) throw new Unbundled.Sdk.ConnectorRefusedException($"LSN {commitLsn:X} is past the 128 TiB the postgres source's offsets cover: rebuild the view on a new cluster.");
         if (index >= MaxChangesPerTransaction)
-            throw new InvalidOperationException($"A transaction committed at LSN {Lsn(commitLsn)} holds more than {MaxChangesPerTransaction:N0} changes, more than the postgres source's offsets can order; split it.");
+            throw new Unbundled.Sdk.ConnectorRefusedException($"A transaction committed at LSN {Lsn(commitLsn)} holds more than {MaxChangesPerTransaction:N0} changes, more than the postgres source's offsets can order; split it.");
         return (long)(commitLsn << 16) + index;
     }
 

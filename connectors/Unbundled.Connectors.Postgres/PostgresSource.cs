@@ -33,6 +33,7 @@ public sealed class PostgresSource : ISourceConnector, IGenerationalSource
     private ChangeStream? _stream;
     private ChangeStream.StreamSettings? _settings;
     private long _streamStart;
+    private long? _snapshotCursor;
 
     internal PostgresSource(PostgresSourceOptions options, SourceContext context, SlotLeases leases, ILogger<PostgresSource> logger)
     {
@@ -77,7 +78,12 @@ public sealed class PostgresSource : ISourceConnector, IGenerationalSource
     public async Task<SourceBatch> ReadAsync(long afterOffset, int maxCount, CancellationToken cancellationToken)
     {
         if (_settings is null) throw new InvalidOperationException("The postgres source reads once connected");
-        if (afterOffset < _streamStart) return await _snapshot!.ReadAsync(afterOffset, maxCount, cancellationToken).ConfigureAwait(false);
+        if (afterOffset < _streamStart)
+        {
+            var batch = await _snapshot!.ReadAsync(afterOffset, maxCount, cancellationToken).ConfigureAwait(false);
+            _snapshotCursor = batch.Offset < _streamStart ? batch.Offset : null;
+            return batch;
+        }
         var stream = await StreamAsync(afterOffset, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -104,9 +110,14 @@ public sealed class PostgresSource : ISourceConnector, IGenerationalSource
     }
 
     /// <inheritdoc />
-    /// <remarks>While streaming and caught up, the head is the last offset read; behind, it is the current WAL position's offset.</remarks>
+    /// <remarks>
+    /// During the snapshot, the head is where the snapshot should end by the planner's row estimates, so lag
+    /// counts rows to go. While streaming and caught up, it is the last offset read; behind, the current WAL
+    /// position's offset.
+    /// </remarks>
     public async Task<long> ReadHeadAsync(CancellationToken cancellationToken)
     {
+        if (_snapshotCursor is { } cursor) return await _snapshot!.EstimatedHeadAsync(cursor, cancellationToken).ConfigureAwait(false);
         var wal = await FlushedWalAsync(cancellationToken).ConfigureAwait(false);
         if (_stream is { } stream && stream.CaughtUpWith(wal)) return stream.Cursor;
         return Math.Max(_stream?.Cursor ?? 0, (long)((ulong)wal << 16));

@@ -17,6 +17,9 @@ public sealed class PostgresSourceFactory : SourceConnectorFactory<PostgresSourc
     public override string Name => ConnectorName;
 
     /// <inheritdoc />
+    public override string? PipeNameOption => "tables";
+
+    /// <inheritdoc />
     protected override IEnumerable<(string Option, string Message)> Validate(PostgresSourceOptions options)
     {
         if (string.IsNullOrWhiteSpace(options.Connection)) yield return ("connection", "a connection string is required (Host=…;Database=…;Username=…)");

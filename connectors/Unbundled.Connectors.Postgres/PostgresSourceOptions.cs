@@ -30,6 +30,6 @@ public sealed class PostgresSourceOptions
     /// <summary>How often an idle source writes a heartbeat into the WAL so its slot advances (0: never).</summary>
     public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The schema where the source keeps its snapshot checkpoints.</summary>
-    public string StateSchema { get; set; } = "unbundled";
+    /// <summary>The schema where the source keeps its snapshot checkpoints (not <c>unbundled</c>: a role of that name would find its own tables created there by the default search_path).</summary>
+    public string StateSchema { get; set; } = "unbundled_cdc";
 }

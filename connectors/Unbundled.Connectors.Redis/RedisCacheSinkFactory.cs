@@ -15,6 +15,9 @@ public sealed class RedisCacheSinkFactory : SinkConnectorFactory<RedisCacheOptio
     public override string Name => ConnectorName;
 
     /// <inheritdoc />
+    public override string? PipeNameOption => "prefix";
+
+    /// <inheritdoc />
     protected override IEnumerable<(string Option, string Message)> Validate(RedisCacheOptions options)
     {
         if (!KeyTemplate.TryParse(options.Key, out _, out var error)) yield return ("key", error!);

@@ -10,5 +10,6 @@ var root = new RootCommand("Unbundled: a command log as the source of truth, and
     FollowVerb.Create(),
     HashKeyVerb.Create(),
     DeadLettersVerb.Create(),
+    PipeVerb.Create(),
 };
 return await root.Parse(args).InvokeAsync();

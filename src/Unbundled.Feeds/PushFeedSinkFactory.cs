@@ -15,6 +15,9 @@ public sealed class PushFeedSinkFactory : SinkConnectorFactory<PushFeedOptions>
     public override string Name => ConnectorName;
 
     /// <inheritdoc />
+    public override string? PipeNameOption => "channel";
+
+    /// <inheritdoc />
     protected override IEnumerable<(string Option, string Message)> Validate(PushFeedOptions options)
     {
         if (!KeyTemplate.TryParse(options.Channel, out _, out var error)) yield return ("channel", error!);

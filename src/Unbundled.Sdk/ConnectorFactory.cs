@@ -12,6 +12,9 @@ public abstract class ConnectorFactory<TOptions> : IConnectorFactory where TOpti
     /// <inheritdoc />
     public IEnumerable<(string Option, string Message)> Validate(object options) => Validate((TOptions)options);
 
+    /// <inheritdoc />
+    public virtual string? PipeNameOption => null;
+
     /// <summary>Checks the options; the default accepts anything that bound.</summary>
     protected virtual IEnumerable<(string Option, string Message)> Validate(TOptions options) => [];
 }

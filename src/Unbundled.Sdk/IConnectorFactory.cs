@@ -17,4 +17,10 @@ public interface IConnectorFactory
     /// name may index into a list option (<c>models[1]</c>) so the message points at that item.
     /// </summary>
     IEnumerable<(string Option, string Message)> Validate(object options);
+
+    /// <summary>
+    /// The option that the name after the colon sets in the one-line pipe form (<c>postgres:orders</c> sets
+    /// <c>tables</c>); null when the connector takes no name there, only <c>?option=value</c> pairs.
+    /// </summary>
+    string? PipeNameOption => null;
 }

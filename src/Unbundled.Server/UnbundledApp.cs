@@ -107,7 +107,10 @@ public static class UnbundledApp
             services.AddOptions<RedisConnectionDefaults>().Configure<EmbeddedGarnetServer>((defaults, garnet) => defaults.Connection = garnet.Connection);
         }
 
-        var file = configuration["Unbundled:Pipelines:File"] ?? (File.Exists(DefaultPipelinesFile) ? DefaultPipelinesFile : null);
+        // An empty setting means no file at all (the pipe form builds its own), not the default one.
+        var file = configuration["Unbundled:Pipelines:File"] is { } configured
+            ? configured.Length > 0 ? configured : null
+            : File.Exists(DefaultPipelinesFile) ? DefaultPipelinesFile : null;
         if (file is not null) unbundled.AddPipelinesFile(file);
         return unbundled;
     }

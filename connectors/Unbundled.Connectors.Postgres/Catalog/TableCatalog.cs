@@ -1,4 +1,5 @@
 using Npgsql;
+using Unbundled.Sdk;
 
 namespace Unbundled.Connectors.Postgres.Catalog;
 
@@ -36,8 +37,8 @@ internal static class TableCatalog
             else if (Refusal(table, options) is { } refusal) problems.Add(refusal);
             else tables.Add(table);
         }
-        if (problems.Count > 0) throw new InvalidOperationException("The postgres source cannot capture: " + string.Join("; ", problems));
-        if (tables.Count == 0) throw new InvalidOperationException($"The postgres source has no table to capture: schema '{options.Schema}' has none left after 'exclude'");
+        if (problems.Count > 0) throw new ConnectorRefusedException("The postgres source cannot capture: " + string.Join("; ", problems));
+        if (tables.Count == 0) throw new ConnectorRefusedException($"The postgres source has no table to capture: schema '{options.Schema}' has none left after 'exclude'");
         return tables;
     }
 

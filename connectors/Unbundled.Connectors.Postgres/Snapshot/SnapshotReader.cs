@@ -20,11 +20,29 @@ internal sealed class SnapshotReader(NpgsqlDataSource database, IReadOnlyList<Ca
     private sealed record Cursor(long Offset, int Table, string[]? AfterKey, long SavedAt);
 
     private readonly Dictionary<int, CapturedTable> _described = [];
+    private long _estimatedRows = -1;
+    private long _rowsRead;
     private NpgsqlTransaction? _exported;
     private Cursor? _cursor;
 
     /// <summary>The offset the snapshot ends at.</summary>
     public long End { get; } = ChangeOffsets.StreamStart(consistentPoint);
+
+    /// <summary>
+    /// Where the snapshot will roughly end, counted from <paramref name="cursor"/>: the rows the planner
+    /// believes the tables hold, less those read so far; what a progress bar measures against.
+    /// </summary>
+    public async Task<long> EstimatedHeadAsync(long cursor, CancellationToken cancellationToken)
+    {
+        if (_estimatedRows < 0)
+        {
+            await using var command = database.CreateCommand("select coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint from pg_class c join pg_namespace n on n.oid = c.relnamespace where (n.nspname, c.relname) in (select * from unnest($1::text[], $2::text[]))");
+            command.Parameters.Add(new() { Value = tables.Select(t => t.Schema).ToArray() });
+            command.Parameters.Add(new() { Value = tables.Select(t => t.Name).ToArray() });
+            _estimatedRows = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+        return Math.Min(End, cursor + Math.Max(1, _estimatedRows - _rowsRead));
+    }
 
     /// <summary>Reads the first pass in <paramref name="transaction"/>, which imported the slot's exported snapshot.</summary>
     public void ReadIn(NpgsqlTransaction transaction) => _exported = transaction;
@@ -43,6 +61,7 @@ internal sealed class SnapshotReader(NpgsqlDataSource database, IReadOnlyList<Ca
             foreach (var (row, key, keyTexts) in rows)
             {
                 cursor = cursor with { Offset = cursor.Offset + 1, AfterKey = keyTexts };
+                _rowsRead++;
                 records.Add(events.Record(cursor.Offset, ChangeOp.Read, key, null, row, new RowOrigin(table.Schema, table.Name, null, consistentPoint, origin, Snapshot: true)));
             }
             if (rows.Count < asked) cursor = cursor with { Table = cursor.Table + 1, AfterKey = null };

@@ -25,7 +25,11 @@ public sealed partial class PipelineTransform(PipelineDefinition definition, IPr
     public ChangeEvent? Admit(ChangeEvent change)
     {
         if (Definition.Where is not { } where || where.Evaluate(change)) return change;
-        var matchedBefore = change.Before is not null && where.Evaluate(change with { After = change.Before });
+        // An update whose earlier state is unknown (PostgreSQL under REPLICA IDENTITY DEFAULT) may have been in
+        // the view: it is deleted, which is harmless when it was not, rather than left there stale.
+        var matchedBefore = change.Before is null
+            ? change.Op == ChangeOp.Update
+            : where.Evaluate(change with { After = change.Before });
         return matchedBefore ? change with { Op = ChangeOp.Delete, After = null } : null;
     }
 

@@ -56,7 +56,8 @@ public sealed class PipelineWorker : BackgroundService
         _sinkRetry = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException and not SinkDataLostException),
+                // A connector's refusal (a table without a key) is no outage: retrying it would only repeat it.
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException and not SinkDataLostException and not Sdk.ConnectorRefusedException),
                 MaxRetryAttempts = int.MaxValue,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,

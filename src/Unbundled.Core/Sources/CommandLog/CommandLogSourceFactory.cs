@@ -16,6 +16,9 @@ public sealed class CommandLogSourceFactory(IReadOnlyCollection<string> modelTyp
     public override string Name => ConnectorName;
 
     /// <inheritdoc />
+    public override string? PipeNameOption => "models";
+
+    /// <inheritdoc />
     protected override IEnumerable<(string Option, string Message)> Validate(CommandLogSourceOptions options)
     {
         if (modelTypes.Count == 0) yield break;

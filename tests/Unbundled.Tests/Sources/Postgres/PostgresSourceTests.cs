@@ -143,7 +143,7 @@ public sealed class PostgresSourceTests(PostgresServer server) : IAsyncLifetime
         await _db.ExecuteAsync("create table silent (id int primary key)");
         await _db.ExecuteAsync("alter table silent replica identity nothing");
 
-        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => _db.SourceAsync(_db.Pipelines + "refused", tables: ["loose", "silent", "missing"]));
+        var refused = await Assert.ThrowsAsync<Unbundled.Sdk.ConnectorRefusedException>(() => _db.SourceAsync(_db.Pipelines + "refused", tables: ["loose", "silent", "missing"]));
         Assert.Contains($"{_db.Schema}.loose has no primary key", refused.Message);
         Assert.Contains("key-columns", refused.Message);
         Assert.Contains($"{_db.Schema}.silent has REPLICA IDENTITY NOTHING", refused.Message);

@@ -7,7 +7,10 @@ namespace Unbundled.Pipelines.Definition.Yaml;
 public sealed record DefinitionProblem(SourceSpan At, string Message, string? Hint = null)
 {
     /// <inheritdoc />
-    public override string ToString() => $"{At}: error: {Message}" + Hint switch
+    public override string ToString() => $"{At}: error: {Text}";
+
+    /// <summary>The message and its hint, without the position.</summary>
+    public string Text => Message + Hint switch
     {
         null => "",
         _ when Message.EndsWith('?') || Message.EndsWith('.') => $" {Hint}",
