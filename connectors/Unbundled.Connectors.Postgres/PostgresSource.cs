@@ -5,6 +5,7 @@ using Unbundled.Connectors.Postgres.Catalog;
 using Unbundled.Connectors.Postgres.Replication;
 using Unbundled.Connectors.Postgres.Snapshot;
 using Unbundled.Connectors.Postgres.Values;
+using Unbundled.Sdk;
 using Unbundled.Sdk.Sources;
 
 namespace Unbundled.Connectors.Postgres;
@@ -16,7 +17,7 @@ namespace Unbundled.Connectors.Postgres;
 /// changes (<see cref="ChangeOffsets"/>). Acknowledged offsets move the slot, so WAL is kept only until the
 /// pipeline has durably handled it.
 /// </summary>
-public sealed class PostgresSource : ISourceConnector, IGenerationalSource
+public sealed class PostgresSource : ISourceConnector, IGenerationalSource, IDescribedSource
 {
     private readonly PostgresSourceOptions _options;
     private readonly SourceContext _context;
@@ -34,6 +35,8 @@ public sealed class PostgresSource : ISourceConnector, IGenerationalSource
     private ChangeStream.StreamSettings? _settings;
     private long _streamStart;
     private long? _snapshotCursor;
+    private bool _looking;
+    private Timer? _described;
 
     internal PostgresSource(PostgresSourceOptions options, SourceContext context, SlotLeases leases, ILogger<PostgresSource> logger)
     {
@@ -52,31 +55,58 @@ public sealed class PostgresSource : ISourceConnector, IGenerationalSource
     /// <summary>The replication slot this generation reads.</summary>
     public string Slot { get; }
 
+    /// <summary>The pipeline this reader serves.</summary>
+    internal string Pipeline => _context.Pipeline;
+
     /// <summary>The publication of the captured tables.</summary>
     public string Publication { get; }
 
     /// <inheritdoc />
     public async Task ConnectAsync(CancellationToken cancellationToken)
     {
-        if (_settings is not null) return;
+        if (_settings is not null || _looking) return;
         var tables = await TableCatalog.ResolveAsync(_database, _options, cancellationToken).ConfigureAwait(false);
+        // A lookup beside the pipeline creates nothing: the slot and publication are its reader's to make.
+        if (_context.Lookup)
+        {
+            _looking = true;
+            return;
+        }
         await _types.LoadAsync(cancellationToken).ConfigureAwait(false);
         await _checkpoints.CreateAsync(cancellationToken).ConfigureAwait(false);
         await SlotSetup.EnsurePublicationAsync(_database, Publication, owned: _options.Publication is null, tables, cancellationToken).ConfigureAwait(false);
         var snapshot = !string.Equals(_options.Snapshot, "never", StringComparison.OrdinalIgnoreCase);
         var slot = await SlotSetup.EnsureSlotAsync(_database, _connectionString, Slot, _checkpoints, snapshot, _logger, cancellationToken).ConfigureAwait(false);
 
+        if (_snapshot is not null) await _snapshot.DisposeAsync().ConfigureAwait(false);
         var databaseName = new NpgsqlConnectionStringBuilder(_connectionString).Database ?? "";
         var events = new RowEvents(_context.Source, databaseName, TimeProvider.System);
         _snapshot = new SnapshotReader(_database, snapshot ? tables : [], _types, _checkpoints, events, _options, slot.ConsistentPoint);
         if (slot.ExportedSnapshot is { } exported) _snapshot.ReadIn(exported);
         _streamStart = _snapshot.End;
         _settings = new ChangeStream.StreamSettings(_database, _connectionString, Slot, Publication, tables, _types, events, _options.Heartbeat, _logger);
+        _leases.Reads(_context.Pipeline, this);
+        SlotMetrics.Watch(this);
+        _described ??= new Timer(_ => _ = DescribeQuietlyAsync(), null, TimeSpan.Zero, TimeSpan.FromSeconds(15));
+    }
+
+    // Keeps the retained-WAL metric and the loud "lost" log current while nobody asks for status.
+    private async Task DescribeQuietlyAsync()
+    {
+        try
+        {
+            await DescribeAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is NpgsqlException or ObjectDisposedException)
+        {
+        }
     }
 
     /// <inheritdoc />
     public async Task<SourceBatch> ReadAsync(long afterOffset, int maxCount, CancellationToken cancellationToken)
     {
+        if (_looking)
+            throw new ConnectorRefusedException($"A postgres source is read by its pipeline's own slot only, so pipeline '{_context.Pipeline}' cannot replay it beside itself (a push feed over it follows from now, without 'after')");
         if (_settings is null) throw new InvalidOperationException("The postgres source reads once connected");
         if (afterOffset < _streamStart)
         {
@@ -94,9 +124,15 @@ public sealed class PostgresSource : ISourceConnector, IGenerationalSource
         }
         catch (Exception error) when (error is NpgsqlException or IOException or TimeoutException)
         {
-            // The connection dropped: the next read streams again from where this one stood.
+            // The connection dropped: the next read streams again from where this one stood, unless the slot
+            // itself is gone or invalidated, which makes a new slot and a new snapshot after this offset.
             _logger.LogWarning(error, "Streaming from slot {Slot} stopped; resuming after offset {Offset}", Slot, stream.Cursor);
             await StopStreamingAsync().ConfigureAwait(false);
+            if (await SlotStatusAsync(cancellationToken).ConfigureAwait(false) is null or "lost")
+            {
+                _settings = null;
+                await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            }
             return SourceBatch.Empty(afterOffset);
         }
     }
@@ -117,6 +153,8 @@ public sealed class PostgresSource : ISourceConnector, IGenerationalSource
     /// </remarks>
     public async Task<long> ReadHeadAsync(CancellationToken cancellationToken)
     {
+        // A lookup asks the pipeline's own reader, which knows whether it has read all the WAL holds for it.
+        if (_looking && _leases.ReaderOf(_context.Pipeline) is { } reader && reader != this) return await reader.ReadHeadAsync(cancellationToken).ConfigureAwait(false);
         if (_snapshotCursor is { } cursor) return await _snapshot!.EstimatedHeadAsync(cursor, cancellationToken).ConfigureAwait(false);
         var wal = await FlushedWalAsync(cancellationToken).ConfigureAwait(false);
         if (_stream is { } stream && stream.CaughtUpWith(wal)) return stream.Cursor;
@@ -162,6 +200,43 @@ public sealed class PostgresSource : ISourceConnector, IGenerationalSource
     }
 
     /// <inheritdoc />
+    /// <remarks>The live generation's slot: name, whether a reader streams from it, <c>wal_status</c>, the WAL it retains and what is not yet confirmed.</remarks>
+    public async Task<IReadOnlyDictionary<string, string>> DescribeAsync(CancellationToken cancellationToken)
+    {
+        if (_looking && _leases.ReaderOf(_context.Pipeline) is { } reader && reader != this) return await reader.DescribeAsync(cancellationToken).ConfigureAwait(false);
+        var slot = Slot;
+        await using var command = _database.CreateCommand("""
+            select active, coalesce(wal_status, ''), pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint
+            from pg_replication_slots where slot_name = $1
+            """);
+        command.Parameters.Add(new() { Value = slot });
+        await using var row = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await row.ReadAsync(cancellationToken).ConfigureAwait(false)) return new Dictionary<string, string> { ["slot"] = slot, ["walStatus"] = "missing" };
+        var described = new Dictionary<string, string>
+        {
+            ["slot"] = slot,
+            ["active"] = row.GetBoolean(0) ? "true" : "false",
+            ["walStatus"] = row.GetString(1),
+            ["retainedBytes"] = row.GetInt64(2).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["unconfirmedBytes"] = row.GetInt64(3).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        RetainedBytes = row.GetInt64(2);
+        if (row.GetString(1) is "lost" or "unreserved")
+            _logger.LogError("Replication slot {Slot} is {Status}: PostgreSQL has dropped or will drop WAL it still needs; its view will be snapshotted again", slot, row.GetString(1));
+        return described;
+    }
+
+    /// <summary>The WAL the slot kept at its last description, in bytes (the metric <c>unbundled.source.postgres.retained_wal</c>).</summary>
+    internal long RetainedBytes { get; private set; }
+
+    private async Task<string?> SlotStatusAsync(CancellationToken cancellationToken)
+    {
+        await using var command = _database.CreateCommand("select coalesce(wal_status, 'reserved') from pg_replication_slots where slot_name = $1");
+        command.Parameters.Add(new() { Value = Slot });
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+    }
+
+    /// <inheritdoc />
     public async Task DropAsync(CancellationToken cancellationToken)
     {
         await StopStreamingAsync().ConfigureAwait(false);
@@ -172,6 +247,9 @@ public sealed class PostgresSource : ISourceConnector, IGenerationalSource
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        _leases.Stops(_context.Pipeline, this);
+        SlotMetrics.Forget(this);
+        if (_described is not null) await _described.DisposeAsync().ConfigureAwait(false);
         await StopStreamingAsync().ConfigureAwait(false);
         if (_snapshot is not null) await _snapshot.DisposeAsync().ConfigureAwait(false);
         await _database.DisposeAsync().ConfigureAwait(false);

@@ -13,6 +13,23 @@ public sealed record SourceContext(string Pipeline, string Source, IServiceProvi
     /// (and implements <see cref="IGenerationalSource"/> to release it).
     /// </summary>
     public int Generation { get; init; }
+
+    /// <summary>
+    /// True for a reader beside the pipeline's own, opened for heads, version lookups and replays (push-feed
+    /// history): it must not create or take what the pipeline's reader owns (a replication slot, a consumer
+    /// group's partitions), and may refuse reads it cannot serve without doing so.
+    /// </summary>
+    public bool Lookup { get; init; }
+}
+
+/// <summary>
+/// A source that can say how its server-side cursor stands (a slot's retained WAL and health), shown in a
+/// pipeline's status and metrics so that a cursor endangering its origin is seen before it does harm.
+/// </summary>
+public interface IDescribedSource
+{
+    /// <summary>What the source wants shown, as name → value (e.g. <c>slot</c>, <c>walStatus</c>, <c>retainedBytes</c>).</summary>
+    Task<IReadOnlyDictionary<string, string>> DescribeAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>

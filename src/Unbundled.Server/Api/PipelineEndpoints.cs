@@ -41,13 +41,13 @@ public static class PipelineEndpoints
             {
                 var source = pipelines.Find(progress.Pipeline)?.Definition.Source.Name ?? progress.Pipeline;
                 if (!heads.TryGetValue(source, out var head)) heads[source] = head = await sources.ReadHeadAsync(progress.Pipeline, cancellationToken);
-                statuses.Add(PipelineStatus.From(progress, head));
+                statuses.Add(PipelineStatus.From(progress, head) with { Source = await sources.DescribeSourceAsync(progress.Pipeline, cancellationToken) });
             }
             return Results.Ok(statuses);
         }).WithSummary("Every pipeline's status: state, offset, lag, rate, errors, rebuild").Problems();
         routes.MapGet("/pipelines/{name}", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, IPipelineReplay sources, CancellationToken cancellationToken) =>
             gate.Check(http, admin) ?? (monitor.TryGet(name, out var progress)
-                ? Results.Ok(PipelineStatus.From(progress, await sources.ReadHeadAsync(name, cancellationToken)))
+                ? Results.Ok(PipelineStatus.From(progress, await sources.ReadHeadAsync(name, cancellationToken)) with { Source = await sources.DescribeSourceAsync(name, cancellationToken) })
                 : UnknownPipeline(name, monitor)))
             .WithSummary("One pipeline's status")
             .Problems(new ProblemType(404, "unknown-pipeline", "no pipeline has that name"));
@@ -188,6 +188,10 @@ public sealed record PipelineStatus(string Name, PipelineState State, long Offse
     double EventsPerSecond, long Events, long Errors, long DeadLetters, string? LastError, int Generation = 0, RebuildStatus? Rebuild = null, bool Stale = false,
     int Repairs = 0, string? LastRepair = null)
 {
+    /// <summary>How the source's server-side cursor stands (a replication slot's <c>walStatus</c> and retained WAL), when the source says.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, string>? Source { get; init; }
+
     /// <summary>The status of a pipeline against its source's current head.</summary>
     public static PipelineStatus From(PipelineProgress progress, long head)
     {

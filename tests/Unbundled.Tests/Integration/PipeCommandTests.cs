@@ -13,6 +13,7 @@ public sealed class PipeCommandTests(PostgresServer postgres) : IAsyncLifetime
 {
     private readonly CapturedDatabase _db = new(postgres, "pipe_cli");
     private readonly TempDirectory _directory = new();
+    private readonly List<string> _slots = [];
 
     public Task InitializeAsync() => _db.CreateAsync();
 
@@ -23,6 +24,7 @@ public sealed class PipeCommandTests(PostgresServer postgres) : IAsyncLifetime
         await _db.ExecuteAsync("insert into orders select g, case when g % 3 = 0 then 'cancelled' else 'new' end, g from generate_series(1, 300) g");
         var output = Path.Combine(_directory.Path, "out");
         var line = $"postgres:{_db.Schema}.orders?connection={postgres.ConnectionString} | where after.status != \"cancelled\" | select id,total | ndjson:{output}";
+        _slots.Add($"unbundled_pipe_{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(line)))[..8]}_g0");
 
         var said = new System.Collections.Concurrent.ConcurrentQueue<string>();
         using var pipe = Start(["pipe", line, $"--Unbundled:Log:Sqlite:Path={_directory.File("log.db")}"]);
@@ -113,6 +115,16 @@ public sealed class PipeCommandTests(PostgresServer postgres) : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        // The pipe's slot is named after its line, not after the test's schema: dropped here by name.
+        await using (var connection = new Npgsql.NpgsqlConnection(postgres.ConnectionString))
+        {
+            await connection.OpenAsync();
+            foreach (var slot in _slots)
+            {
+                await using var drop = new Npgsql.NpgsqlCommand("select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = $1 and not active", connection) { Parameters = { new() { Value = slot } } };
+                await drop.ExecuteNonQueryAsync();
+            }
+        }
         await _db.DisposeAsync();
         _directory.Dispose();
     }

@@ -31,7 +31,7 @@ public sealed class PostgresCdcCrashTests(PostgresServer postgres) : IAsyncLifet
     public async Task Killing_the_server_during_the_snapshot_and_during_streaming_leaves_the_view_equal_to_the_table()
     {
         await _db.ExecuteAsync("create table orders (id int primary key, status text not null, total numeric(10,2) not null)");
-        await _db.ExecuteAsync("insert into orders select g, 'new', g from generate_series(1, 40000) g");
+        await _db.ExecuteAsync("insert into orders select g, 'new', g from generate_series(1, 150000) g");
         var pipelines = _directory.File("pipelines.yaml");
         await File.WriteAllTextAsync(pipelines, $$"""
             sources:
@@ -65,7 +65,7 @@ public sealed class PostgresCdcCrashTests(PostgresServer postgres) : IAsyncLifet
             var random = new Random(11);
             while (!stop.IsCancellationRequested)
             {
-                var id = random.Next(1, 45000);
+                var id = random.Next(1, 155000);
                 await (random.Next(3) switch
                 {
                     0 => _db.ExecuteAsync("insert into orders values ($1, 'late', 1) on conflict (id) do update set status = 'again'", id),
@@ -79,13 +79,16 @@ public sealed class PostgresCdcCrashTests(PostgresServer postgres) : IAsyncLifet
         {
             using var http = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(5) };
             // Mid-snapshot: some rows are in the view, far from all.
-            await WaitUntilAsync(async () => (await ViewAsync()).Count > 2000, "the snapshot to start");
-            Assert.True((await ViewAsync()).Count < 40000 - 5000);
+            await WaitUntilAsync(async () => (await ViewAsync()).Count > 2000, "the snapshot to start", TimeSpan.FromMilliseconds(20));
+            Assert.True((await ViewAsync()).Count < 150000 - 5000, "the snapshot ended before the kill");
             server.Kill();
             server.Dispose();
 
             server = await ServerProcess.StartAsync(port, environment, settings);
-            await Task.Delay(4000);
+            // Streaming: offsets past the snapshot's are commit LSNs shifted left 16 bits, far above any row count.
+            using (var streaming = new HttpClient { BaseAddress = server.Address })
+                await WaitUntilAsync(async () => (await streaming.GetFromJsonAsync<JsonArray>("/pipelines"))!.Single()!["offset"]!.GetValue<long>() > 1L << 40, "the stream to start");
+            await Task.Delay(500);
             server.Kill();
             server.Dispose();
 
@@ -96,6 +99,13 @@ public sealed class PostgresCdcCrashTests(PostgresServer postgres) : IAsyncLifet
 
             var table = await _db.RowsAsync("orders");
             await WaitUntilAsync(async () => Same(table, await ViewAsync()), "the view to equal the table");
+
+            // Caught up, status shows no lag and the slot's health and retained WAL.
+            using var status = new HttpClient { BaseAddress = server.Address };
+            await WaitUntilAsync(async () => (await status.GetFromJsonAsync<JsonArray>("/pipelines"))!.Single()!["lagEvents"]!.GetValue<long>() == 0, "no lag in status");
+            var source = (await status.GetFromJsonAsync<JsonArray>("/pipelines"))!.Single()!["source"]!;
+            Assert.Equal(($"unbundled_{_db.Pipelines}orders_g0", "reserved", "true"), ((string)source["slot"]!, (string)source["walStatus"]!, (string)source["active"]!));
+            Assert.True(long.Parse((string)source["retainedBytes"]!) >= 0);
         }
         finally
         {
@@ -109,12 +119,13 @@ public sealed class PostgresCdcCrashTests(PostgresServer postgres) : IAsyncLifet
         table.Count == view.Count && table.All(row => view.TryGetValue(row.Key, out var document)
             && (string?)document["status"] == (string?)row.Value["status"] && (decimal)document["total"]! == (decimal)row.Value["total"]!);
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? every = null)
     {
-        for (var attempt = 0; attempt < 240; attempt++)
+        var until = DateTime.UtcNow.AddMinutes(1);
+        while (DateTime.UtcNow < until)
         {
             if (await condition()) return;
-            await Task.Delay(250);
+            await Task.Delay(every ?? TimeSpan.FromMilliseconds(250));
         }
         Assert.Fail($"timed out waiting for {what}");
     }

@@ -1,3 +1,4 @@
+using Unbundled.Sdk.Sources;
 using Unbundled.Sdk.Sinks;
 
 namespace Unbundled.Pipelines.Replay;
@@ -13,6 +14,9 @@ public interface IPipelineReplay
 
     /// <summary>The newest offset of the pipeline's source.</summary>
     Task<long> ReadHeadAsync(string pipeline, CancellationToken cancellationToken);
+
+    /// <summary>How the pipeline's source cursor stands (<see cref="IDescribedSource"/>), or null when its source says nothing.</summary>
+    Task<IReadOnlyDictionary<string, string>?> DescribeSourceAsync(string pipeline, CancellationToken cancellationToken);
 
     /// <summary>The source offset at which <paramref name="key"/> of <paramref name="table"/> reached <paramref name="version"/>; null when it never did or the source cannot tell.</summary>
     Task<long?> OffsetOfVersionAsync(string pipeline, string table, string key, long version, CancellationToken cancellationToken);

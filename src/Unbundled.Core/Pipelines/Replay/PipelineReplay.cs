@@ -48,6 +48,12 @@ internal sealed class PipelineReplay(PipelineCatalog pipelines, IServiceProvider
             : null;
 
     /// <inheritdoc />
+    public async Task<IReadOnlyDictionary<string, string>?> DescribeSourceAsync(string pipeline, CancellationToken cancellationToken) =>
+        await LookupAsync(pipeline).ConfigureAwait(false) is IDescribedSource described
+            ? await described.DescribeAsync(cancellationToken).ConfigureAwait(false)
+            : null;
+
+    /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
         foreach (var lookup in _lookups.Values.Where(l => l.IsValueCreated && l.Value.IsCompletedSuccessfully))
@@ -93,6 +99,6 @@ internal sealed class PipelineReplay(PipelineCatalog pipelines, IServiceProvider
     private ISourceConnector Open(PipelineTransform transform)
     {
         var definition = transform.Definition;
-        return definition.Source.Connector.Create(definition.Source.Options, new Sdk.Sources.SourceContext(definition.Name, definition.Source.Name, services));
+        return definition.Source.Connector.Create(definition.Source.Options, new Sdk.Sources.SourceContext(definition.Name, definition.Source.Name, services) { Lookup = true });
     }
 }

@@ -244,6 +244,50 @@ public sealed class PostgresSourceTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_slot_lost_while_streaming_is_replaced_and_the_view_snapshotted_again_after_the_offset()
+    {
+        await _db.ExecuteAsync("create table kept (id int primary key, v text)");
+        await _db.ExecuteAsync("insert into kept values (1, 'a')");
+        var pipeline = _db.Pipelines + "gone";
+        var source = await _db.SourceAsync(pipeline, tables: "kept");
+        var (read, offset) = await CapturedDatabase.DrainAsync(source, 0, quiet: TimeSpan.FromMilliseconds(300));
+
+        // The slot is invalidated under a running stream: its walsender ends and the slot is gone.
+        await ScalarAsync($"select pg_terminate_backend(active_pid)::text from pg_replication_slots where slot_name = 'unbundled_{pipeline}_g0'");
+        await ScalarAsync($"select count(pg_drop_replication_slot(slot_name))::text from pg_replication_slots where slot_name = 'unbundled_{pipeline}_g0' and not active");
+        await _db.ExecuteAsync("insert into kept values (2, 'b')");
+
+        var (again, _) = await CapturedDatabase.DrainAsync(source, offset, quiet: TimeSpan.FromSeconds(3));
+        Assert.All(again, r => Assert.True(r.Offset > offset));
+        Assert.Equal(["1", "2"], again.Where(r => r.Change!.Op == ChangeOp.Read).Select(r => r.Key));
+        Assert.Equal("true", (await ((Unbundled.Sdk.Sources.IDescribedSource)source).DescribeAsync(default))["active"]);
+        AssertSame(await _db.RowsAsync("kept"), CapturedDatabase.Fold(read.Concat(again)));
+    }
+
+    [Fact]
+    public async Task Two_pipelines_on_one_table_each_have_a_slot_and_a_slow_one_holds_back_only_its_own()
+    {
+        await _db.ExecuteAsync("create table shared (id int primary key)");
+        var fast = await _db.SourceAsync(_db.Pipelines + "fast", tables: "shared");
+        var slow = await _db.SourceAsync(_db.Pipelines + "slow", tables: "shared");
+        var (_, fastAt) = await CapturedDatabase.DrainAsync(fast, 0, quiet: TimeSpan.FromMilliseconds(300));
+        var (_, slowAt) = await CapturedDatabase.DrainAsync(slow, 0, quiet: TimeSpan.FromMilliseconds(300));
+        await _db.ExecuteAsync("insert into shared select generate_series(1, 100)");
+
+        // The fast pipeline reads and acknowledges everything; the slow one reads nothing meanwhile.
+        var (records, reached) = await CapturedDatabase.DrainAsync(fast, fastAt);
+        await fast.AcknowledgeAsync(reached, default);
+        Assert.Equal(100, records.Count);
+        var fastSlot = await ConfirmedFlushAsync(_db.Pipelines + "fast");
+        var slowSlot = await ConfirmedFlushAsync(_db.Pipelines + "slow");
+        Assert.True(Lsn(fastSlot) > Lsn(slowSlot), $"the fast slot ({fastSlot}) did not move past the slow one ({slowSlot})");
+
+        // The slow one then finds every change still there for it.
+        var (late, _) = await CapturedDatabase.DrainAsync(slow, slowAt);
+        Assert.Equal(records.Select(r => r.Key), late.Select(r => r.Key));
+    }
+
+    [Fact]
     public async Task A_truncate_goes_to_the_dead_letter_store_with_what_to_do_and_the_stream_goes_on()
     {
         await _db.ExecuteAsync("create table temp (id int primary key)");
