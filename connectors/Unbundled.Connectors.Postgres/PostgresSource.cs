@@ -31,6 +31,7 @@ public sealed class PostgresSource : ISourceConnector, IGenerationalSource, IDes
     // How long an empty read waits for the stream to reach the WAL flushed when it was made.
     private static readonly TimeSpan CatchUpLimit = TimeSpan.FromSeconds(2);
     private SnapshotReader? _snapshot;
+    private WatermarkedSnapshot? _watermarked;
     private ChangeStream? _stream;
     private ChangeStream.StreamSettings? _settings;
     private long _streamStart;
@@ -84,7 +85,11 @@ public sealed class PostgresSource : ISourceConnector, IGenerationalSource, IDes
         _snapshot = new SnapshotReader(_database, snapshot ? tables : [], _types, _checkpoints, events, _options, slot.ConsistentPoint);
         if (slot.ExportedSnapshot is { } exported) _snapshot.ReadIn(exported);
         _streamStart = _snapshot.End;
-        _settings = new ChangeStream.StreamSettings(_database, _connectionString, Slot, Publication, tables, _types, events, _options.Heartbeat, _logger);
+        var watermarks = new Watermarks();
+        _watermarked = new WatermarkedSnapshot(_database, _checkpoints, watermarks, _types, _options, _logger);
+        // Tables a new slot's snapshot covers are done; a table added to a running source is read between watermarks.
+        await _watermarked.StartAsync(tables, coveredBySnapshot: slot.Created || !snapshot, cancellationToken).ConfigureAwait(false);
+        _settings = new ChangeStream.StreamSettings(_database, _connectionString, Slot, Publication, tables, _types, events, _options.Heartbeat, _logger, watermarks);
         _leases.Reads(_context.Pipeline, this);
         SlotMetrics.Watch(this);
         _described ??= new Timer(_ => _ = DescribeQuietlyAsync(), null, TimeSpan.Zero, TimeSpan.FromSeconds(15));
@@ -117,6 +122,7 @@ public sealed class PostgresSource : ISourceConnector, IGenerationalSource, IDes
         var stream = await StreamAsync(afterOffset, cancellationToken).ConfigureAwait(false);
         try
         {
+            if (_watermarked!.Pending) await _watermarked.StepAsync(cancellationToken).ConfigureAwait(false);
             var batch = stream.Read(maxCount);
             if (batch.Records.Count > 0 || batch.Offset > afterOffset) return batch;
             await stream.CatchUpAsync(await FlushedWalAsync(cancellationToken).ConfigureAwait(false), CatchUpLimit, cancellationToken).ConfigureAwait(false);
@@ -162,8 +168,12 @@ public sealed class PostgresSource : ISourceConnector, IGenerationalSource, IDes
     }
 
     /// <inheritdoc />
-    public ValueTask AcknowledgeAsync(long offset, CancellationToken cancellationToken) =>
-        _stream is { } stream ? stream.AcknowledgeAsync(offset, cancellationToken) : ValueTask.CompletedTask;
+    public async ValueTask AcknowledgeAsync(long offset, CancellationToken cancellationToken)
+    {
+        if (_stream is not { } stream) return;
+        await stream.AcknowledgeAsync(offset, cancellationToken).ConfigureAwait(false);
+        foreach (var chunk in stream.HandledChunks(offset)) await _watermarked!.HandledAsync(chunk, cancellationToken).ConfigureAwait(false);
+    }
 
     private async Task<NpgsqlLogSequenceNumber> FlushedWalAsync(CancellationToken cancellationToken)
     {

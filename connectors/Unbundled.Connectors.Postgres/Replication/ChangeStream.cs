@@ -7,6 +7,7 @@ using Npgsql.Replication.PgOutput;
 using Npgsql.Replication.PgOutput.Messages;
 using NpgsqlTypes;
 using Unbundled.Connectors.Postgres.Catalog;
+using Unbundled.Connectors.Postgres.Snapshot;
 using Unbundled.Connectors.Postgres.Values;
 using Unbundled.Sdk.Events;
 using Unbundled.Sdk.Sources;
@@ -26,6 +27,8 @@ internal sealed class ChangeStream : IAsyncDisposable
 
     private readonly Channel<Item> _items = Channel.CreateBounded<Item>(new BoundedChannelOptions(8192) { SingleReader = true, SingleWriter = true });
     private readonly Queue<(long Offset, NpgsqlLogSequenceNumber End)> _delivered = new();
+    private readonly Queue<EmittedChunk> _emittedChunks = new();
+    private readonly object _chunkGate = new();
     private readonly Dictionary<uint, RelationShape> _relations = [];
     private readonly LogicalReplicationConnection _connection;
     private readonly CancellationTokenSource _stop = new();
@@ -38,7 +41,7 @@ internal sealed class ChangeStream : IAsyncDisposable
 
     /// <summary>What a stream needs from its source.</summary>
     internal sealed record StreamSettings(NpgsqlDataSource Database, string ConnectionString, string Slot, string Publication, IReadOnlyList<CapturedTable> Tables,
-        PgTypes Types, RowEvents Events, TimeSpan Heartbeat, ILogger Logger);
+        PgTypes Types, RowEvents Events, TimeSpan Heartbeat, ILogger Logger, Watermarks Watermarks);
 
     private ChangeStream(StreamSettings settings, LogicalReplicationConnection connection, long afterOffset)
     {
@@ -108,6 +111,15 @@ internal sealed class ChangeStream : IAsyncDisposable
             await Task.Delay(1, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The watermarked chunks the pipeline has handled up to <paramref name="offset"/>, whose tables' progress may now be saved.</summary>
+    public IReadOnlyList<EmittedChunk> HandledChunks(long offset)
+    {
+        var handled = new List<EmittedChunk>();
+        lock (_chunkGate)
+            while (_emittedChunks.TryPeek(out var chunk) && chunk.Offset <= offset) handled.Add(_emittedChunks.Dequeue());
+        return handled;
+    }
+
     /// <summary>Confirms to the server every transaction the pipeline handled up to <paramref name="offset"/>, so the slot releases its WAL.</summary>
     public async ValueTask AcknowledgeAsync(long offset, CancellationToken cancellationToken)
     {
@@ -153,7 +165,29 @@ internal sealed class ChangeStream : IAsyncDisposable
                     case InsertMessage or UpdateMessage or DeleteMessage or TruncateMessage:
                         var origin = (commitLsn, xid, committedAt);
                         foreach (var record in await RecordsAsync(message, origin, () => ChangeOffsets.OfChange(commitLsn, index++), cancellationToken).ConfigureAwait(false))
+                        {
+                            if (record.Change is { } change) _settings.Watermarks.Changed(change.Source.Schema!, change.Source.Table, change.Key);
                             if (record.Offset > afterOffset) await _items.Writer.WriteAsync(new Item(record, record.Offset, committedAt, default), cancellationToken).ConfigureAwait(false);
+                        }
+                        break;
+                    case LogicalDecodingMessage { Prefix: Watermarks.Prefix } watermark:
+                        using (var reader = new StreamReader(watermark.Data))
+                        {
+                            var text = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+                            if (text.StartsWith("low:", StringComparison.Ordinal)) _settings.Watermarks.Low(text[4..]);
+                            else if (text.StartsWith("high:", StringComparison.Ordinal) && _settings.Watermarks.High(text[5..]) is { } chunk)
+                            {
+                                var at = new RowOrigin(chunk.Chunk.Table.Schema, chunk.Chunk.Table.Name, xid, commitLsn, committedAt, Snapshot: true);
+                                var last = 0L;
+                                foreach (var (key, row, _) in chunk.Rows)
+                                {
+                                    var record = _settings.Events.Record(last = ChangeOffsets.OfChange(commitLsn, index++), ChangeOp.Read, key, null, row, at);
+                                    if (record.Offset > afterOffset) await _items.Writer.WriteAsync(new Item(record, record.Offset, committedAt, default), cancellationToken).ConfigureAwait(false);
+                                }
+                                // The table's progress is saved once the pipeline has handled the whole transaction of the high watermark.
+                                lock (_chunkGate) _emittedChunks.Enqueue(new EmittedChunk(Math.Max(last, ChangeOffsets.OfChange(commitLsn, 0)), chunk.Chunk.Table, chunk.Chunk.Rows.Count > 0 ? chunk.Chunk.Rows[^1].KeyTexts : null, chunk.Chunk.Last));
+                            }
+                        }
                         break;
                 }
                 Volatile.Write(ref _processedLsn, (ulong)message.WalEnd);

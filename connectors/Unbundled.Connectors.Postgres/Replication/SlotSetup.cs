@@ -9,7 +9,7 @@ using Unbundled.Connectors.Postgres.Snapshot;
 namespace Unbundled.Connectors.Postgres.Replication;
 
 /// <summary>What a source found or made at start: the slot's consistent point, and the exported snapshot when the slot is new.</summary>
-internal sealed record SlotState(ulong ConsistentPoint, NpgsqlTransaction? ExportedSnapshot);
+internal sealed record SlotState(ulong ConsistentPoint, NpgsqlTransaction? ExportedSnapshot, bool Created);
 
 /// <summary>
 /// Creates what a source owns in the database: its publication (<c>unbundled_&lt;source&gt;</c>, kept to the
@@ -59,7 +59,7 @@ internal static class SlotSetup
         {
             command.Parameters.Add(new() { Value = slot });
             var status = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
-            if (status is not null && status != "lost" && recorded is { } point) return new SlotState(point, null);
+            if (status is not null && status != "lost" && recorded is { } point) return new SlotState(point, null, Created: false);
             if (status == "lost" || (status is null && recorded is not null))
                 logger.LogError("Replication slot {Slot} was {What}: the changes it held are gone; a new slot is made and its view is snapshotted again (rows deleted meanwhile stay until the view is rebuilt)",
                     slot, status == "lost" ? "invalidated by max_slot_wal_keep_size" : "dropped");
@@ -82,7 +82,7 @@ internal static class SlotSetup
         var consistent = (ulong)created.ConsistentPoint;
         await checkpoints.StartAsync(consistent, cancellationToken).ConfigureAwait(false);
         logger.LogInformation("Created replication slot {Slot} at {Lsn}", slot, ChangeOffsets.Lsn(consistent));
-        return new SlotState(consistent, exported);
+        return new SlotState(consistent, exported, Created: true);
     }
 
     /// <summary>Drops the slot if it exists.</summary>

@@ -15,6 +15,7 @@ internal sealed class SnapshotCheckpoints(NpgsqlDataSource database, string sche
 {
     private string Slots => $"{Sql.Identifier(schema)}.cdc_slots";
     private string Chunks => $"{Sql.Identifier(schema)}.cdc_snapshot_checkpoints";
+    private string Tables => $"{Sql.Identifier(schema)}.cdc_tables";
 
     /// <summary>Creates the schema and tables when missing.</summary>
     public async Task CreateAsync(CancellationToken cancellationToken)
@@ -23,6 +24,7 @@ internal sealed class SnapshotCheckpoints(NpgsqlDataSource database, string sche
             create schema if not exists {Sql.Identifier(schema)};
             create table if not exists {Slots} (slot text primary key, consistent_lsn pg_lsn not null, created_at timestamptz not null default now());
             create table if not exists {Chunks} (slot text not null, start_offset bigint not null, table_index int not null, after_key text[], primary key (slot, start_offset));
+            create table if not exists {Tables} (slot text not null, table_name text not null, after_key text[], done boolean not null, primary key (slot, table_name));
             """;
         try
         {
@@ -83,6 +85,41 @@ internal sealed class SnapshotCheckpoints(NpgsqlDataSource database, string sche
         await using var batch = database.CreateBatch();
         batch.BatchCommands.Add(new NpgsqlBatchCommand($"delete from {Slots} where slot = $1") { Parameters = { new() { Value = slot } } });
         batch.BatchCommands.Add(new NpgsqlBatchCommand($"delete from {Chunks} where slot = $1") { Parameters = { new() { Value = slot } } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand($"delete from {Tables} where slot = $1") { Parameters = { new() { Value = slot } } });
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The tables the slot's view has, or is still to have, the rows of: <paramref name="tables"/> not yet known are
+    /// added as <paramref name="done"/> (true when the slot's own snapshot covers them, false for a table added to a
+    /// running source, which a watermarked snapshot then reads). Returns those not done, with where they stand.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Table, string[]? AfterKey)>> TablesAsync(IEnumerable<string> tables, bool done, CancellationToken cancellationToken)
+    {
+        await using (var add = database.CreateCommand($"insert into {Tables} (slot, table_name, done) select $1, unnest($2::text[]), $3 on conflict do nothing"))
+        {
+            add.Parameters.Add(new() { Value = slot });
+            add.Parameters.Add(new() { Value = tables.ToArray() });
+            add.Parameters.Add(new() { Value = done });
+            await add.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await using var pending = database.CreateCommand($"select table_name, after_key from {Tables} where slot = $1 and not done order by table_name");
+        pending.Parameters.Add(new() { Value = slot });
+        var left = new List<(string, string[]?)>();
+        await using var reader = await pending.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            left.Add((reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<string[]>(1)));
+        return left;
+    }
+
+    /// <summary>Saves how far the watermarked snapshot of <paramref name="table"/> has come.</summary>
+    public async Task AdvanceTableAsync(string table, string[]? afterKey, bool done, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand($"update {Tables} set after_key = $3, done = $4 where slot = $1 and table_name = $2");
+        command.Parameters.Add(new() { Value = slot });
+        command.Parameters.Add(new() { Value = table });
+        command.Parameters.Add(new() { Value = (object?)afterKey ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = done });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -57,8 +57,8 @@ internal sealed class SnapshotReader(NpgsqlDataSource database, IReadOnlyList<Ca
         {
             var table = await DescribeAsync(cursor.Table, cancellationToken).ConfigureAwait(false);
             var asked = Math.Min(maxCount - records.Count, options.SnapshotChunkSize);
-            var rows = await ReadRowsAsync(table, cursor.AfterKey, asked, cancellationToken).ConfigureAwait(false);
-            foreach (var (row, key, keyTexts) in rows)
+            var rows = await ChunkQuery.ReadAsync(database, _exported, table, types, cursor.AfterKey, asked, cancellationToken).ConfigureAwait(false);
+            foreach (var (key, row, keyTexts) in rows)
             {
                 cursor = cursor with { Offset = cursor.Offset + 1, AfterKey = keyTexts };
                 _rowsRead++;
@@ -98,44 +98,6 @@ internal sealed class SnapshotReader(NpgsqlDataSource database, IReadOnlyList<Ca
         foreach (var column in table.Columns)
             if (!types.Knows(column.TypeOid)) await types.LoadAsync(cancellationToken).ConfigureAwait(false);
         return _described[index] = table;
-    }
-
-    private async Task<List<(JsonObject Row, string Key, string[] KeyTexts)>> ReadRowsAsync(CapturedTable table, string[]? afterKey, int limit, CancellationToken cancellationToken)
-    {
-        var keys = table.KeyColumns.Select(k => table.Columns.First(c => c.Name == k)).ToList();
-        // Output columns get names of their own: ORDER BY "id" would otherwise sort by the text output named "id".
-        var select = string.Join(", ", keys.Concat(table.Columns).Select((c, i) => $"t.{Sql.Identifier(c.Name)}::text as c{i}"));
-        var order = string.Join(", ", keys.Select(k => $"t.{Sql.Identifier(k.Name)}"));
-        var where = afterKey is null ? "" : $"where ({order}) > ({string.Join(", ", keys.Select((k, i) => $"cast(${i + 1} as {k.SqlType})"))})";
-        var sql = $"select {select} from {table.Quoted} t {where} order by {order} limit {limit}";
-
-        NpgsqlConnection? own = null;
-        try
-        {
-            var connection = _exported?.Connection ?? (own = await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false));
-            await using var command = new NpgsqlCommand(sql, connection, _exported);
-            if (afterKey is not null)
-                foreach (var value in afterKey) command.Parameters.Add(new() { Value = value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-            var rows = new List<(JsonObject, string, string[])>(limit);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                var keyTexts = new string[keys.Count];
-                for (var i = 0; i < keys.Count; i++) keyTexts[i] = reader.GetString(i);
-                var row = new JsonObject();
-                for (var i = 0; i < table.Columns.Count; i++)
-                {
-                    var column = table.Columns[i];
-                    row[column.Name] = PgValue.ToJson(reader.IsDBNull(keys.Count + i) ? null : reader.GetString(keys.Count + i), types[column.TypeOid], types);
-                }
-                rows.Add((row, table.KeyOf(row)!, keyTexts));
-            }
-            return rows;
-        }
-        finally
-        {
-            if (own is not null) await own.DisposeAsync().ConfigureAwait(false);
-        }
     }
 
     private async Task EndExportedAsync()

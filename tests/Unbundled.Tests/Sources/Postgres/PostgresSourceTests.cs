@@ -288,6 +288,63 @@ public sealed class PostgresSourceTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_table_added_to_a_running_source_is_read_between_watermarks_while_its_rows_change_and_no_older_read_wins()
+    {
+        await _db.ExecuteAsync("create table first (id int primary key, v text)");
+        var pipeline = _db.Pipelines + "added";
+        var before = await _db.SourceAsync(pipeline, tables: "first");
+        var (_, offset) = await CapturedDatabase.DrainAsync(before, 0, quiet: TimeSpan.FromMilliseconds(300));
+        await before.AcknowledgeAsync(offset, default);
+        await before.DisposeAsync();
+
+        // A table is added to the source (pipelines.yaml edited, the server restarted) while writers work on it.
+        await _db.ExecuteAsync("create table second (id int primary key, v text)");
+        await _db.ExecuteAsync("insert into second select g, 'row ' || g from generate_series(1, 3000) g");
+        var source = await _db.SourceAsync(pipeline, o => o.SnapshotChunkSize = 400, tables: ["first", "second"]);
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(async () =>
+        {
+            var random = new Random(3);
+            while (!stop.IsCancellationRequested)
+            {
+                var id = random.Next(1, 3300);
+                await (random.Next(4) switch
+                {
+                    0 => _db.ExecuteAsync("insert into second values ($1, 'new') on conflict (id) do update set v = 'upserted'", id),
+                    1 => _db.ExecuteAsync("update second set v = v || '+' where id = $1", id),
+                    2 => _db.ExecuteAsync("delete from second where id = $1", id),
+                    _ => _db.ExecuteAsync("insert into first values ($1, 'f') on conflict (id) do update set v = 'f+'", id),
+                });
+            }
+        });
+        var records = new List<Unbundled.Sdk.Sources.SourceRecord>();
+        var idleSince = DateTime.UtcNow;
+        for (var round = 0; DateTime.UtcNow - idleSince < TimeSpan.FromSeconds(2); round++)
+        {
+            if (round == 60) await stop.CancelAsync();
+            var batch = await source.ReadAsync(offset, 300, default);
+            if (batch.Offset > offset) idleSince = DateTime.UtcNow;
+            records.AddRange(batch.Records);
+            offset = batch.Offset;
+            await source.AcknowledgeAsync(offset, default);
+            await Task.Delay(10);
+        }
+        await stop.CancelAsync();
+        await writer;
+
+        Assert.Contains(records, r => r.Change is { Op: ChangeOp.Read, Source.Table: "second" });
+        var view = new Dictionary<(string, string), (long Version, JsonObject? Row)>();
+        foreach (var change in records.Select(r => r.Change!))
+        {
+            var key = (change.Source.Table, change.Key);
+            if (view.TryGetValue(key, out var held) && held.Version > change.Source.Version) continue;
+            view[key] = (change.Source.Version, change.Op == ChangeOp.Delete ? null : change.After!.AsObject());
+        }
+        foreach (var table in new[] { "first", "second" })
+            AssertSame(await _db.RowsAsync(table), view.Where(p => p.Key.Item1 == table && p.Value.Row is not null).ToDictionary(p => p.Key.Item2, p => p.Value.Row!));
+    }
+
+    [Fact]
     public async Task A_truncate_goes_to_the_dead_letter_store_with_what_to_do_and_the_stream_goes_on()
     {
         await _db.ExecuteAsync("create table temp (id int primary key)");
