@@ -115,11 +115,67 @@ public sealed class PostgresCdcCrashTests(PostgresServer postgres) : IAsyncLifet
         }
     }
 
+    [Fact]
+    public async Task A_rebuild_reads_the_table_again_from_a_slot_of_its_own_while_the_live_view_streams_and_drops_the_old_slot()
+    {
+        await _db.ExecuteAsync("create table orders (id int primary key, status text not null, total numeric(10,2) not null)");
+        await _db.ExecuteAsync("insert into orders select g, 'new', g from generate_series(1, 5000) g");
+        var pipelines = _directory.File("pipelines.yaml");
+        var name = $"{_db.Pipelines}rebuilt";
+        await File.WriteAllTextAsync(pipelines, $$"""
+            sources:
+              shop:
+                connector: postgres
+                connection: "{{postgres.ConnectionString}}"
+                tables: [{{_db.Schema}}.orders]
+            sinks:
+              cache:
+                connector: redis
+                prefix: "{{_prefix}}"
+                key: "order:{key}"
+            pipelines:
+              {{name}}:
+                from: shop
+                select: { fields: after }
+                to: cache
+            """);
+        var environment = new Dictionary<string, string> { ["UNBUNDLED_REDIS"] = _redis };
+        using var server = await ServerProcess.StartAsync(ServerProcess.FreePort(), environment,
+            $"--Unbundled:Log:Sqlite:Path={_directory.File("log.db")}", $"--Unbundled:Pipelines:File={pipelines}");
+        using var http = new HttpClient { BaseAddress = server.Address };
+        await WaitUntilAsync(async () => (await ViewAsync()).Count == 5000, "the first snapshot");
+
+        var rebuild = await http.PostAsync($"/pipelines/{name}/rebuild", null);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, rebuild.StatusCode);
+        await _db.ExecuteAsync("update orders set status = 'during' where id <= 100");
+        await WaitUntilAsync(async () => (await http.GetFromJsonAsync<JsonObject>($"/pipelines/{name}"))!["generation"]!.GetValue<int>() == 1, "the rebuilt generation to go live");
+        await _db.ExecuteAsync("update orders set status = 'after' where id = 1");
+
+        async Task<string?> StatusOf(int id) =>
+            await http.GetAsync($"/views/{name}/{_prefix}order:{id}") is { IsSuccessStatusCode: true } found ? (string?)(await found.Content.ReadFromJsonAsync<JsonObject>())!["document"]!["status"] : null;
+        await WaitUntilAsync(async () => await StatusOf(1) == "after", "a change after the swap", describe: () => http.GetStringAsync($"/pipelines/{name}"));
+        Assert.Equal("during", await StatusOf(2));
+        Assert.Equal("new", await StatusOf(4999));
+        await WaitUntilAsync(async () => (await SlotsAsync(name)).Length == 1, "the old slot to be dropped");
+        Assert.Equal([$"unbundled_{name}_g1"], await SlotsAsync(name));
+    }
+
+    private async Task<string[]> SlotsAsync(string pipeline)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(postgres.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand($"select slot_name from pg_replication_slots where slot_name like 'unbundled\\_{pipeline}\\_g%' order by 1", connection);
+        var slots = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) slots.Add(reader.GetString(0));
+        return [.. slots];
+    }
+
     private static bool Same(Dictionary<string, JsonObject> table, Dictionary<string, JsonNode> view) =>
         table.Count == view.Count && table.All(row => view.TryGetValue(row.Key, out var document)
             && (string?)document["status"] == (string?)row.Value["status"] && (decimal)document["total"]! == (decimal)row.Value["total"]!);
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? every = null)
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? every = null, Func<Task<string>>? describe = null)
     {
         var until = DateTime.UtcNow.AddMinutes(1);
         while (DateTime.UtcNow < until)
@@ -127,7 +183,7 @@ public sealed class PostgresCdcCrashTests(PostgresServer postgres) : IAsyncLifet
             if (await condition()) return;
             await Task.Delay(every ?? TimeSpan.FromMilliseconds(250));
         }
-        Assert.Fail($"timed out waiting for {what}");
+        Assert.Fail($"timed out waiting for {what}" + (describe is null ? "" : $": {await describe()}"));
     }
 
     private async Task<Dictionary<string, JsonNode>> ViewAsync()
