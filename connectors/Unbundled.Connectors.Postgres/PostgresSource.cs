@@ -134,6 +134,8 @@ public sealed class PostgresSource : ISourceConnector, IGenerationalSource, IDes
             // itself is gone or invalidated, which makes a new slot and a new snapshot after this offset.
             _logger.LogWarning(error, "Streaming from slot {Slot} stopped; resuming after offset {Offset}", Slot, stream.Cursor);
             await StopStreamingAsync().ConfigureAwait(false);
+            // A cause that outlasts a reconnect (a publication dropped by hand) is retried calmly, not in a loop.
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
             if (await SlotStatusAsync(cancellationToken).ConfigureAwait(false) is null or "lost")
             {
                 _settings = null;

@@ -30,6 +30,7 @@ internal sealed class ChangeStream : IAsyncDisposable
     private readonly Queue<EmittedChunk> _emittedChunks = new();
     private readonly object _chunkGate = new();
     private readonly Dictionary<uint, RelationShape> _relations = [];
+    private readonly HashSet<uint> _ignored = [];
     private readonly LogicalReplicationConnection _connection;
     private readonly CancellationTokenSource _stop = new();
     private readonly StreamSettings _settings;
@@ -152,8 +153,13 @@ internal sealed class ChangeStream : IAsyncDisposable
                         break;
                     case RelationMessage relation:
                         var (schema, name) = (relation.Namespace, relation.RelationName);
-                        var table = _settings.Tables.FirstOrDefault(t => t.Schema == schema && t.Name == name)
-                            ?? throw new InvalidOperationException($"The slot streams table {schema}.{name}, which the source does not capture");
+                        // A publication named in the options may hold more tables than the source captures: those are passed over.
+                        if (_settings.Tables.FirstOrDefault(t => t.Schema == schema && t.Name == name) is not { } table)
+                        {
+                            _ignored.Add(relation.RelationId);
+                            break;
+                        }
+                        _ignored.Remove(relation.RelationId);
                         _relations[relation.RelationId] = RelationShape.Of(relation, table);
                         foreach (var column in _relations[relation.RelationId].Columns)
                             if (!_settings.Types.Knows(column.TypeOid)) await _settings.Types.LoadAsync(cancellationToken).ConfigureAwait(false);
@@ -209,6 +215,10 @@ internal sealed class ChangeStream : IAsyncDisposable
     {
         RowOrigin Origin(RelationShape r) => new(r.Schema, r.Name, commit.Xid, commit.Lsn, commit.At, Snapshot: false);
         var events = _settings.Events;
+        if (message is InsertMessage { Relation.RelationId: var i } && _ignored.Contains(i)
+            || message is UpdateMessage { Relation.RelationId: var u } && _ignored.Contains(u)
+            || message is DeleteMessage { Relation.RelationId: var d } && _ignored.Contains(d))
+            return [];
         switch (message)
         {
             case InsertMessage insert:
@@ -255,7 +265,7 @@ internal sealed class ChangeStream : IAsyncDisposable
             {
                 // No sink can empty a table's share of a view in place: the truncate goes to the dead-letter store, loudly, with what to do.
                 var records = new List<SourceRecord>();
-                foreach (var truncated in truncate.Relations)
+                foreach (var truncated in truncate.Relations.Where(r => !_ignored.Contains(r.RelationId)))
                 {
                     var offset = next();
                     var raw = new JsonObject { ["op"] = "t", ["source"] = new JsonObject { ["connector"] = "postgresql", ["schema"] = truncated.Namespace, ["table"] = truncated.RelationName, ["lsn"] = (long)commit.Lsn } };

@@ -345,6 +345,30 @@ public sealed class PostgresSourceTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_publication_of_its_own_is_used_as_it_is_and_its_other_tables_are_passed_over()
+    {
+        await _db.ExecuteAsync("create table wanted (id int primary key)");
+        await _db.ExecuteAsync("create table other (id int primary key)");
+        var publication = $"pub_{_db.Schema}";
+        await _db.ExecuteAsync($"create publication {publication} for table wanted, other");
+        try
+        {
+            var source = await _db.SourceAsync(_db.Pipelines + "ownpub", o => o.Publication = publication, tables: "wanted");
+            var (_, offset) = await CapturedDatabase.DrainAsync(source, 0, quiet: TimeSpan.FromMilliseconds(300));
+            await _db.ExecuteAsync("insert into other values (1)");
+            await _db.ExecuteAsync("insert into wanted values (2)");
+            await _db.ExecuteAsync("truncate other");
+
+            var (records, _) = await CapturedDatabase.DrainAsync(source, offset);
+            Assert.Equal(["2"], records.Select(r => r.Key));
+        }
+        finally
+        {
+            await _db.ExecuteAsync($"drop publication {publication}");
+        }
+    }
+
+    [Fact]
     public async Task A_truncate_goes_to_the_dead_letter_store_with_what_to_do_and_the_stream_goes_on()
     {
         await _db.ExecuteAsync("create table temp (id int primary key)");
