@@ -79,7 +79,7 @@ public sealed class PostgresCdcCrashTests(PostgresServer postgres) : IAsyncLifet
         {
             using var http = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(5) };
             // Mid-snapshot: some rows are in the view, far from all.
-            await WaitUntilAsync(async () => (await ViewAsync()).Count > 2000, "the snapshot to start", TimeSpan.FromMilliseconds(20));
+            await WaitUntilAsync(async () => (await ViewAsync()).Count > 2000, "the snapshot to start", TimeSpan.FromMilliseconds(20), () => Task.FromResult(server.Errors));
             Assert.True((await ViewAsync()).Count < 150000 - 5000, "the snapshot ended before the kill");
             server.Kill();
             server.Dispose();
@@ -87,7 +87,8 @@ public sealed class PostgresCdcCrashTests(PostgresServer postgres) : IAsyncLifet
             server = await ServerProcess.StartAsync(port, environment, settings);
             // Streaming: offsets past the snapshot's are commit LSNs shifted left 16 bits, far above any row count.
             using (var streaming = new HttpClient { BaseAddress = server.Address })
-                await WaitUntilAsync(async () => (await streaming.GetFromJsonAsync<JsonArray>("/pipelines"))!.Single()!["offset"]!.GetValue<long>() > 1L << 40, "the stream to start");
+                await WaitUntilAsync(async () => (await streaming.GetFromJsonAsync<JsonArray>("/pipelines"))!.Single()!["offset"]!.GetValue<long>() > 1L << 40, "the stream to start",
+                    describe: () => streaming.GetStringAsync("/pipelines"));
             await Task.Delay(500);
             server.Kill();
             server.Dispose();
