@@ -33,14 +33,22 @@ public sealed class PipeCommandTests(PostgresServer postgres) : IAsyncLifetime
         pipe.ErrorDataReceived += (_, e) => { if (e.Data is { } text) said.Enqueue(text); };
         pipe.BeginOutputReadLine();
         pipe.BeginErrorReadLine();
-        await WaitUntilAsync(() => View(output).Count == 200, said);
-        await _db.ExecuteAsync("update orders set total = 999 where id = 1");
-        await _db.ExecuteAsync("update orders set status = 'cancelled' where id = 2");
-        await WaitUntilAsync(() => View(output) is var view && view.TryGetValue("1", out var one) && (decimal)one["total"]! == 999 && !view.ContainsKey("2"), said);
+        try
+        {
+            await WaitUntilAsync(() => View(output).Count == 200, said);
+            await _db.ExecuteAsync("update orders set total = 999 where id = 1");
+            await _db.ExecuteAsync("update orders set status = 'cancelled' where id = 2");
+            await WaitUntilAsync(() => View(output) is var view && view.TryGetValue("1", out var one) && (decimal)one["total"]! == 999 && !view.ContainsKey("2"), said);
 
-        using (var interrupt = Process.Start("kill", ["-INT", pipe.Id.ToString()])) await interrupt.WaitForExitAsync();
-        Assert.True(pipe.WaitForExit(15_000), "the pipe did not stop on Ctrl-C");
-        Assert.Equal(0, pipe.ExitCode);
+            using (var interrupt = Process.Start("kill", ["-INT", pipe.Id.ToString()])) await interrupt.WaitForExitAsync();
+            Assert.True(pipe.WaitForExit(15_000), "the pipe did not stop on Ctrl-C");
+            Assert.Equal(0, pipe.ExitCode);
+        }
+        finally
+        {
+            // A failed test must not leave the pipe running (and holding its slot).
+            if (!pipe.HasExited) pipe.Kill(entireProcessTree: true);
+        }
     }
 
     [Fact]
