@@ -263,14 +263,12 @@ internal sealed class ChangeStream : IAsyncDisposable
             }
             case TruncateMessage truncate:
             {
-                // No sink can empty a table's share of a view in place: the truncate goes to the dead-letter store, loudly, with what to do.
+                // Debezium's truncate event: the table and where, no key, no rows.
                 var records = new List<SourceRecord>();
                 foreach (var truncated in truncate.Relations.Where(r => !_ignored.Contains(r.RelationId)))
                 {
-                    var offset = next();
-                    var raw = new JsonObject { ["op"] = "t", ["source"] = new JsonObject { ["connector"] = "postgresql", ["schema"] = truncated.Namespace, ["table"] = truncated.RelationName, ["lsn"] = (long)commit.Lsn } };
-                    records.Add(SourceRecord.Unreadable(offset, "", raw.ToJsonString(),
-                        $"TRUNCATE of {truncated.Namespace}.{truncated.RelationName}: the view keeps the rows it had; rebuild the pipeline (unbundled rebuild) to drop them"));
+                    var origin = new RowOrigin(truncated.Namespace, truncated.RelationName, commit.Xid, commit.Lsn, commit.At, Snapshot: false);
+                    records.Add(events.Record(next(), ChangeOp.Truncate, "", null, null, origin));
                 }
                 return records;
             }

@@ -53,6 +53,9 @@ public enum ChangeOp
 
     /// <summary>A model's state read from a snapshot rather than from a change.</summary>
     [JsonStringEnumMemberName("r")] Read,
+
+    /// <summary>Every row of <see cref="ChangeSource.Table"/> was removed at once (SQL TRUNCATE); the event has no key, before or after.</summary>
+    [JsonStringEnumMemberName("t")] Truncate,
 }
 
 /// <summary>

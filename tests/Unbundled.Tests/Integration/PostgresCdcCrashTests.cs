@@ -161,6 +161,37 @@ public sealed class PostgresCdcCrashTests(PostgresServer postgres) : IAsyncLifet
         Assert.Equal([$"unbundled_{name}_g1"], await SlotsAsync(name));
     }
 
+    [Fact]
+    public async Task A_truncated_table_rebuilds_the_views_it_feeds_so_they_drop_its_rows()
+    {
+        await _db.ExecuteAsync("create table orders (id int primary key, status text not null)");
+        await _db.ExecuteAsync("insert into orders select g, 'old' from generate_series(1, 300) g");
+        var pipelines = _directory.File("pipelines.yaml");
+        var name = $"{_db.Pipelines}truncated";
+        await File.WriteAllTextAsync(pipelines, $$"""
+            sources:
+              shop: { connector: postgres, connection: "{{postgres.ConnectionString}}", tables: [{{_db.Schema}}.orders] }
+            sinks:
+              cache: { connector: redis, prefix: "{{_prefix}}", key: "order:{key}" }
+            pipelines:
+              {{name}}: { from: shop, select: { fields: after }, to: cache }
+            """);
+        using var server = await ServerProcess.StartAsync(ServerProcess.FreePort(), new Dictionary<string, string> { ["UNBUNDLED_REDIS"] = _redis },
+            $"--Unbundled:Log:Sqlite:Path={_directory.File("log.db")}", $"--Unbundled:Pipelines:File={pipelines}");
+        using var http = new HttpClient { BaseAddress = server.Address };
+        async Task<string?> StatusOf(int id) =>
+            await http.GetAsync($"/views/{name}/{_prefix}order:{id}") is { IsSuccessStatusCode: true } found ? (string?)(await found.Content.ReadFromJsonAsync<JsonObject>())!["document"]!["status"] : null;
+        await WaitUntilAsync(async () => await StatusOf(300) == "old", "the snapshot");
+
+        await _db.ExecuteAsync("truncate orders");
+        await _db.ExecuteAsync("insert into orders values (7, 'new')");
+
+        await WaitUntilAsync(async () => (await http.GetFromJsonAsync<JsonObject>($"/pipelines/{name}"))!["generation"]!.GetValue<int>() >= 1 && await StatusOf(7) == "new",
+            "the rebuilt view", describe: () => http.GetStringAsync($"/pipelines/{name}"));
+        Assert.Null(await StatusOf(1));
+        Assert.Null(await StatusOf(300));
+    }
+
     private async Task<string[]> SlotsAsync(string pipeline)
     {
         await using var connection = new Npgsql.NpgsqlConnection(postgres.ConnectionString);

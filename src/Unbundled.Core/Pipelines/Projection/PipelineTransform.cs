@@ -24,6 +24,8 @@ public sealed partial class PipelineTransform(PipelineDefinition definition, IPr
     /// </summary>
     public ChangeEvent? Admit(ChangeEvent change)
     {
+        // The writer turns a truncate into a rebuild; replayed from the dead-letter store, it derives nothing and stays there.
+        if (change.Op == ChangeOp.Truncate) throw new InvalidOperationException("a TRUNCATE derives no document: rebuild the view (unbundled rebuild) to drop the table's rows");
         if (Definition.Where is not { } where || where.Evaluate(change)) return change;
         // An update whose earlier state is unknown (PostgreSQL under REPLICA IDENTITY DEFAULT) may have been in
         // the view: it is deleted, which is harmless when it was not, rather than left there stale.

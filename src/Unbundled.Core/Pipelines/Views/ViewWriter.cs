@@ -16,7 +16,7 @@ namespace Unbundled.Pipelines.Views;
 /// documents to the sink (retrying with backoff while it fails), stores what could not be derived or
 /// was refused in the dead-letter store, and only then moves the generation's offset.
 /// </summary>
-internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter deadLetters, ResiliencePipeline sinkRetry, TimeProvider clock)
+internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter deadLetters, ResiliencePipeline sinkRetry, TimeProvider clock, Action<ChangeEvent>? truncated = null)
 {
     /// <summary>At most this many changes are linked from one batch write's span.</summary>
     private const int MaxLinks = 128;
@@ -63,7 +63,19 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         foreach (var record in batch.Records)
         {
             var (raw, reason) = (record.Raw, record.Reason);
-            if (record.Change is { } change)
+            if (record.Change is { Op: ChangeOp.Truncate } truncate)
+            {
+                // A whole table emptied at once: no sink can drop one table's share of a view in place, but a
+                // rebuild reads the source again beside it. A view that cannot be rebuilt keeps the event as a dead letter.
+                if (target.Sink is IGenerationalSink && truncated is not null)
+                {
+                    truncated(truncate);
+                    previous = record.Offset;
+                    continue;
+                }
+                (raw, reason) = (DeadLetterEvent.Serialize(truncate), $"TRUNCATE of {truncate.Source.Schema}.{truncate.Source.Table}: this view's sink cannot be rebuilt beside itself, so it keeps the rows it had");
+            }
+            else if (record.Change is { } change)
             {
                 // The derivation is a span of the trace of the write that made the change.
                 using var derive = UnbundledTracing.ContextOf(change.TraceParent) is { } written

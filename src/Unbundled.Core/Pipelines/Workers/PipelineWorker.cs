@@ -11,6 +11,7 @@ using Unbundled.Pipelines.Observability;
 using Unbundled.Pipelines.Rebuild;
 using Unbundled.Pipelines.State;
 using Unbundled.Pipelines.Views;
+using Unbundled.Sdk.Events;
 using Unbundled.Sdk.Sinks;
 using Unbundled.Sdk.Sources;
 using Unbundled.Pipelines.Projection;
@@ -31,6 +32,7 @@ public sealed class PipelineWorker : BackgroundService
     private readonly PipelineProgress _progress;
     private readonly PipelineView _view;
     private readonly RebuildRequest _rebuildRequest;
+    private bool _rebuildAgain;
     private readonly IServiceProvider _services;
     private readonly ILogger<PipelineWorker> _logger;
     private readonly ResiliencePipeline _sinkRetry;
@@ -72,7 +74,7 @@ public sealed class PipelineWorker : BackgroundService
             .Build();
         var bound = services.GetService<IOptions<DeadLetterOptions>>()?.Value ?? new DeadLetterOptions();
         var clock = services.GetService<TimeProvider>() ?? TimeProvider.System;
-        _writer = new ViewWriter(transform, new DeadLetterWriter(_definition.Name, state, bound, _progress, monitor, logger), _sinkRetry, clock);
+        _writer = new ViewWriter(transform, new DeadLetterWriter(_definition.Name, state, bound, _progress, monitor, logger), _sinkRetry, clock, Truncated);
         _replays = replays.Register(_definition.Name);
         _replayer = new DeadLetterReplayer(transform, state, _sinkRetry, clock);
         _rebuild = new ViewRebuild(_definition, state, _progress, _view, _rebuildRequest, _writer, _sinkRetry, OpenAsync, logger);
@@ -190,6 +192,7 @@ public sealed class PipelineWorker : BackgroundService
                 {
                     _live = rebuilt;
                     await _rebuild.DropRetiredAsync(stoppingToken).ConfigureAwait(false);
+                    if (_rebuildAgain && _rebuildRequest.TryRequest()) _rebuildAgain = false;
                 }
                 continue;
             }
@@ -202,6 +205,16 @@ public sealed class PipelineWorker : BackgroundService
             await Task.WhenAny(live.Source.WaitAsync(live.Offset.Value, stoppingToken), _rebuildRequest.Requested, _replays.WaitToReadAsync(stoppingToken).AsTask()).ConfigureAwait(false);
             stoppingToken.ThrowIfCancellationRequested();
         }
+    }
+
+    /// <summary>
+    /// A table of the source was truncated: the view is rebuilt from the source as it now is. A truncate met
+    /// while a rebuild runs asks for one more once it ends, since the rebuild may have read the table before it.
+    /// </summary>
+    private void Truncated(ChangeEvent truncate)
+    {
+        _logger.LogWarning("Pipeline {Pipeline}: table {Table} was truncated; the view is rebuilt from the source", _definition.Name, $"{truncate.Source.Schema}.{truncate.Source.Table}");
+        if (!_rebuildRequest.TryRequest()) _rebuildAgain = true;
     }
 
     /// <summary>Runs the dead-letter replays asked of this pipeline, between its batches, into the live view.</summary>
