@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -29,11 +28,10 @@ internal sealed class ChangeStream : IAsyncDisposable
     private readonly Queue<(long Offset, NpgsqlLogSequenceNumber End)> _delivered = new();
     private readonly Queue<EmittedChunk> _emittedChunks = new();
     private readonly object _chunkGate = new();
-    private readonly Dictionary<uint, RelationShape> _relations = [];
-    private readonly HashSet<uint> _ignored = [];
     private readonly LogicalReplicationConnection _connection;
     private readonly CancellationTokenSource _stop = new();
     private readonly StreamSettings _settings;
+    private readonly RowChanges _changes;
     private readonly Task _pump;
     private readonly Task _heartbeat;
     private long _lastMessageTicks = Environment.TickCount64;
@@ -47,6 +45,7 @@ internal sealed class ChangeStream : IAsyncDisposable
     private ChangeStream(StreamSettings settings, LogicalReplicationConnection connection, long afterOffset)
     {
         _settings = settings;
+        _changes = new RowChanges(settings);
         _connection = connection;
         Cursor = afterOffset;
         _pump = Task.Run(() => PumpAsync(afterOffset, _stop.Token));
@@ -152,17 +151,7 @@ internal sealed class ChangeStream : IAsyncDisposable
                         (commitLsn, xid, committedAt, index) = ((ulong)begin.TransactionFinalLsn, begin.TransactionXid, begin.TransactionCommitTimestamp, 0);
                         break;
                     case RelationMessage relation:
-                        var (schema, name) = (relation.Namespace, relation.RelationName);
-                        // A publication named in the options may hold more tables than the source captures: those are passed over.
-                        if (_settings.Tables.FirstOrDefault(t => t.Schema == schema && t.Name == name) is not { } table)
-                        {
-                            _ignored.Add(relation.RelationId);
-                            break;
-                        }
-                        _ignored.Remove(relation.RelationId);
-                        _relations[relation.RelationId] = RelationShape.Of(relation, table);
-                        foreach (var column in _relations[relation.RelationId].Columns)
-                            if (!_settings.Types.Knows(column.TypeOid)) await _settings.Types.LoadAsync(cancellationToken).ConfigureAwait(false);
+                        await _changes.DescribeAsync(relation, cancellationToken).ConfigureAwait(false);
                         break;
                     case CommitMessage commit:
                         var end = index == 0 ? ChangeOffsets.OfChange(commitLsn, 0) : ChangeOffsets.OfChange(commitLsn, index - 1);
@@ -170,7 +159,7 @@ internal sealed class ChangeStream : IAsyncDisposable
                         break;
                     case InsertMessage or UpdateMessage or DeleteMessage or TruncateMessage:
                         var origin = (commitLsn, xid, committedAt);
-                        foreach (var record in await RecordsAsync(message, origin, () => ChangeOffsets.OfChange(commitLsn, index++), cancellationToken).ConfigureAwait(false))
+                        foreach (var record in await _changes.RecordsAsync(message, origin, () => ChangeOffsets.OfChange(commitLsn, index++), cancellationToken).ConfigureAwait(false))
                         {
                             if (record.Change is { } change) _settings.Watermarks.Changed(change.Source.Schema!, change.Source.Table, change.Key);
                             if (record.Offset > afterOffset) await _items.Writer.WriteAsync(new Item(record, record.Offset, committedAt, default), cancellationToken).ConfigureAwait(false);
@@ -210,74 +199,6 @@ internal sealed class ChangeStream : IAsyncDisposable
             _items.Writer.TryComplete(error);
         }
     }
-
-    private async Task<List<SourceRecord>> RecordsAsync(PgOutputReplicationMessage message, (ulong Lsn, long? Xid, DateTimeOffset At) commit, Func<long> next, CancellationToken cancellationToken)
-    {
-        RowOrigin Origin(RelationShape r) => new(r.Schema, r.Name, commit.Xid, commit.Lsn, commit.At, Snapshot: false);
-        var events = _settings.Events;
-        if (message is InsertMessage { Relation.RelationId: var i } && _ignored.Contains(i)
-            || message is UpdateMessage { Relation.RelationId: var u } && _ignored.Contains(u)
-            || message is DeleteMessage { Relation.RelationId: var d } && _ignored.Contains(d))
-            return [];
-        switch (message)
-        {
-            case InsertMessage insert:
-            {
-                var relation = _relations[insert.Relation.RelationId];
-                var row = await RowReader.ReadAsync(insert.NewRow, relation, _settings.Types, cancellationToken).ConfigureAwait(false);
-                return [events.Record(next(), ChangeOp.Create, KeyOf(relation, row.Values), null, row.Values, Origin(relation))];
-            }
-            case UpdateMessage update:
-            {
-                var relation = _relations[update.Relation.RelationId];
-                // The old row (REPLICA IDENTITY FULL) or old key (when the key changed) comes first on the wire.
-                RowReader.Row? old = update switch
-                {
-                    FullUpdateMessage full => await RowReader.ReadAsync(full.OldRow, relation, _settings.Types, cancellationToken).ConfigureAwait(false),
-                    IndexUpdateMessage keyed => await RowReader.ReadAsync(keyed.Key, relation, _settings.Types, cancellationToken, keyOnly: true).ConfigureAwait(false),
-                    _ => null,
-                };
-                var row = await RowReader.ReadAsync(update.NewRow, relation, _settings.Types, cancellationToken).ConfigureAwait(false);
-                if (row.UnchangedToast.Count > 0) await ToastedValues.FillAsync(_settings.Database, relation, row, old, _settings.Types, cancellationToken).ConfigureAwait(false);
-                var key = KeyOf(relation, row.Values);
-                var before = old?.Values;
-                if (before is not null && relation.Table.KeyOf(before) is { } oldKey && oldKey != key)
-                {
-                    // A changed key is the old row's delete and the new row's create, as Debezium emits it.
-                    return [events.Record(next(), ChangeOp.Delete, oldKey, old!.Complete ? before : null, null, Origin(relation)),
-                            events.Record(next(), ChangeOp.Create, key, null, row.Values, Origin(relation))];
-                }
-                return [events.Record(next(), ChangeOp.Update, key, old?.Complete == true ? before : null, row.Values, Origin(relation))];
-            }
-            case DeleteMessage delete:
-            {
-                var relation = _relations[delete.Relation.RelationId];
-                var old = delete switch
-                {
-                    FullDeleteMessage full => await RowReader.ReadAsync(full.OldRow, relation, _settings.Types, cancellationToken).ConfigureAwait(false),
-                    KeyDeleteMessage keyed => await RowReader.ReadAsync(keyed.Key, relation, _settings.Types, cancellationToken, keyOnly: true).ConfigureAwait(false),
-                    _ => throw new InvalidOperationException("a delete without its old key"),
-                };
-                // Under REPLICA IDENTITY DEFAULT only the key is known: no before image, rather than one of nulls.
-                return [events.Record(next(), ChangeOp.Delete, KeyOf(relation, old.Values), old.Complete ? old.Values : null, null, Origin(relation))];
-            }
-            case TruncateMessage truncate:
-            {
-                // Debezium's truncate event: the table and where, no key, no rows.
-                var records = new List<SourceRecord>();
-                foreach (var truncated in truncate.Relations.Where(r => !_ignored.Contains(r.RelationId)))
-                {
-                    var origin = new RowOrigin(truncated.Namespace, truncated.RelationName, commit.Xid, commit.Lsn, commit.At, Snapshot: false);
-                    records.Add(events.Record(next(), ChangeOp.Truncate, "", null, null, origin));
-                }
-                return records;
-            }
-        }
-        return [];
-    }
-
-    private static string KeyOf(RelationShape relation, JsonObject row) =>
-        relation.Table.KeyOf(row) ?? throw new InvalidOperationException($"a row of {relation.Schema}.{relation.Name} has no value for its key ({string.Join(", ", relation.Table.KeyColumns)})");
 
     // An idle database still moves the slot on: a transactional message is a transaction the pipeline handles and acknowledges.
     private async Task HeartbeatAsync(CancellationToken cancellationToken)

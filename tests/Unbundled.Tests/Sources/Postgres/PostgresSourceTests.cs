@@ -254,7 +254,9 @@ public sealed class PostgresSourceTests(PostgresServer server) : IAsyncLifetime
 
         // The slot is invalidated under a running stream: its walsender ends and the slot is gone.
         await ScalarAsync($"select pg_terminate_backend(active_pid)::text from pg_replication_slots where slot_name = 'unbundled_{pipeline}_g0'");
-        await ScalarAsync($"select count(pg_drop_replication_slot(slot_name))::text from pg_replication_slots where slot_name = 'unbundled_{pipeline}_g0' and not active");
+        // The walsender takes a moment to let the slot go; it is dropped before the source reconnects to it.
+        for (var attempt = 0; attempt < 200 && await ScalarAsync($"select count(*)::text from pg_replication_slots where slot_name = 'unbundled_{pipeline}_g0'") != "0"; attempt++)
+            await ScalarAsync($"select count(pg_drop_replication_slot(slot_name))::text from pg_replication_slots where slot_name = 'unbundled_{pipeline}_g0' and not active");
         await _db.ExecuteAsync("insert into kept values (2, 'b')");
 
         var (again, _) = await CapturedDatabase.DrainAsync(source, offset, quiet: TimeSpan.FromSeconds(3));
