@@ -162,7 +162,7 @@ public sealed class CrashRecoveryTests(PostgresServer postgres) : IAsyncLifetime
             if (!response.IsSuccessStatusCode) return null;
             return (list, (long)(await response.Content.ReadFromJsonAsync<JsonObject>())!["version"]!);
         }
-        catch (Exception error) when (error is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
+        catch (Exception error) when (error is HttpRequestException or HttpIOException or TaskCanceledException or System.Text.Json.JsonException)
         {
             // The server is being killed: whether this flush landed, the log alone says.
             await Task.Delay(50);
@@ -180,7 +180,8 @@ public sealed class CrashRecoveryTests(PostgresServer postgres) : IAsyncLifetime
                 var lag = (await http.GetFromJsonAsync<JsonArray>("/pipelines"))!.Max(p => (long)p!["head"]! - (long)p["offset"]!);
                 if (lag > 0) return lag;
             }
-            catch (HttpRequestException) { }
+            // A kill can land while a response is read: the body then ends early (HttpIOException, not an HttpRequestException).
+            catch (Exception error) when (error is HttpRequestException or HttpIOException) { }
             await Task.Delay(5);
         }
         return 0;
