@@ -136,7 +136,7 @@ public sealed class PostgresSource : ISourceConnector, IGenerationalSource, IDes
             await StopStreamingAsync().ConfigureAwait(false);
             // A cause that outlasts a reconnect (a publication dropped by hand) is retried calmly, not in a loop.
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
-            if (await SlotStatusAsync(cancellationToken).ConfigureAwait(false) is null or "lost")
+            if (await SlotSetup.StatusAsync(_database, Slot, cancellationToken).ConfigureAwait(false) is null or "lost")
             {
                 _settings = null;
                 await ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -162,7 +162,7 @@ public sealed class PostgresSource : ISourceConnector, IGenerationalSource, IDes
     public async Task<long> ReadHeadAsync(CancellationToken cancellationToken)
     {
         // A lookup asks the pipeline's own reader, which knows whether it has read all the WAL holds for it.
-        if (_looking && _leases.ReaderOf(_context.Pipeline) is { } reader && reader != this) return await reader.ReadHeadAsync(cancellationToken).ConfigureAwait(false);
+        if (PipelineReader is { } reader) return await reader.ReadHeadAsync(cancellationToken).ConfigureAwait(false);
         if (_snapshotCursor is { } cursor) return await _snapshot!.EstimatedHeadAsync(cursor, cancellationToken).ConfigureAwait(false);
         var wal = await FlushedWalAsync(cancellationToken).ConfigureAwait(false);
         if (_stream is { } stream && stream.CaughtUpWith(wal)) return stream.Cursor;
@@ -215,7 +215,7 @@ public sealed class PostgresSource : ISourceConnector, IGenerationalSource, IDes
     /// <remarks>The live generation's slot: name, whether a reader streams from it, <c>wal_status</c>, the WAL it retains and what is not yet confirmed.</remarks>
     public async Task<IReadOnlyDictionary<string, string>> DescribeAsync(CancellationToken cancellationToken)
     {
-        if (_looking && _leases.ReaderOf(_context.Pipeline) is { } reader && reader != this) return await reader.DescribeAsync(cancellationToken).ConfigureAwait(false);
+        if (PipelineReader is { } reader) return await reader.DescribeAsync(cancellationToken).ConfigureAwait(false);
         var slot = Slot;
         await using var command = _database.CreateCommand("""
             select active, coalesce(wal_status, ''), pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint
@@ -238,15 +238,11 @@ public sealed class PostgresSource : ISourceConnector, IGenerationalSource, IDes
         return described;
     }
 
+    /// <summary>For a lookup, the pipeline's own reader in this process, which knows how its slot and stream stand.</summary>
+    private PostgresSource? PipelineReader => _looking && _leases.ReaderOf(_context.Pipeline) is { } reader && reader != this ? reader : null;
+
     /// <summary>The WAL the slot kept at its last description, in bytes (the metric <c>unbundled.source.postgres.retained_wal</c>).</summary>
     internal long RetainedBytes { get; private set; }
-
-    private async Task<string?> SlotStatusAsync(CancellationToken cancellationToken)
-    {
-        await using var command = _database.CreateCommand("select coalesce(wal_status, 'reserved') from pg_replication_slots where slot_name = $1");
-        command.Parameters.Add(new() { Value = Slot });
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
-    }
 
     /// <inheritdoc />
     public async Task DropAsync(CancellationToken cancellationToken)

@@ -55,16 +55,12 @@ internal static class SlotSetup
         bool snapshot, ILogger logger, CancellationToken cancellationToken)
     {
         var recorded = await checkpoints.ConsistentPointAsync(cancellationToken).ConfigureAwait(false);
-        await using (var command = database.CreateCommand("select coalesce(wal_status, 'reserved') from pg_replication_slots where slot_name = $1"))
-        {
-            command.Parameters.Add(new() { Value = slot });
-            var status = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
-            if (status is not null && status != "lost" && recorded is { } point) return new SlotState(point, null, Created: false);
-            if (status == "lost" || (status is null && recorded is not null))
-                logger.LogError("Replication slot {Slot} was {What}: the changes it held are gone; a new slot is made and its view is snapshotted again (rows deleted meanwhile stay until the view is rebuilt)",
-                    slot, status == "lost" ? "invalidated by max_slot_wal_keep_size" : "dropped");
-            if (status is not null) await DropSlotAsync(database, slot, cancellationToken).ConfigureAwait(false);
-        }
+        var status = await StatusAsync(database, slot, cancellationToken).ConfigureAwait(false);
+        if (status is not null && status != "lost" && recorded is { } point) return new SlotState(point, null, Created: false);
+        if (status == "lost" || (status is null && recorded is not null))
+            logger.LogError("Replication slot {Slot} was {What}: the changes it held are gone; a new slot is made and its view is snapshotted again (rows deleted meanwhile stay until the view is rebuilt)",
+                slot, status == "lost" ? "invalidated by max_slot_wal_keep_size" : "dropped");
+        if (status is not null) await DropSlotAsync(database, slot, cancellationToken).ConfigureAwait(false);
 
         await using var replication = new LogicalReplicationConnection(connectionString);
         await replication.Open(cancellationToken).ConfigureAwait(false);
@@ -83,6 +79,14 @@ internal static class SlotSetup
         await checkpoints.StartAsync(consistent, cancellationToken).ConfigureAwait(false);
         logger.LogInformation("Created replication slot {Slot} at {Lsn}", slot, ChangeOffsets.Lsn(consistent));
         return new SlotState(consistent, exported, Created: true);
+    }
+
+    /// <summary>The slot's <c>wal_status</c> (<c>reserved</c> when PostgreSQL gives none); null when there is no such slot.</summary>
+    public static async Task<string?> StatusAsync(NpgsqlDataSource database, string slot, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("select coalesce(wal_status, 'reserved') from pg_replication_slots where slot_name = $1");
+        command.Parameters.Add(new() { Value = slot });
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
     }
 
     /// <summary>Drops the slot if it exists.</summary>

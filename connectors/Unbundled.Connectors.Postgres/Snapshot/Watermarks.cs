@@ -44,6 +44,8 @@ internal sealed class Watermarks
     /// <summary>The stream changed <paramref name="key"/> of <paramref name="table"/> while a window may be open.</summary>
     public void Changed(string schema, string table, string key)
     {
+        // Windows are opened and closed by the pump, which also calls this: without one, every change passes untouched.
+        if (_open.Count == 0) return;
         lock (_gate)
         {
             foreach (var (id, keys) in _open)

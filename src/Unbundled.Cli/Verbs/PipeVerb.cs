@@ -3,7 +3,6 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Unbundled.Pipelines.Definition.Pipe;
 using Unbundled.Pipelines.Definition.Yaml;
@@ -38,8 +37,7 @@ internal static class PipeVerb
             PipeDeclaration declaration;
             try
             {
-                var none = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Unbundled:Pipelines:File"] = "" }).Build();
-                var catalog = UnbundledApp.AddUnbundledServices(new ServiceCollection(), none, DemoApplication.Register).Connectors;
+                ValidateVerb.Load("", out var catalog);
                 declaration = PipeDeclaration.Of(PipeLine.Parse(text), name, catalog);
             }
             catch (PipeSyntaxException syntax)
@@ -120,10 +118,9 @@ internal static class PipeVerb
         }
         // The file as it would be is checked whole before it replaces the old one.
         await File.WriteAllTextAsync(declared, combined, cancellationToken);
-        var configuration = new ConfigurationBuilder().AddEnvironmentVariables().AddInMemoryCollection(new Dictionary<string, string?> { ["Unbundled:Pipelines:File"] = declared }).Build();
         try
         {
-            UnbundledApp.AddUnbundledServices(new ServiceCollection(), configuration, DemoApplication.Register);
+            ValidateVerb.Load(declared);
         }
         catch (PipelinesFileException invalid)
         {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Unbundled.Pipelines.Definition;
+using Unbundled.Sdk.Connectors;
 using Unbundled.Server;
 using Unbundled.Pipelines.Definition.Yaml;
 
@@ -17,14 +18,9 @@ internal static class ValidateVerb
         command.SetAction(parsed =>
         {
             var path = parsed.GetValue(file)!;
-            var configuration = new ConfigurationBuilder()
-                .AddEnvironmentVariables()
-                .AddInMemoryCollection(new Dictionary<string, string?> { ["Unbundled:Pipelines:File"] = path })
-                .Build();
             try
             {
-                var unbundled = UnbundledApp.AddUnbundledServices(new ServiceCollection(), configuration, DemoApplication.Register);
-                var document = unbundled.Services.Single(s => s.ServiceType == typeof(PipelinesDocument)).ImplementationInstance as PipelinesDocument;
+                var document = Load(path);
                 Console.WriteLine($"{path}: {document!.Sources.Count} source(s), {document.Sinks.Count} sink(s), {document.Pipelines.Count} pipeline(s): valid");
                 return 0;
             }
@@ -34,6 +30,24 @@ internal static class ValidateVerb
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// <paramref name="path"/> checked as the server registers it (null for an empty path, which loads no file);
+    /// throws <see cref="PipelinesFileException"/> when it does not check. <c>validate</c>, <c>pipe</c> and <c>pipe --save</c> all load through here.
+    /// </summary>
+    public static PipelinesDocument? Load(string path) => Load(path, out _);
+
+    /// <summary>As <see cref="Load(string)"/>, also giving the connectors the server registers.</summary>
+    public static PipelinesDocument? Load(string path, out ConnectorCatalog connectors)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddEnvironmentVariables()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Unbundled:Pipelines:File"] = path })
+            .Build();
+        var unbundled = UnbundledApp.AddUnbundledServices(new ServiceCollection(), configuration, DemoApplication.Register);
+        connectors = unbundled.Connectors;
+        return unbundled.Services.SingleOrDefault(s => s.ServiceType == typeof(PipelinesDocument))?.ImplementationInstance as PipelinesDocument;
     }
 
     /// <summary>Prints every problem with its position and a count, as <c>validate</c> and <c>run</c> both answer a broken file; returns the exit code.</summary>

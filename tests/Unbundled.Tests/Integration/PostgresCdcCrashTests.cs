@@ -156,8 +156,7 @@ public sealed class PostgresCdcCrashTests(PostgresServer postgres) : IAsyncLifet
         await WaitUntilAsync(async () => (await http.GetFromJsonAsync<JsonObject>($"/pipelines/{name}"))!["generation"]!.GetValue<int>() == 1, "the rebuilt generation to go live");
         await _db.ExecuteAsync("update orders set status = 'after' where id = 1");
 
-        async Task<string?> StatusOf(int id) =>
-            await http.GetAsync($"/views/{name}/{_prefix}order:{id}") is { IsSuccessStatusCode: true } found ? (string?)(await found.Content.ReadFromJsonAsync<JsonObject>())!["document"]!["status"] : null;
+        Task<string?> StatusOf(int id) => StatusOfAsync(http, name, id);
         await WaitUntilAsync(async () => await StatusOf(1) == "after", "a change after the swap", describe: () => http.GetStringAsync($"/pipelines/{name}"));
         Assert.Equal("during", await StatusOf(2));
         Assert.Equal("new", await StatusOf(4999));
@@ -183,8 +182,7 @@ public sealed class PostgresCdcCrashTests(PostgresServer postgres) : IAsyncLifet
         using var server = await ServerProcess.StartAsync(ServerProcess.FreePort(), new Dictionary<string, string> { ["UNBUNDLED_REDIS"] = _redis },
             $"--Unbundled:Log:Sqlite:Path={_directory.File("log.db")}", $"--Unbundled:Pipelines:File={pipelines}");
         using var http = new HttpClient { BaseAddress = server.Address };
-        async Task<string?> StatusOf(int id) =>
-            await http.GetAsync($"/views/{name}/{_prefix}order:{id}") is { IsSuccessStatusCode: true } found ? (string?)(await found.Content.ReadFromJsonAsync<JsonObject>())!["document"]!["status"] : null;
+        Task<string?> StatusOf(int id) => StatusOfAsync(http, name, id);
         await WaitUntilAsync(async () => await StatusOf(300) == "old", "the snapshot");
 
         await _db.ExecuteAsync("truncate orders");
@@ -195,6 +193,10 @@ public sealed class PostgresCdcCrashTests(PostgresServer postgres) : IAsyncLifet
         Assert.Null(await StatusOf(1));
         Assert.Null(await StatusOf(300));
     }
+
+    /// <summary>The status field of order <paramref name="id"/> in the live generation of the view, as the server serves it; null when absent.</summary>
+    private async Task<string?> StatusOfAsync(HttpClient http, string pipeline, int id) =>
+        await http.GetAsync($"/views/{pipeline}/{_prefix}order:{id}") is { IsSuccessStatusCode: true } found ? (string?)(await found.Content.ReadFromJsonAsync<JsonObject>())!["document"]!["status"] : null;
 
     private async Task<string[]> SlotsAsync(string pipeline)
     {

@@ -84,6 +84,9 @@ public sealed class CapturedDatabase(PostgresServer server, string test) : IAsyn
         return (records, offset);
     }
 
+    /// <summary>The offset a new source reaches once it has read what its tables held (their snapshot) and stands at the stream's head.</summary>
+    public static async Task<long> SettleAsync(ISourceConnector source) => (await DrainAsync(source, 0, quiet: TimeSpan.FromMilliseconds(300))).Offset;
+
     /// <summary>
     /// What a version-guarded sink holds after <paramref name="records"/>: per key the newest document, a
     /// write older than the one held being ignored, as every sink of the SDK contract does.

@@ -47,7 +47,7 @@ public sealed class DebeziumCompatibilityTests(PostgresServer server) : IAsyncLi
     {
         await _db.ExecuteAsync("create table customers (id serial primary key, first_name varchar(255) not null, last_name varchar(255) not null, email varchar(255) not null)");
         var source = await _db.SourceAsync(_db.Pipelines + "dbz", tables: "customers");
-        var (_, offset) = await CapturedDatabase.DrainAsync(source, 0, quiet: TimeSpan.FromMilliseconds(300));
+        var offset = await CapturedDatabase.SettleAsync(source);
         await _db.ExecuteAsync("insert into customers (first_name, last_name, email) values ('Anne', 'Kretchmar', 'annek@noanswer.org')");
         await _db.ExecuteAsync("update customers set first_name = 'Anne Marie' where id = 1");
         await _db.ExecuteAsync("alter table customers replica identity full");

@@ -126,7 +126,7 @@ public sealed class PostgresSourceTests(PostgresServer server) : IAsyncLifetime
         await _db.ExecuteAsync("alter table docs alter column body set storage external");
         var body = string.Concat(Enumerable.Range(0, 20_000).Select(i => (char)('a' + i % 26)));
         var source = await _db.SourceAsync(_db.Pipelines + "toast", tables: "docs");
-        var (_, offset) = await CapturedDatabase.DrainAsync(source, 0, quiet: TimeSpan.FromMilliseconds(300));
+        var offset = await CapturedDatabase.SettleAsync(source);
         await _db.ExecuteAsync("insert into docs values (1, 'first', $1)", body);
         await _db.ExecuteAsync("update docs set title = 'second' where id = 1");
 
@@ -152,7 +152,7 @@ public sealed class PostgresSourceTests(PostgresServer server) : IAsyncLifetime
         // Named key columns and REPLICA IDENTITY FULL make the keyless table capturable.
         await _db.ExecuteAsync("alter table loose replica identity full");
         var source = await _db.SourceAsync(_db.Pipelines + "keyed", o => o.KeyColumns["loose"] = "a", tables: "loose");
-        var (_, offset) = await CapturedDatabase.DrainAsync(source, 0, quiet: TimeSpan.FromMilliseconds(300));
+        var offset = await CapturedDatabase.SettleAsync(source);
         await _db.ExecuteAsync("insert into loose values (7, 'x')");
         await _db.ExecuteAsync("update loose set b = 'y' where a = 7");
         var (records, _) = await CapturedDatabase.DrainAsync(source, offset);
@@ -165,7 +165,7 @@ public sealed class PostgresSourceTests(PostgresServer server) : IAsyncLifetime
     {
         await _db.ExecuteAsync("create table people (id int primary key, name text, nick text)");
         var source = await _db.SourceAsync(_db.Pipelines + "schema", tables: "people");
-        var (_, offset) = await CapturedDatabase.DrainAsync(source, 0, quiet: TimeSpan.FromMilliseconds(300));
+        var offset = await CapturedDatabase.SettleAsync(source);
         await _db.ExecuteAsync("insert into people values (1, 'Ann', 'a')");
         await _db.ExecuteAsync("alter table people add column age int");
         await _db.ExecuteAsync("alter table people drop column nick");
@@ -183,7 +183,7 @@ public sealed class PostgresSourceTests(PostgresServer server) : IAsyncLifetime
     {
         await _db.ExecuteAsync("create table bulk (id int primary key, v text)");
         var source = await _db.SourceAsync(_db.Pipelines + "bulk", tables: "bulk");
-        var (_, start) = await CapturedDatabase.DrainAsync(source, 0, quiet: TimeSpan.FromMilliseconds(300));
+        var start = await CapturedDatabase.SettleAsync(source);
         await _db.ExecuteAsync("insert into bulk select g, 'v' || g from generate_series(1, 100000) g");
 
         var (records, _) = await CapturedDatabase.DrainAsync(source, start, page: 5000);
@@ -203,7 +203,7 @@ public sealed class PostgresSourceTests(PostgresServer server) : IAsyncLifetime
         await _db.ExecuteAsync("create table noisy (id int primary key, v text)");
         var pipeline = _db.Pipelines + "idle";
         var source = await _db.SourceAsync(pipeline, o => o.Heartbeat = TimeSpan.FromMilliseconds(200), tables: "quiet");
-        var (_, offset) = await CapturedDatabase.DrainAsync(source, 0, quiet: TimeSpan.FromMilliseconds(300));
+        var offset = await CapturedDatabase.SettleAsync(source);
         var before = await ConfirmedFlushAsync(pipeline);
 
         // An hour of another application's writes, in little: WAL grows, none of it captured.
@@ -272,8 +272,8 @@ public sealed class PostgresSourceTests(PostgresServer server) : IAsyncLifetime
         await _db.ExecuteAsync("create table shared (id int primary key)");
         var fast = await _db.SourceAsync(_db.Pipelines + "fast", tables: "shared");
         var slow = await _db.SourceAsync(_db.Pipelines + "slow", tables: "shared");
-        var (_, fastAt) = await CapturedDatabase.DrainAsync(fast, 0, quiet: TimeSpan.FromMilliseconds(300));
-        var (_, slowAt) = await CapturedDatabase.DrainAsync(slow, 0, quiet: TimeSpan.FromMilliseconds(300));
+        var fastAt = await CapturedDatabase.SettleAsync(fast);
+        var slowAt = await CapturedDatabase.SettleAsync(slow);
         await _db.ExecuteAsync("insert into shared select generate_series(1, 100)");
 
         // The fast pipeline reads and acknowledges everything; the slow one reads nothing meanwhile.
@@ -295,7 +295,7 @@ public sealed class PostgresSourceTests(PostgresServer server) : IAsyncLifetime
         await _db.ExecuteAsync("create table first (id int primary key, v text)");
         var pipeline = _db.Pipelines + "added";
         var before = await _db.SourceAsync(pipeline, tables: "first");
-        var (_, offset) = await CapturedDatabase.DrainAsync(before, 0, quiet: TimeSpan.FromMilliseconds(300));
+        var offset = await CapturedDatabase.SettleAsync(before);
         await before.AcknowledgeAsync(offset, default);
         await before.DisposeAsync();
 
@@ -356,7 +356,7 @@ public sealed class PostgresSourceTests(PostgresServer server) : IAsyncLifetime
         try
         {
             var source = await _db.SourceAsync(_db.Pipelines + "ownpub", o => o.Publication = publication, tables: "wanted");
-            var (_, offset) = await CapturedDatabase.DrainAsync(source, 0, quiet: TimeSpan.FromMilliseconds(300));
+            var offset = await CapturedDatabase.SettleAsync(source);
             await _db.ExecuteAsync("insert into other values (1)");
             await _db.ExecuteAsync("insert into wanted values (2)");
             await _db.ExecuteAsync("truncate other");
@@ -375,7 +375,7 @@ public sealed class PostgresSourceTests(PostgresServer server) : IAsyncLifetime
     {
         await _db.ExecuteAsync("create table temp (id int primary key)");
         var source = await _db.SourceAsync(_db.Pipelines + "trunc", tables: "temp");
-        var (_, offset) = await CapturedDatabase.DrainAsync(source, 0, quiet: TimeSpan.FromMilliseconds(300));
+        var offset = await CapturedDatabase.SettleAsync(source);
         await _db.ExecuteAsync("insert into temp values (1)");
         await _db.ExecuteAsync("truncate temp");
         await _db.ExecuteAsync("insert into temp values (2)");

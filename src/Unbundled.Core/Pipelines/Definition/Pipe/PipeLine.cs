@@ -63,7 +63,6 @@ public sealed record PipeLine(PipeConnector Source, PipeText? Where, IReadOnlyLi
             if (quote != '\0') { if (c == quote) quote = '\0'; continue; }
             if (c is '"' or '\'') { quote = c; continue; }
             if (c != '|') continue;
-            if (i == line.Length && quote != '\0') break;
             var segment = Trim(line, start, i);
             if (segment.Length == 0)
                 throw i == line.Length

@@ -8,9 +8,6 @@ namespace Unbundled.Pipelines.Definition.Yaml;
 /// <summary>Reads a pipeline's declarative projection (<c>select:</c>): its key template and its fields (paths, templates, constants).</summary>
 internal static class SelectReader
 {
-    /// <summary>The field name whose value, an object, gives the document its members (<c>"*": after</c>).</summary>
-    public const string Spread = SelectProjector.Spread;
-
     /// <summary>The selection at <paramref name="node"/>, or null with its problems reported.</summary>
     public static SelectProjection? Read(YamlReading reading, YamlNode node, string where)
     {
@@ -31,7 +28,7 @@ internal static class SelectReader
         // "fields: after" is short for { "*": after }: the document is the object at that path.
         if (fieldsNode is YamlScalarNode whole)
         {
-            if (ReadField(reading, Spread, whole, where) is { } spread) fields.Add(new SelectField(Spread, spread));
+            if (ReadField(reading, SelectProjector.Spread, whole, where) is { } spread) fields.Add(new SelectField(SelectProjector.Spread, spread));
             return new SelectProjection(keyTemplate, fields);
         }
         if (reading.Mapping(fieldsNode, $"'fields' of {where}") is not { } fieldMap) return null;
