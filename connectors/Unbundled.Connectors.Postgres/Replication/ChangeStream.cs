@@ -37,6 +37,8 @@ internal sealed class ChangeStream : IAsyncDisposable
     private long _lastMessageTicks = Environment.TickCount64;
     private ulong _processedLsn;
     private volatile bool _awaitingServer;
+    private long _awaitingSince;
+    private const long KeepaliveQuiet = 20;
 
     /// <summary>What a stream needs from its source.</summary>
     internal sealed record StreamSettings(NpgsqlDataSource Database, string ConnectionString, string Slot, string Publication, IReadOnlyList<CapturedTable> Tables,
@@ -98,7 +100,11 @@ internal sealed class ChangeStream : IAsyncDisposable
     /// keepalive when the pump is waiting for the server (keepalives carry no changes).
     /// </summary>
     public bool CaughtUpWith(NpgsqlLogSequenceNumber walLsn) =>
-        _items.Reader.Count == 0 && _awaitingServer && Math.Max(Volatile.Read(ref _processedLsn), (ulong)_connection.LastReceivedLsn) >= (ulong)walLsn;
+        _items.Reader.Count == 0 && _awaitingServer
+        && (Volatile.Read(ref _processedLsn) >= (ulong)walLsn
+            // Npgsql moves LastReceivedLsn as it reads a message, a moment before the pump is handed it: the
+            // keepalive's position is trusted only once the pump has waited a while with nothing handed over.
+            || ((ulong)_connection.LastReceivedLsn >= (ulong)walLsn && Environment.TickCount64 - Volatile.Read(ref _awaitingSince) >= KeepaliveQuiet));
 
     /// <summary>
     /// Waits (up to <paramref name="limit"/>) until records are at hand or the stream has caught up with
@@ -140,6 +146,7 @@ internal sealed class ChangeStream : IAsyncDisposable
             long? xid = null;
             var committedAt = DateTimeOffset.UnixEpoch;
             var index = 0;
+            Volatile.Write(ref _awaitingSince, Environment.TickCount64);
             _awaitingServer = true;
             await foreach (var message in _connection.StartReplication(new PgOutputReplicationSlot(_settings.Slot), options, cancellationToken, start).ConfigureAwait(false))
             {
@@ -186,6 +193,7 @@ internal sealed class ChangeStream : IAsyncDisposable
                         break;
                 }
                 Volatile.Write(ref _processedLsn, (ulong)message.WalEnd);
+                Volatile.Write(ref _awaitingSince, Environment.TickCount64);
                 _awaitingServer = true;
             }
             _items.Writer.TryComplete();
