@@ -18,6 +18,10 @@ public sealed class PushFeedSinkFactory : SinkConnectorFactory<PushFeedOptions>
     public override string? PipeNameOption => "channel";
 
     /// <inheritdoc />
+    /// <remarks>Each instance pushes to the clients connected to it, so each runs the feed's pipeline.</remarks>
+    public override bool RunsOnEveryInstance => true;
+
+    /// <inheritdoc />
     protected override IEnumerable<(string Option, string Message)> Validate(PushFeedOptions options)
     {
         if (!KeyTemplate.TryParse(options.Channel, out _, out var error)) yield return ("channel", error!);

@@ -20,6 +20,18 @@ public abstract class SourceConnectorContract
     /// <summary>A connected reader of a source whose origin (a model type, a table, a topic) no other test uses.</summary>
     protected abstract Task<ISourceConnector> CreateSourceAsync(string origin);
 
+    /// <summary>
+    /// False for a source that resumes from a cursor it keeps (<see cref="ISourceConnector.KeepsPosition"/>): a new
+    /// reader then resumes after what was acknowledged, not after any offset it is given.
+    /// </summary>
+    protected virtual bool ResumesFromAnyOffset => true;
+
+    /// <summary>
+    /// A new reader of <paramref name="origin"/>, as after a restart of the pipeline. By default beside
+    /// <paramref name="running"/>; a source whose readers share a cursor (a consumer group) closes it first.
+    /// </summary>
+    protected virtual Task<ISourceConnector> RestartAsync(ISourceConnector running, string origin) => CreateSourceAsync(origin);
+
     /// <summary>Creates <paramref name="key"/> at the origin with the fields of <paramref name="row"/>.</summary>
     protected abstract Task CreateAsync(string origin, string key, JsonObject row);
 
@@ -111,7 +123,8 @@ public abstract class SourceConnectorContract
             Assert.Equal(all.Select(r => r.Offset), (await ReadToHeadAsync(source, start, pageSize)).Select(r => r.Offset));
 
         // A new reader, as after a restart, resumes after each offset with exactly the records past it.
-        await using var restarted = await CreateSourceAsync(origin);
+        if (!ResumesFromAnyOffset) return;
+        await using var restarted = await RestartAsync(source, origin);
         for (var i = 0; i < all.Count; i++)
             Assert.Equal(all.Skip(i + 1).Select(r => r.Key), (await ReadToHeadAsync(restarted, all[i].Offset)).Select(r => r.Key));
     }
@@ -138,8 +151,9 @@ public abstract class SourceConnectorContract
     {
         var origin = Origin();
         await using var source = await CreateSourceAsync(origin);
+        var start = await source.ReadHeadAsync(default);
         await CreateAsync(origin, "a", Row("Milk", 1));
-        var head = await source.ReadHeadAsync(default);
+        var head = (await ReadToHeadAsync(source, start)).Single().Offset;
 
         var atHead = await source.ReadAsync(head, 100, default);
         Assert.Empty(atHead.Records);
@@ -175,7 +189,7 @@ public abstract class SourceConnectorContract
 
         await source.AcknowledgeAsync(first.Offset, default);
 
-        await using var restarted = await CreateSourceAsync(origin);
+        await using var restarted = await RestartAsync(source, origin);
         Assert.Equal(["b"], (await ReadToHeadAsync(restarted, first.Offset)).Select(r => r.Key));
     }
 }

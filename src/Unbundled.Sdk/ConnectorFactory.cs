@@ -15,6 +15,9 @@ public abstract class ConnectorFactory<TOptions> : IConnectorFactory where TOpti
     /// <inheritdoc />
     public virtual string? PipeNameOption => null;
 
+    /// <inheritdoc />
+    public virtual bool RunsOnEveryInstance => false;
+
     /// <summary>Checks the options; the default accepts anything that bound.</summary>
     protected virtual IEnumerable<(string Option, string Message)> Validate(TOptions options) => [];
 }

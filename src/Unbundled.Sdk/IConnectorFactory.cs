@@ -23,4 +23,11 @@ public interface IConnectorFactory
     /// <c>tables</c>); null when the connector takes no name there, only <c>?option=value</c> pairs.
     /// </summary>
     string? PipeNameOption => null;
+
+    /// <summary>
+    /// True when every server instance runs its own copy of a pipeline using this connector: a push feed
+    /// serving the clients connected to that instance, a consumer group that shares partitions among its
+    /// members. Other pipelines run on one instance at a time, which holds the pipeline's lease.
+    /// </summary>
+    bool RunsOnEveryInstance => false;
 }

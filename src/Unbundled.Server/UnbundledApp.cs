@@ -94,6 +94,7 @@ public static class UnbundledApp
         application?.Invoke(unbundled);
         services.AddNdjsonFileSink().AddLuceneIndexSink().AddElasticsearchSink();
         services.AddPostgresSource();
+        services.AddKafka();
         unbundled.AddPushFeeds();
         var redis = configuration["Unbundled:Redis:Connection"] ?? configuration["UNBUNDLED_REDIS"];
         if (redis is { Length: > 0 })

@@ -36,6 +36,19 @@ public sealed record ChangeEvent
     /// <summary>The W3C <c>traceparent</c> of the write that made the change, when the source knows it; pipelines continue that trace.</summary>
     [JsonIgnore]
     public string? TraceParent { get; init; }
+
+    /// <summary>
+    /// Debezium's stand-in for a column value the origin did not send (an unchanged TOASTed column under
+    /// REPLICA IDENTITY DEFAULT): it must never overwrite the value a view holds.
+    /// </summary>
+    public const string UnavailableValue = "__debezium_unavailable_value";
+
+    /// <summary>
+    /// True when <see cref="After"/> holds <see cref="UnavailableValue"/> somewhere: the engine fills each
+    /// such field of the derived documents from what the view holds rather than writing the stand-in.
+    /// </summary>
+    [JsonIgnore]
+    public bool HasUnavailableValues { get; init; }
 }
 
 /// <summary>The Debezium <c>op</c> codes.</summary>

@@ -37,6 +37,12 @@ public interface ISinkConnector : IAsyncDisposable
     /// expire, which each write refreshes. By default the engine writes only the documents a change altered.
     /// </summary>
     bool WantsEveryDocument => false;
+
+    /// <summary>
+    /// True when the sink writes the change each document came from as well (a Kafka topic of Debezium
+    /// envelopes): the engine then sets <see cref="SinkDocument.Change"/>.
+    /// </summary>
+    bool WantsChanges => false;
 }
 
 /// <summary>The sink cannot be reached now; the worker retries the batch with backoff.</summary>

@@ -17,6 +17,9 @@ namespace Unbundled.Sdk.Sinks;
 /// <param name="IsDelete">True when this write removes the key.</param>
 public sealed record SinkDocument(string Key, long Version, long Position, JsonObject? Document, bool IsDelete = false)
 {
+    /// <summary>The change this write was derived from; set only for a sink that asks (<see cref="ISinkConnector.WantsChanges"/>).</summary>
+    public Events.ChangeEvent? Change { get; init; }
+
     /// <summary>A write of <paramref name="document"/> at <paramref name="key"/>.</summary>
     public static SinkDocument Upsert(string key, long version, long position, JsonObject document) => new(key, version, position, document);
 

@@ -31,6 +31,14 @@ public interface ISourceConnector : IAsyncDisposable
 
     /// <summary>The pipeline durably handled everything up to <paramref name="offset"/>; a source may release what it kept for it.</summary>
     ValueTask AcknowledgeAsync(long offset, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// True when the source resumes from a cursor it keeps at the origin (a consumer group's committed
+    /// offsets) rather than from the offset it is given, which then only numbers its records: an offset is
+    /// resumable once acknowledged, the view's store does not vouch for it, and several server instances
+    /// may read the source at once, each its share.
+    /// </summary>
+    bool KeepsPosition => false;
 }
 
 /// <summary>

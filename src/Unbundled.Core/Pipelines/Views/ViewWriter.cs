@@ -57,6 +57,7 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         var reached = batch.Offset;
         var previous = target.Offset.Value;
         var poisoned = false;
+        var unavailable = false;
         // A feed passes every change on: its subscribers learn from each message that the model changed.
         var passThrough = target.Sink is IPassThroughSink;
         var traced = new List<ActivityLink>();
@@ -87,8 +88,11 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
                 {
                     if (transform.Admit(change) is { } admitted)
                     {
-                        documents.AddRange(transform.Project(admitted, changesOnly: !passThrough && !target.Sink.WantsEveryDocument));
+                        var projected = transform.Project(admitted, changesOnly: !passThrough && !target.Sink.WantsEveryDocument);
+                        if (target.Sink.WantsChanges) documents.AddRange(projected.Select(d => d with { Change = admitted }));
+                        else documents.AddRange(projected);
                         derivedFrom[record.Offset] = admitted;
+                        unavailable |= admitted.HasUnavailableValues;
                     }
                     previous = record.Offset;
                     continue;
@@ -112,7 +116,9 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         await deadLetters.StoreAsync(letters, cancellationToken).ConfigureAwait(false);
         if (reached <= target.Offset.Value && documents.Count == 0) return poisoned;
 
-        var write = new SinkBatch(Pipeline, passThrough ? documents : Newest(documents), reached) { BasedOn = target.Offset.Value };
+        if (unavailable) await UnavailableValues.FillAsync(documents, target.Sink, cancellationToken).ConfigureAwait(false);
+        // A source that keeps its own position (a consumer group) numbers records per reader: the view's store cannot vouch for that number.
+        var write = new SinkBatch(Pipeline, passThrough ? documents : Newest(documents), reached) { BasedOn = target.Source.KeepsPosition ? -1 : target.Offset.Value };
         // One write serves many changes: it is linked to each one's derivation rather than parented by one of them.
         using (var writing = traced.Count > 0 ? UnbundledTracing.Source.StartActivity($"write {Pipeline}", ActivityKind.Client, default(ActivityContext), links: traced) : null)
         {

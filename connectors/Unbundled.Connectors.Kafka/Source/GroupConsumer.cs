@@ -1,0 +1,204 @@
+using System.Threading.Channels;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+
+namespace Unbundled.Connectors.Kafka.Source;
+
+/// <summary>
+/// A consumer group member on a thread of its own: it polls, hands messages over through a channel
+/// (pausing its partitions while the channel is full, so that rebalances are still served), and keeps
+/// which partitions are this member's. Each assignment of a partition is an epoch: a message fetched
+/// under an earlier one is stale (the partition moved away meanwhile) and is dropped when read.
+/// Offsets are stored only as acknowledged and committed by librdkafka (every second, on rebalance, on close).
+/// </summary>
+internal sealed class GroupConsumer : IAsyncDisposable
+{
+    private const int PauseAt = 20_000, ResumeAt = 5_000;
+
+    private readonly IConsumer<byte[], byte[]> _consumer;
+    private readonly ILogger _logger;
+    private readonly Channel<Fetched> _fetched = Channel.CreateUnbounded<Fetched>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Dictionary<TopicPartition, int> _epochs = [];
+    private readonly TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _gate = new();
+    private int _buffered, _nextEpoch;
+    private bool _paused;
+    private Task? _pump;
+
+    /// <summary>A message and the epoch of its partition's assignment when it was fetched.</summary>
+    public readonly record struct Fetched(ConsumeResult<byte[], byte[]> Message, int Epoch);
+
+    /// <summary>Creates a member of <paramref name="group"/>.</summary>
+    public GroupConsumer(KafkaSourceOptions options, string group, string clientId, ILogger logger)
+    {
+        _logger = logger;
+        var config = new ConsumerConfig(options.ClientConfig([
+            new("group.id", group),
+            new("client.id", clientId),
+            new("auto.offset.reset", options.Start),
+            new("enable.auto.commit", "true"),
+            // Only what the pipeline acknowledged is stored, so only that is ever committed.
+            new("enable.auto.offset.store", "false"),
+            new("auto.commit.interval.ms", "1000"),
+            new("enable.partition.eof", "false"),
+            new("topic.metadata.refresh.interval.ms", "10000"),
+        ]).ToDictionary());
+        _consumer = new ConsumerBuilder<byte[], byte[]>(config)
+            .SetPartitionsAssignedHandler((_, partitions) => Assigned(partitions))
+            .SetPartitionsRevokedHandler((_, partitions) => Revoked(partitions.Select(p => p.TopicPartition), "revoked"))
+            .SetPartitionsLostHandler((_, partitions) => Revoked(partitions.Select(p => p.TopicPartition), "lost"))
+            .SetLogHandler((_, message) => _logger.Log(message.LevelAs(LogLevel.Debug), "librdkafka {Facility}: {Message}", message.Facility, message.Message))
+            .SetErrorHandler((_, error) => _logger.Log(error.IsFatal ? LogLevel.Error : LogLevel.Debug, "Kafka consumer: {Reason}", error.Reason))
+            .Build();
+        Group = group;
+    }
+
+    /// <summary>The consumer group.</summary>
+    public string Group { get; }
+
+    /// <summary>The librdkafka consumer, for offset and watermark queries (thread-safe in librdkafka).</summary>
+    public IConsumer<byte[], byte[]> Client => _consumer;
+
+    /// <summary>Raised under the consumer's thread when partitions are assigned, with their epochs.</summary>
+    public event Action<IReadOnlyDictionary<TopicPartition, int>>? PartitionsAssigned;
+
+    /// <summary>Raised under the consumer's thread when partitions are taken away; stored offsets were committed first unless they were lost.</summary>
+    public event Action<IReadOnlyList<TopicPartition>>? PartitionsRevoked;
+
+    /// <summary>Subscribes, starts polling, and waits until the group has given this member its first assignment (maybe empty).</summary>
+    public async Task StartAsync(IReadOnlyList<string> topics, string? pattern, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (pattern is not null) _consumer.Subscribe("^" + pattern.TrimStart('^'));
+        else _consumer.Subscribe(topics);
+        _pump = Task.Factory.StartNew(Pump, TaskCreationOptions.LongRunning);
+        try { await _assigned.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false); }
+        catch (TimeoutException)
+        {
+            throw new InvalidOperationException($"the consumer group '{Group}' gave this member no partitions within {timeout.TotalSeconds:0} s: are the brokers reachable and the topics there?");
+        }
+    }
+
+    /// <summary>Takes what was fetched, oldest first.</summary>
+    public bool TryTake(out Fetched fetched)
+    {
+        if (!_fetched.Reader.TryRead(out fetched)) return false;
+        Interlocked.Decrement(ref _buffered);
+        return true;
+    }
+
+    /// <summary>True when fetched messages wait to be taken.</summary>
+    public bool HasFetched => Volatile.Read(ref _buffered) > 0;
+
+    /// <summary>Completes when a message was fetched.</summary>
+    public Task WaitAsync(CancellationToken cancellationToken) => _fetched.Reader.WaitToReadAsync(cancellationToken).AsTask();
+
+    /// <summary>The epoch of <paramref name="partition"/>'s assignment, or null when it is not this member's.</summary>
+    public int? EpochOf(TopicPartition partition)
+    {
+        lock (_gate) return _epochs.TryGetValue(partition, out var epoch) ? epoch : null;
+    }
+
+    /// <summary>Marks <paramref name="offsets"/> (the next offset to read, per partition) for the next commit; partitions this member lost since are passed over.</summary>
+    public void Store(IEnumerable<(TopicPartition Partition, int Epoch, long Next)> offsets)
+    {
+        foreach (var (partition, epoch, next) in offsets)
+        {
+            if (EpochOf(partition) != epoch) continue;
+            try { _consumer.StoreOffset(new TopicPartitionOffset(partition, next)); }
+            catch (KafkaException error) when (error.Error.Code == ErrorCode.Local_State)
+            {
+                // Revoked between the check and the store: the new owner reads it again from the last commit.
+            }
+        }
+    }
+
+    private void Pump()
+    {
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                Backpressure();
+                var message = _consumer.Consume(TimeSpan.FromMilliseconds(100));
+                if (message?.Message is null) continue;
+                int epoch;
+                lock (_gate) epoch = _epochs.TryGetValue(message.TopicPartition, out var current) ? current : -1;
+                Interlocked.Increment(ref _buffered);
+                _fetched.Writer.TryWrite(new Fetched(message, epoch));
+            }
+            catch (ConsumeException error)
+            {
+                _logger.LogWarning("Kafka consumer of group {Group}: {Reason}", Group, error.Error.Reason);
+            }
+            catch (KafkaException error) when (!error.Error.IsFatal)
+            {
+                _logger.LogWarning("Kafka consumer of group {Group}: {Reason}", Group, error.Error.Reason);
+            }
+            catch (Exception error) when (error is ObjectDisposedException or OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>While the reader lags far behind, fetching pauses; polling goes on so that the group's rebalances are served.</summary>
+    private void Backpressure()
+    {
+        var buffered = Volatile.Read(ref _buffered);
+        if (!_paused && buffered >= PauseAt)
+        {
+            _consumer.Pause(_consumer.Assignment);
+            _paused = true;
+        }
+        else if (_paused && buffered <= ResumeAt)
+        {
+            _consumer.Resume(_consumer.Assignment);
+            _paused = false;
+        }
+    }
+
+    private void Assigned(List<TopicPartition> partitions)
+    {
+        var assigned = new Dictionary<TopicPartition, int>();
+        lock (_gate)
+        {
+            foreach (var partition in partitions) _epochs[partition] = assigned[partition] = ++_nextEpoch;
+        }
+        _logger.LogInformation("Kafka group {Group}: this member reads {Partitions}", Group, partitions.Count == 0 ? "no partitions" : string.Join(", ", partitions));
+        PartitionsAssigned?.Invoke(assigned);
+        if (_paused) _consumer.Pause(partitions);
+        _assigned.TrySetResult();
+    }
+
+    private void Revoked(IEnumerable<TopicPartition> partitions, string how)
+    {
+        var revoked = partitions.ToList();
+        lock (_gate)
+        {
+            foreach (var partition in revoked) _epochs.Remove(partition);
+        }
+        _logger.LogInformation("Kafka group {Group}: partitions {Partitions} {How}; their unacknowledged messages are left to the next owner", Group, string.Join(", ", revoked), how);
+        PartitionsRevoked?.Invoke(revoked);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_stop.IsCancellationRequested) return;
+        _stop.Cancel();
+        if (_pump is not null) await _pump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        try
+        {
+            // Leaving the group commits what was stored and hands the partitions over at once rather than after a session timeout.
+            if (_pump is not null) _consumer.Close();
+        }
+        catch (KafkaException error)
+        {
+            _logger.LogWarning("Kafka group {Group}: leaving it failed: {Reason}", Group, error.Error.Reason);
+        }
+        _consumer.Dispose();
+        _stop.Dispose();
+    }
+}

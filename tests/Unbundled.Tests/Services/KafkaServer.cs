@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using Unbundled.Connectors.Kafka.Mock;
+
+namespace Unbundled.Tests.Services;
+
+/// <summary>
+/// A Kafka-protocol cluster for the tests: <c>UNBUNDLED_KAFKA</c> when set (a real cluster), else
+/// librdkafka's mock cluster of three brokers in this process, which other processes (kcat, servers) reach too.
+/// </summary>
+public sealed class KafkaServer : IDisposable
+{
+    private readonly MockCluster? _mock;
+
+    /// <summary>Starts the mock cluster unless a real one is named.</summary>
+    public KafkaServer()
+    {
+        if (Environment.GetEnvironmentVariable("UNBUNDLED_KAFKA") is { Length: > 0 } brokers) Brokers = brokers;
+        else
+        {
+            _mock = new MockCluster(brokers: 3);
+            Brokers = _mock.BootstrapServers;
+        }
+    }
+
+    /// <summary>The bootstrap servers.</summary>
+    public string Brokers { get; }
+
+    /// <summary>Creates <paramref name="topic"/> with <paramref name="partitions"/> partitions.</summary>
+    public async Task CreateTopicAsync(string topic, int partitions)
+    {
+        if (_mock is not null)
+        {
+            _mock.CreateTopic(topic, partitions);
+            return;
+        }
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = Brokers }).Build();
+        await admin.CreateTopicsAsync([new Confluent.Kafka.Admin.TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = 1 }]);
+    }
+
+    /// <summary>A producer of raw bytes to this cluster.</summary>
+    public IProducer<byte[]?, byte[]?> Producer() =>
+        new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig { BootstrapServers = Brokers, EnableIdempotence = true, LingerMs = 0 }).Build();
+
+    /// <summary>Runs Debian's kcat against this cluster, an independent Kafka client; returns its standard output.</summary>
+    public async Task<string> KcatAsync(string input, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("kcat", ["-b", Brokers, .. arguments]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        using var kcat = Process.Start(start) ?? throw new InvalidOperationException("kcat did not start (apt-get install kafkacat)");
+        var output = kcat.StandardOutput.ReadToEndAsync();
+        var errors = kcat.StandardError.ReadToEndAsync();
+        await kcat.StandardInput.WriteAsync(input);
+        kcat.StandardInput.Close();
+        await kcat.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        if (kcat.ExitCode != 0) throw new InvalidOperationException($"kcat {string.Join(' ', arguments)} exited with {kcat.ExitCode}: {await errors}");
+        return await output;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _mock?.Dispose();
+}
+
+/// <summary>Tests that share the one Kafka cluster.</summary>
+[CollectionDefinition(Name)]
+public sealed class KafkaCollection : ICollectionFixture<KafkaServer>
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "Kafka";
+}
