@@ -45,10 +45,10 @@ internal static class EnvelopeVersion
         return (index << 43) | (position << 11) | row;
     }
 
+    // Debezium's own source.version is its release ("2.7.0.Final"), a string no number parses from.
     private static long? Number(JsonNode? node) => node switch
     {
-        JsonValue value when value.TryGetValue<long>(out var number) => number,
-        JsonValue value when value.TryGetValue<System.Text.Json.JsonElement>(out var element) && element.TryGetInt64(out var number) => number,
+        JsonValue value when value.GetValueKind() == System.Text.Json.JsonValueKind.Number => value.TryGetValue<long>(out var number) ? number : null,
         JsonValue value when value.TryGetValue<string>(out var text) && long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) => number,
         _ => null,
     };
