@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Unbundled.Hosting;
 using Unbundled.Log;
 using Unbundled.Log.Postgres;
+using Unbundled.Pipelines.Leases;
 using Unbundled.Pipelines.State;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -16,6 +17,9 @@ public static class PostgresLogRegistration
         builder.Services.TryAddSingleton<PostgresCommandLog>();
         builder.Services.TryAddSingleton<ICommandLog>(provider => provider.GetRequiredService<PostgresCommandLog>());
         builder.Services.TryAddSingleton<IPipelineStateStore, PostgresPipelineStateStore>();
+        // Several instances may share this log: each pipeline that must not run twice runs where its lease is held.
+        builder.Services.AddOptions<PipelineLeaseOptions>();
+        builder.Services.TryAddSingleton<IPipelineLeases, PostgresPipelineLeases>();
         return builder;
     }
 }

@@ -95,6 +95,7 @@ public static class UnbundledApp
         services.AddNdjsonFileSink().AddLuceneIndexSink().AddElasticsearchSink();
         services.AddPostgresSource();
         services.AddKafka();
+        services.Configure<Unbundled.Pipelines.Leases.PipelineLeaseOptions>(options => options.Instance ??= configuration["Unbundled:Instance"]);
         unbundled.AddPushFeeds();
         var redis = configuration["Unbundled:Redis:Connection"] ?? configuration["UNBUNDLED_REDIS"];
         if (redis is { Length: > 0 })

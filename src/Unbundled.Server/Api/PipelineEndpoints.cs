@@ -192,6 +192,10 @@ public sealed record PipelineStatus(string Name, PipelineState State, long Offse
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyDictionary<string, string>? Source { get; init; }
 
+    /// <summary>The server instance that runs the pipeline (the lease holder), when one instance at a time does.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Owner { get; init; }
+
     /// <summary>The status of a pipeline against its source's current head.</summary>
     public static PipelineStatus From(PipelineProgress progress, long head)
     {
@@ -199,7 +203,7 @@ public sealed record PipelineStatus(string Name, PipelineState State, long Offse
         return new PipelineStatus(progress.Pipeline, progress.State, progress.Offset, head, lag, lag == 0 ? 0 : Math.Round(progress.LagSeconds, 3),
             Math.Round(progress.EventsPerSecond, 1), progress.Events, progress.Errors, progress.DeadLetters, progress.LastError,
             progress.Generation, progress.RebuildGeneration is { } building ? new RebuildStatus(building, progress.RebuildOffset) : null, progress.Stale,
-            progress.Repairs, progress.LastRepair);
+            progress.Repairs, progress.LastRepair) { Owner = progress.Owner };
     }
 }
 

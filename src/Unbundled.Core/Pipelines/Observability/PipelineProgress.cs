@@ -24,6 +24,9 @@ public enum PipelineState
 
     /// <summary>Shut down.</summary>
     Stopped,
+
+    /// <summary>Another server instance holds the pipeline's lease and runs it; this one waits to take over.</summary>
+    Standby,
 }
 
 /// <summary>
@@ -98,6 +101,11 @@ public sealed class PipelineProgress(string pipeline)
     public bool Stale { get; private set; }
 
     internal void BuiltFrom(string? builtFrom, string current) => Stale = builtFrom is not null && builtFrom != current;
+
+    /// <summary>The server instance that runs the pipeline (this one, or the lease holder while this one stands by); null when every instance runs it.</summary>
+    public string? Owner { get; private set; }
+
+    internal void OwnedBy(string? instance) => Owner = instance;
 
     /// <summary>The generation of the view readers see.</summary>
     public int Generation { get; private set; }

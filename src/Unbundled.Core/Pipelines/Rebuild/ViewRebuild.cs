@@ -99,5 +99,7 @@ internal sealed class ViewRebuild(PipelineDefinition definition, IPipelineStateS
     public async ValueTask DisposeAsync()
     {
         foreach (var target in new[] { _building, _retired }.OfType<ViewTarget>()) await target.DisposeAsync().ConfigureAwait(false);
+        // A worker that lost its lease may run the view again later: it starts with no rebuild open.
+        (_building, _retired) = (null, null);
     }
 }

@@ -7,6 +7,7 @@ using Polly.Retry;
 using System.Threading.Channels;
 using Unbundled.Pipelines.DeadLetters;
 using Unbundled.Pipelines.Definition;
+using Unbundled.Pipelines.Leases;
 using Unbundled.Pipelines.Observability;
 using Unbundled.Pipelines.Rebuild;
 using Unbundled.Pipelines.State;
@@ -85,28 +86,90 @@ public sealed class PipelineWorker : BackgroundService
     {
         // Every line this worker logs carries its pipeline, source and sink, for structured log stores to filter on.
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["Pipeline"] = _definition.Name, ["Source"] = _definition.Source.Name, ["Sink"] = _definition.Sink.Name });
+        // A feed serves this instance's clients and a consumer group shares its partitions: those run everywhere.
+        var leases = _definition.Source.Connector.RunsOnEveryInstance || _definition.Sink.Connector.RunsOnEveryInstance ? null : _services.GetService<IPipelineLeases>();
+        if (leases is null)
+        {
+            await RunViewAsync(stoppingToken).ConfigureAwait(false);
+            return;
+        }
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            _progress.Enter(PipelineState.Standby);
+            IPipelineLease lease;
+            var reader = await ServeReadsAsync(stoppingToken).ConfigureAwait(false);
+            try { lease = await leases.AcquireAsync(_definition.Name, owner => _progress.OwnedBy(owner), stoppingToken).ConfigureAwait(false); }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { break; }
+            catch (Exception error)
+            {
+                // The log's database is out of reach: no instance can take the lease either; try again shortly.
+                _progress.Failed(error);
+                _logger.LogWarning(error, "Pipeline {Pipeline} cannot reach its lease; trying again", _definition.Name);
+                await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                continue;
+            }
+            finally
+            {
+                if (reader is not null) await reader.DisposeAsync().ConfigureAwait(false);
+            }
+            await using (lease.ConfigureAwait(false))
+            {
+                _progress.OwnedBy(leases.Instance);
+                using var owned = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lease.Lost);
+                await RunViewAsync(owned.Token).ConfigureAwait(false);
+                if (lease.Lost.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
+                    _logger.LogWarning("Pipeline {Pipeline} lost its lease (its database session broke) and stopped writing; another instance may take it over", _definition.Name);
+                if (_progress.State == PipelineState.Faulted) return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// While another instance runs the pipeline, this one still serves reads of the view from the shared
+    /// store (the active generation as it is when the wait begins); null when the sink cannot be reached now.
+    /// </summary>
+    private async Task<ISinkConnector?> ServeReadsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var generation = await _state.LoadGenerationAsync(_definition.Name, cancellationToken).ConfigureAwait(false);
+            var sink = _definition.Sink.Connector.Create(_definition.Sink.Options, new SinkContext(_definition.Name, _services) { Generation = generation.Active, OwnerField = _definition.Owner });
+            await sink.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            _view.Serve(sink);
+            return sink;
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            _logger.LogWarning(error, "Pipeline {Pipeline} waits for its lease and cannot serve reads of its view meanwhile", _definition.Name);
+            return null;
+        }
+    }
+
+    /// <summary>Runs the view until <paramref name="runToken"/> fires (shutdown, or a lost lease) or the pipeline faults.</summary>
+    private async Task RunViewAsync(CancellationToken runToken)
+    {
         try
         {
             _progress.Enter(PipelineState.Starting);
-            var generation = await _state.LoadGenerationAsync(_definition.Name, stoppingToken).ConfigureAwait(false);
-            _live = await OpenAsync(generation.Active, stoppingToken).ConfigureAwait(false);
+            var generation = await _state.LoadGenerationAsync(_definition.Name, runToken).ConfigureAwait(false);
+            _live = await OpenAsync(generation.Active, runToken).ConfigureAwait(false);
             if (generation.Fingerprint is null || (_live.Sink is IPassThroughSink && generation.Fingerprint != _definition.Fingerprint))
             {
                 // First start, or a sink that holds nothing derived: the view is built from this definition.
                 generation = generation with { Fingerprint = _definition.Fingerprint };
-                await _state.StoreGenerationAsync(_definition.Name, generation, stoppingToken).ConfigureAwait(false);
+                await _state.StoreGenerationAsync(_definition.Name, generation, runToken).ConfigureAwait(false);
             }
             _progress.BuiltFrom(generation.Fingerprint, _definition.Fingerprint);
             _view.Serve(_live.Sink);
             _progress.Connected(_live.Offset.Value, generation.Active);
             _logger.LogInformation("Pipeline {Pipeline} resumes after offset {Offset} of source {Source} into {Sink} (generation {Generation})",
                 _definition.Name, _live.Offset.Value, _definition.Source.Name, _definition.Sink.Name, generation.Active);
-            if (generation.Building is { } building) await _rebuild.ResumeAsync(building, stoppingToken).ConfigureAwait(false);
-            await RunAsync(stoppingToken).ConfigureAwait(false);
+            if (generation.Building is { } building) await _rebuild.ResumeAsync(building, runToken).ConfigureAwait(false);
+            await RunAsync(runToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (runToken.IsCancellationRequested)
         {
-            // Shutting down: a batch in flight is abandoned and its offset not committed.
+            // Shutting down, or the lease is lost: a batch in flight is abandoned and its offset not committed.
         }
         catch (Exception error)
         {
@@ -119,6 +182,7 @@ public sealed class PipelineWorker : BackgroundService
         {
             if (_progress.State != PipelineState.Faulted) _progress.Enter(PipelineState.Stopped);
             if (_live is not null) await _live.DisposeAsync().ConfigureAwait(false);
+            _live = null;
             await _rebuild.DisposeAsync().ConfigureAwait(false);
             _logger.LogInformation("Pipeline {Pipeline} stopped at offset {Offset}", _definition.Name, _progress.Offset);
         }
