@@ -52,7 +52,8 @@ internal sealed class EnvelopeReader(KafkaSourceOptions options, string sourceNa
             Op = op,
             Before = (envelope["before"] as JsonObject)?.DeepClone(),
             After = after?.DeepClone(),
-            HasUnavailableValues = after is not null && after.ToJsonString().Contains(ChangeEvent.UnavailableValue, StringComparison.Ordinal) || after?.ToJsonString().Contains(UnavailableBase64, StringComparison.Ordinal) == true,
+            // A walk of the tree, not a serialization of it per event: the same rule the engine fills by.
+            HasUnavailableValues = after is not null && ChangeEvent.HoldsUnavailable(after),
             Source = new ChangeSource
             {
                 Connector = (string?)source?["connector"] ?? "kafka",
@@ -93,8 +94,6 @@ internal sealed class EnvelopeReader(KafkaSourceOptions options, string sourceNa
             ? new(change with { Op = ChangeOp.Update, Before = null, After = document.DeepClone(), Source = change.Source with { Table = type } }, null)
             : read;
     }
-
-    private static readonly string UnavailableBase64 = Convert.ToBase64String(Encoding.UTF8.GetBytes(ChangeEvent.UnavailableValue));
 
     /// <summary>A Kafka Connect <c>{schema, payload}</c> unwrapped; anything else as it is.</summary>
     private static JsonNode? Payload(JsonNode? node) =>

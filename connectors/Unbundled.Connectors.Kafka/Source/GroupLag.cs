@@ -25,7 +25,7 @@ internal static class GroupLag
         foreach (var committed in partitions.Count == 0 ? [] : consumer.Committed(partitions, TimeSpan.FromSeconds(5)))
         {
             var watermarks = consumer.QueryWatermarkOffsets(committed.TopicPartition, TimeSpan.FromSeconds(5));
-            var at = committed.Offset.Value >= 0 ? committed.Offset.Value : options.Start == "latest" ? watermarks.High.Value : watermarks.Low.Value;
+            var at = options.StartOf(committed.Offset, () => watermarks);
             var lag = Math.Max(0, watermarks.High.Value - at);
             total += lag;
             described[$"{committed.Topic}[{committed.Partition.Value}]"] = string.Create(CultureInfo.InvariantCulture,

@@ -165,15 +165,20 @@ public sealed class KafkaSource : ISourceConnector, IGenerationalSource, IDescri
     public async Task<long> ReadHeadAsync(CancellationToken cancellationToken)
     {
         if (_group is null) return 0;
-        await Task.Run(ResolveStarts, cancellationToken).ConfigureAwait(false);
-        List<(TopicPartition Partition, Progress Progress)> partitions;
-        lock (_gate) partitions = _partitions.Select(p => (p.Key, p.Value)).ToList();
-        var highs = await Task.Run(() => partitions.Select(p => _group.Client.QueryWatermarkOffsets(p.Partition, TimeSpan.FromSeconds(5)).High.Value).ToList(), cancellationToken).ConfigureAwait(false);
-        lock (_gate)
+        var group = _group;
+        // librdkafka's queries block: one trip to the thread pool for all of them.
+        return await Task.Run(() =>
         {
-            for (var i = 0; i < partitions.Count; i++) partitions[i].Progress.High = highs[i];
-            return _issued + _partitions.Values.Sum(p => Math.Max(0, p.High - Math.Max(p.Next, 0)));
-        }
+            ResolveStarts();
+            List<(TopicPartition Partition, Progress Progress)> partitions;
+            lock (_gate) partitions = _partitions.Select(p => (p.Key, p.Value)).ToList();
+            var highs = partitions.Select(p => group.Client.QueryWatermarkOffsets(p.Partition, TimeSpan.FromSeconds(5)).High.Value).ToList();
+            lock (_gate)
+            {
+                for (var i = 0; i < partitions.Count; i++) partitions[i].Progress.High = highs[i];
+                return _issued + _partitions.Values.Sum(p => Math.Max(0, p.High - Math.Max(p.Next, 0)));
+            }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -229,9 +234,7 @@ public sealed class KafkaSource : ISourceConnector, IGenerationalSource, IDescri
         if (unknown.Count == 0 || _group is not { } group) return;
         foreach (var committed in group.Client.Committed(unknown, TimeSpan.FromSeconds(10)))
         {
-            var start = committed.Offset.Value >= 0 ? committed.Offset.Value : _options.Start == "latest"
-                ? group.Client.QueryWatermarkOffsets(committed.TopicPartition, TimeSpan.FromSeconds(5)).High.Value
-                : group.Client.QueryWatermarkOffsets(committed.TopicPartition, TimeSpan.FromSeconds(5)).Low.Value;
+            var start = _options.StartOf(committed.Offset, () => group.Client.QueryWatermarkOffsets(committed.TopicPartition, TimeSpan.FromSeconds(5)));
             lock (_gate)
             {
                 if (!_partitions.TryGetValue(committed.TopicPartition, out var progress) || progress.Next >= 0) continue;

@@ -23,4 +23,8 @@ public sealed class KafkaSourceOptions : KafkaClientOptions
 
     /// <summary>A topic that receives each record the source cannot read, with Kafka Connect's <c>__connect.errors.*</c> headers (besides the dead-letter store).</summary>
     public string? DeadLetterTopic { get; set; }
+
+    /// <summary>Where the group reads a partition from: its committed offset, else the end <see cref="Start"/> names.</summary>
+    internal long StartOf(Confluent.Kafka.Offset committed, Func<Confluent.Kafka.WatermarkOffsets> watermarks) =>
+        committed.Value >= 0 ? committed.Value : Start == "latest" ? watermarks().High.Value : watermarks().Low.Value;
 }

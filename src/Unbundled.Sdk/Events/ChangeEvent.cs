@@ -43,6 +43,21 @@ public sealed record ChangeEvent
     /// </summary>
     public const string UnavailableValue = "__debezium_unavailable_value";
 
+    // Binary columns carry the placeholder's bytes, base64-encoded as Debezium encodes bytes by default.
+    private static readonly string UnavailableBytes = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(UnavailableValue));
+
+    /// <summary>True when <paramref name="value"/> is Debezium's placeholder: as text, as base64 bytes, or as an array's one element.</summary>
+    public static bool IsUnavailable(JsonNode? value) => value switch
+    {
+        JsonValue scalar => scalar.TryGetValue<string>(out var text) && (text == UnavailableValue || text == UnavailableBytes),
+        JsonArray { Count: 1 } array => IsUnavailable(array[0]),
+        _ => false,
+    };
+
+    /// <summary>True when a field of <paramref name="document"/>, at any depth of nested objects, is the placeholder.</summary>
+    public static bool HoldsUnavailable(JsonObject document) =>
+        document.Any(field => IsUnavailable(field.Value) || (field.Value is JsonObject nested && HoldsUnavailable(nested)));
+
     /// <summary>
     /// True when <see cref="After"/> holds <see cref="UnavailableValue"/> somewhere: the engine fills each
     /// such field of the derived documents from what the view holds rather than writing the stand-in.

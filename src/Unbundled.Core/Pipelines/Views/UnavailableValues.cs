@@ -12,9 +12,6 @@ namespace Unbundled.Pipelines.Views;
 /// </summary>
 internal static class UnavailableValues
 {
-    // Binary columns carry the placeholder's bytes, base64-encoded as Debezium encodes bytes by default.
-    private static readonly string Base64 = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(ChangeEvent.UnavailableValue));
-
     /// <summary>Replaces every placeholder in <paramref name="documents"/>, in order, by the value the key held.</summary>
     public static async Task FillAsync(List<SinkDocument> documents, ISinkConnector view, CancellationToken cancellationToken)
     {
@@ -27,7 +24,7 @@ internal static class UnavailableValues
                 latest.Remove(document.Key);
                 continue;
             }
-            if (Holds(written))
+            if (ChangeEvent.HoldsUnavailable(written))
             {
                 var held = latest.TryGetValue(document.Key, out var earlier) ? earlier : await view.ReadAsync(document.Key, cancellationToken).ConfigureAwait(false);
                 var filled = written.DeepClone().AsObject();
@@ -39,21 +36,12 @@ internal static class UnavailableValues
         }
     }
 
-    private static bool IsPlaceholder(JsonNode? node) => node switch
-    {
-        JsonValue value => value.TryGetValue<string>(out var text) && (text == ChangeEvent.UnavailableValue || text == Base64),
-        JsonArray { Count: 1 } array => IsPlaceholder(array[0]),
-        _ => false,
-    };
-
-    private static bool Holds(JsonObject document) => document.Any(field => IsPlaceholder(field.Value) || (field.Value is JsonObject nested && Holds(nested)));
-
     private static void Fill(JsonObject document, JsonObject? held)
     {
         foreach (var name in document.Select(f => f.Key).ToList())
         {
             var value = document[name];
-            if (IsPlaceholder(value))
+            if (ChangeEvent.IsUnavailable(value))
             {
                 if (held?[name] is { } known) document[name] = known.DeepClone();
                 else document.Remove(name);
