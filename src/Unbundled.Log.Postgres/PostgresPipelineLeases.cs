@@ -14,7 +14,11 @@ namespace Unbundled.Log.Postgres;
 /// </summary>
 public sealed class PostgresPipelineLeases(IOptions<PostgresLogOptions> options, IOptions<PipelineLeaseOptions> leaseOptions, ILogger<PostgresPipelineLeases> logger) : IPipelineLeases
 {
-    private readonly string _connection = new NpgsqlConnectionStringBuilder(options.Value.ConnectionString) { ApplicationName = "unbundled-lease" }.ConnectionString;
+    // The lock's session sits in DistributedLock's long pg_sleep that watches for a lost handle; a backend busy in
+    // a query never reads its socket, so without a connection check a SIGKILLed instance kept its leases until the
+    // sleep ended (minutes, and a restarted instance stood by all that time). The check (PostgreSQL 14+) and server
+    // keepalives (for a vanished host) end the dead session, and with it the lock, within seconds.
+    private readonly string _connection = WatchedConnection(options.Value.ConnectionString);
     private readonly string _schema = options.Value.Schema;
     private int _tableReady;
 
@@ -41,6 +45,13 @@ public sealed class PostgresPipelineLeases(IOptions<PostgresLogOptions> options,
             waiting(await OwnerAsync(pipeline, cancellationToken).ConfigureAwait(false));
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    private static string WatchedConnection(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = "unbundled-lease" };
+        builder.Options = $"{builder.Options} -c client_connection_check_interval=1000 -c tcp_keepalives_idle=10 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3".Trim();
+        return builder.ConnectionString;
     }
 
     private sealed class Lease(PostgresDistributedLockHandle handle) : IPipelineLease

@@ -38,16 +38,12 @@ public static class PipelineEndpoints
             var heads = new Dictionary<string, long>(StringComparer.Ordinal);
             var statuses = new List<PipelineStatus>();
             foreach (var progress in monitor.Pipelines)
-            {
-                var source = pipelines.Find(progress.Pipeline)?.Definition.Source.Name ?? progress.Pipeline;
-                if (!heads.TryGetValue(source, out var head)) heads[source] = head = await sources.ReadHeadAsync(progress.Pipeline, cancellationToken);
-                statuses.Add(PipelineStatus.From(progress, head) with { Source = await sources.DescribeSourceAsync(progress.Pipeline, cancellationToken) });
-            }
+                statuses.Add(await StatusAsync(progress, sources, heads, pipelines.Find(progress.Pipeline)?.Definition.Source.Name ?? progress.Pipeline, cancellationToken));
             return Results.Ok(statuses);
         }).WithSummary("Every pipeline's status: state, offset, lag, rate, errors, rebuild").Problems();
         routes.MapGet("/pipelines/{name}", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, IPipelineReplay sources, CancellationToken cancellationToken) =>
             gate.Check(http, admin) ?? (monitor.TryGet(name, out var progress)
-                ? Results.Ok(PipelineStatus.From(progress, await sources.ReadHeadAsync(name, cancellationToken)) with { Source = await sources.DescribeSourceAsync(name, cancellationToken) })
+                ? Results.Ok(await StatusAsync(progress, sources, [], name, cancellationToken))
                 : UnknownPipeline(name, monitor)))
             .WithSummary("One pipeline's status")
             .Problems(new ProblemType(404, "unknown-pipeline", "no pipeline has that name"));
@@ -62,7 +58,7 @@ public static class PipelineEndpoints
             if (rebuilds.Find(name)?.TryRequest() != true)
                 return Results.Problem($"pipeline '{name}' is already rebuilding its view (generation {progress.RebuildGeneration?.ToString() ?? (progress.Generation + 1).ToString()})",
                     statusCode: StatusCodes.Status409Conflict, title: "Rebuild running", type: TypePrefix + "rebuild-running");
-            return Results.Accepted($"/pipelines/{name}", PipelineStatus.From(progress, await sources.ReadHeadAsync(name, cancellationToken)));
+            return Results.Accepted($"/pipelines/{name}", await StatusAsync(progress, sources, [], name, cancellationToken));
         }).WithSummary("Rebuild a pipeline's view as a new generation beside the live one")
             .Problems(
                 new(400, "not-rebuildable", "the sink cannot keep two generations apart"),
@@ -177,6 +173,24 @@ public static class PipelineEndpoints
     private static IResult NotReady(string pipeline) =>
         Results.Problem($"pipeline '{pipeline}' has not connected to its sink yet", statusCode: StatusCodes.Status503ServiceUnavailable,
             title: "View not ready", type: TypePrefix + "view-not-ready");
+
+    /// <summary>
+    /// A pipeline's status against its source's head, read once per <paramref name="source"/> into <paramref name="heads"/>.
+    /// A source out of reach (its database down, a slot being created) is reported in the status, not as a failed request:
+    /// status is what an operator reads when something is wrong.
+    /// </summary>
+    private static async Task<PipelineStatus> StatusAsync(PipelineProgress progress, IPipelineReplay sources, Dictionary<string, long> heads, string source, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (!heads.TryGetValue(source, out var head)) heads[source] = head = await sources.ReadHeadAsync(progress.Pipeline, cancellationToken);
+            return PipelineStatus.From(progress, head) with { Source = await sources.DescribeSourceAsync(progress.Pipeline, cancellationToken) };
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            return PipelineStatus.From(progress, progress.Head) with { Source = new Dictionary<string, string> { ["error"] = error.Message } };
+        }
+    }
 
     internal static IResult UnknownPipeline(string name, PipelineMonitor monitor) =>
         Results.Problem($"there is no pipeline '{name}' (pipelines: {string.Join(", ", monitor.Pipelines.Select(p => p.Pipeline))})",

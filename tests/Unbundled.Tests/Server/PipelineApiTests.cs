@@ -102,4 +102,35 @@ public sealed class PipelineApiTests : IAsyncLifetime
         Assert.Equal(0, (long)letters["total"]!);
         Assert.Equal("Healthy", await health.Content.ReadAsStringAsync());
     }
+
+    [Fact]
+    public async Task Status_reports_a_source_out_of_reach_in_the_pipeline_and_still_answers_for_the_others()
+    {
+        using var directory = new TempDirectory();
+        var file = directory.File("pipelines.yaml");
+        // Nothing listens on the port: the source's head and slot cannot be read.
+        await File.WriteAllTextAsync(file, $$"""
+            sources:
+              lists: { models: [todo-list] }
+              shop:
+                connector: postgres
+                connection: "Host=127.0.0.1;Port={{Unbundled.Testing.ServerProcess.FreePort()}};Username=u;Password=p;Database=d;Timeout=2"
+                tables: [public.orders]
+            sinks:
+              cache: { connector: redis, key: "{key}" }
+            pipelines:
+              items: { from: lists, projection: todo-items, to: cache }
+              orders: { from: shop, select: { fields: { status: after.status } }, to: cache }
+            """);
+        await using var server = await RunningServer.StartAsync($"--Unbundled:Pipelines:File={file}");
+
+        var response = await server.Client.GetAsync("/pipelines");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var pipelines = (await response.Content.ReadFromJsonAsync<JsonArray>())!.ToDictionary(p => (string)p!["name"]!);
+        Assert.Contains("Failed to connect", (string?)pipelines["orders"]!["source"]?["error"]);
+        Assert.Null(pipelines["items"]!["source"]);
+        var one = await server.Client.GetAsync("/pipelines/orders");
+        Assert.Equal(HttpStatusCode.OK, one.StatusCode);
+    }
 }
