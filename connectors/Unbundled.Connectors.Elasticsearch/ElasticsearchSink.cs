@@ -39,6 +39,9 @@ public sealed class ElasticsearchSink(string pipeline, ElasticsearchOptions opti
     public bool KeepsOffset => false;
 
     /// <inheritdoc />
+    public bool ServesReadsAnywhere => true;
+
+    /// <inheritdoc />
     public async Task ConnectAsync(CancellationToken cancellationToken)
     {
         if (await _indices.ExistsAsync(Index, cancellationToken).ConfigureAwait(false)) return;

@@ -94,6 +94,9 @@ public sealed class RedisCacheSink : IGenerationalSink
     public bool KeepsOffset => true;
 
     /// <inheritdoc />
+    public bool ServesReadsAnywhere => true;
+
+    /// <inheritdoc />
     public async Task ConnectAsync(CancellationToken cancellationToken)
     {
         var connection = await _connect(cancellationToken).ConfigureAwait(false);
@@ -166,7 +169,8 @@ public sealed class RedisCacheSink : IGenerationalSink
     /// <remarks>The key is the one generation 0 would use; a later generation reads it under its own prefix.</remarks>
     public async Task<JsonObject?> ReadAsync(string key, CancellationToken cancellationToken)
     {
-        if (_generation > 0 && key.StartsWith(_options.Prefix, StringComparison.Ordinal)) key = _prefix + key[_options.Prefix.Length..];
+        // The view's key, as the key template renders it: the prefix is where this generation keeps it, as for writes.
+        key = _prefix + key;
         if (_options.Format == RedisValueFormat.Json)
         {
             var value = await Call(() => Database.StringGetAsync(key)).ConfigureAwait(false);

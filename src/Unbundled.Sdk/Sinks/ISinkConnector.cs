@@ -43,6 +43,13 @@ public interface ISinkConnector : IAsyncDisposable
     /// envelopes): the engine then sets <see cref="SinkDocument.Change"/>.
     /// </summary>
     bool WantsChanges => false;
+
+    /// <summary>
+    /// True when its store is a shared server (Redis, Elasticsearch) that instances other than the writer may
+    /// open just to serve reads while they stand by. Files a writer locks (an NDJSON journal, a Lucene index)
+    /// are not: a standby holding them open would keep the pipeline's next owner from writing.
+    /// </summary>
+    bool ServesReadsAnywhere => false;
 }
 
 /// <summary>The sink cannot be reached now; the worker retries the batch with backoff.</summary>

@@ -184,7 +184,8 @@ public static class PipelineEndpoints
         try
         {
             if (!heads.TryGetValue(source, out var head)) heads[source] = head = await sources.ReadHeadAsync(progress.Pipeline, cancellationToken);
-            return PipelineStatus.From(progress, head) with { Source = await sources.DescribeSourceAsync(progress.Pipeline, cancellationToken) };
+            // A consumer group's reader of status holds no partitions: the head its worker saw may be the better one.
+            return PipelineStatus.From(progress, Math.Max(head, progress.Head)) with { Source = await sources.DescribeSourceAsync(progress.Pipeline, cancellationToken) };
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {

@@ -126,7 +126,8 @@ public sealed class PipelineWorker : BackgroundService
 
     /// <summary>
     /// While another instance runs the pipeline, this one still serves reads of the view from the shared
-    /// store (the active generation as it is when the wait begins); null when the sink cannot be reached now.
+    /// store (the active generation as it is when the wait begins); null when the sink cannot be reached now
+    /// or keeps its view in files only its writer may hold.
     /// </summary>
     private async Task<ISinkConnector?> ServeReadsAsync(CancellationToken cancellationToken)
     {
@@ -134,6 +135,11 @@ public sealed class PipelineWorker : BackgroundService
         {
             var generation = await _state.LoadGenerationAsync(_definition.Name, cancellationToken).ConfigureAwait(false);
             var sink = _definition.Sink.Connector.Create(_definition.Sink.Options, new SinkContext(_definition.Name, _services) { Generation = generation.Active, OwnerField = _definition.Owner });
+            if (!sink.ServesReadsAnywhere)
+            {
+                await sink.DisposeAsync().ConfigureAwait(false);
+                return null;
+            }
             await sink.ConnectAsync(cancellationToken).ConfigureAwait(false);
             _view.Serve(sink);
             return sink;
