@@ -1,8 +1,6 @@
 using Unbundled.Testing;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json.Nodes;
-using StackExchange.Redis;
 using Unbundled.Tests.Integration.Oracle;
 using Unbundled.Tests.Services;
 
@@ -69,7 +67,7 @@ public sealed class CrashRecoveryTests(PostgresServer postgres) : IAsyncLifetime
             var own = new Random(w);
             while (!stop.IsCancellationRequested)
             {
-                if (await FlushSomethingAsync(http, own) is { } landed) lock (acknowledged) acknowledged.Add(landed);
+                if (await TodoWorkload.FlushSomethingAsync(http, own) is { } landed) lock (acknowledged) acknowledged.Add(landed);
             }
         })).ToList();
         try
@@ -103,17 +101,10 @@ public sealed class CrashRecoveryTests(PostgresServer postgres) : IAsyncLifetime
 
         var expected = TodoItemsOracle.Project(lists);
         Assert.NotEmpty(expected);
-        var cache = await RedisViewAsync();
+        var cache = await DerivedViews.RedisAsync(_redis, _prefix + "todo:");
         Assert.Equal(expected.Keys.Order(), cache.Keys.Order());
         foreach (var (key, document) in expected) Assert.True(JsonNode.DeepEquals(document, cache[key]), $"{key}: {cache[key].ToJsonString()} != {document.ToJsonString()}");
-
-        var (journal, writes) = ReadJournal();
-        Assert.Equal(expected.Keys.Order(), journal.Keys.Order());
-        foreach (var (key, document) in expected) Assert.True(JsonNode.DeepEquals(document, journal[key]), $"{key}: {journal[key].ToJsonString()} != {document.ToJsonString()}");
-        // The journal is append-only: a write applied twice, or a batch redone after a kill, would show here.
-        Assert.Equal(writes.Count, writes.Select(w => (w.Key, w.Version)).Distinct().Count());
-        foreach (var byKey in writes.GroupBy(w => w.Key))
-            Assert.True(byKey.Zip(byKey.Skip(1)).All(pair => pair.First.Position < pair.Second.Position), $"positions of {byKey.Key} go back");
+        DerivedViews.AssertJournalOnce(Path.Combine(_directory.Path, "journal"), expected);
     }
 
     [Fact]
@@ -132,42 +123,13 @@ public sealed class CrashRecoveryTests(PostgresServer postgres) : IAsyncLifetime
         var environment = new Dictionary<string, string> { ["UNBUNDLED_POSTGRES"] = postgres.ConnectionString, ["UNBUNDLED_REDIS"] = _redis };
         using var server = await ServerProcess.StartAsync(port, environment, $"--Unbundled:Log:Postgres:Schema={_schema}", $"--Unbundled:Pipelines:File={pipelines}");
         using var http = new HttpClient { BaseAddress = server.Address };
-        await FlushSomethingAsync(http, new Random(1));
+        await TodoWorkload.FlushSomethingAsync(http, new Random(1));
 
         var exitCode = await server.TerminateAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(0, exitCode);
         Assert.DoesNotContain("Unhandled", server.Errors);
         Assert.DoesNotContain("ObjectDisposedException", server.Errors);
-    }
-
-    /// <summary>Flushes one random command; returns the list and version when the server acknowledged it.</summary>
-    private static async Task<(string, long)?> FlushSomethingAsync(HttpClient http, Random random)
-    {
-        var list = $"list-{random.Next(6)}";
-        try
-        {
-            var model = (await http.GetFromJsonAsync<JsonObject>($"/models/todo-list/{list}"))!;
-            var version = (long)model["version"]!;
-            var todos = model["state"]?["todos"] as JsonArray;
-            var roll = random.Next(100);
-            var command = todos is null ? """{"op":"create","path":"","value":{"title":"T","todos":[]}}"""
-                : roll < 50 || todos.Count == 0 ? $$$"""{"op":"create","path":"/todos/-","value":{"id":"{{{Guid.NewGuid():N}}}","title":"t{{{roll}}}"}}"""
-                : roll < 70 ? """{"op":"update","path":"/todos/0/done","value":true}"""
-                : roll < 85 ? """{"op":"delete","path":"/todos/0"}"""
-                : roll < 95 ? $$"""{"op":"update","path":"/title","value":"T{{roll}}"}"""
-                : """{"op":"delete","path":""}""";
-            using var response = await http.PostAsync($"/models/todo-list/{list}/flush",
-                new StringContent($$"""{"baseVersion":{{version}},"commands":[{{command}}]}""", Encoding.UTF8, "application/json"));
-            if (!response.IsSuccessStatusCode) return null;
-            return (list, (long)(await response.Content.ReadFromJsonAsync<JsonObject>())!["version"]!);
-        }
-        catch (Exception error) when (error is HttpRequestException or HttpIOException or TaskCanceledException or System.Text.Json.JsonException)
-        {
-            // The server is being killed: whether this flush landed, the log alone says.
-            await Task.Delay(50);
-            return null;
-        }
     }
 
     /// <summary>Waits until some pipeline is behind the head (work in flight) and returns that lag.</summary>
@@ -196,39 +158,6 @@ public sealed class CrashRecoveryTests(PostgresServer postgres) : IAsyncLifetime
             await Task.Delay(200);
         }
         Assert.Fail("the pipelines did not catch up within 60 s");
-    }
-
-    private async Task<Dictionary<string, JsonNode>> RedisViewAsync()
-    {
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis);
-        var server = redis.GetServers()[0];
-        var view = new Dictionary<string, JsonNode>();
-        foreach (var key in server.Keys(pattern: _prefix + "todo:*", pageSize: 1000).ToList())
-            view[key.ToString()[(_prefix.Length + "todo:".Length)..]] = JsonNode.Parse((await redis.GetDatabase().StringGetAsync(key)).ToString())!;
-        return view;
-    }
-
-    /// <summary>The NDJSON view and every committed write line, read from the files as any tool could.</summary>
-    private (Dictionary<string, JsonNode> View, List<(string Key, long Version, long Position)> Writes) ReadJournal()
-    {
-        var view = new Dictionary<string, JsonNode>();
-        var writes = new List<(string Key, long Version, long Position)>();
-        var pending = new List<JsonObject>();
-        var files = new[] { "view.ndjson", "changes.ndjson" }.Select(f => Path.Combine(_directory.Path, "journal", f)).Where(File.Exists);
-        foreach (var line in files.SelectMany(File.ReadLines))
-        {
-            var entry = JsonNode.Parse(line)!.AsObject();
-            if (entry["offset"] is null) { pending.Add(entry); continue; }
-            foreach (var change in pending)
-            {
-                var key = (string)change["key"]!;
-                writes.Add((key, (long)change["version"]!, (long)change["position"]!));
-                if ((string?)change["op"] == "delete") view.Remove(key);
-                else view[key] = change["doc"]!.DeepClone();
-            }
-            pending.Clear();
-        }
-        return (view, writes);
     }
 
     public async Task DisposeAsync()

@@ -196,7 +196,7 @@ public sealed class PostgresCdcCrashTests(PostgresServer postgres) : IAsyncLifet
 
     /// <summary>The status field of order <paramref name="id"/> in the live generation of the view, as the server serves it; null when absent.</summary>
     private async Task<string?> StatusOfAsync(HttpClient http, string pipeline, int id) =>
-        await http.GetAsync($"/views/{pipeline}/{_prefix}order:{id}") is { IsSuccessStatusCode: true } found ? (string?)(await found.Content.ReadFromJsonAsync<JsonObject>())!["document"]!["status"] : null;
+        await http.GetAsync($"/views/{pipeline}/order:{id}") is { IsSuccessStatusCode: true } found ? (string?)(await found.Content.ReadFromJsonAsync<JsonObject>())!["document"]!["status"] : null;
 
     private async Task<string[]> SlotsAsync(string pipeline)
     {
