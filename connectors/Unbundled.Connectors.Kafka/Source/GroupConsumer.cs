@@ -43,6 +43,10 @@ internal sealed class GroupConsumer : IAsyncDisposable
             new("auto.commit.interval.ms", "1000"),
             new("enable.partition.eof", "false"),
             new("topic.metadata.refresh.interval.ms", "10000"),
+            // A dead instance's partitions move after this long without heartbeats; librdkafka's 45 s would stall
+            // them that long (Kafka Connect's workers use 10 s too). Properties may say otherwise.
+            new("session.timeout.ms", "10000"),
+            new("heartbeat.interval.ms", "3000"),
         ]).ToDictionary());
         _consumer = new ConsumerBuilder<byte[], byte[]>(config)
             .SetPartitionsAssignedHandler((_, partitions) => Assigned(partitions))

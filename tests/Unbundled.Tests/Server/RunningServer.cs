@@ -66,14 +66,15 @@ public sealed class RunningServer : IAsyncDisposable
     /// <summary>Waits until <paramref name="count"/> pipelines run (their sinks connected, their backlogs done).</summary>
     public async Task WaitForPipelinesAsync(int count)
     {
+        // Asked of the monitor, not of /pipelines, which a secured server keeps for administrators.
+        var monitor = Services.GetRequiredService<Unbundled.Pipelines.Observability.PipelineMonitor>();
         for (var attempt = 0; attempt < 150; attempt++)
         {
-            // Asked of the monitor, not of /pipelines, which a secured server keeps for administrators.
-            var states = Services.GetRequiredService<Unbundled.Pipelines.Observability.PipelineMonitor>().Pipelines.Select(p => p.State).ToList();
+            var states = monitor.Pipelines.Select(p => p.State).ToList();
             if (states.Count == count && states.All(state => state == Unbundled.Pipelines.Observability.PipelineState.Running)) return;
             await Task.Delay(100);
         }
-        Assert.Fail($"{count} pipelines did not start within 15 s");
+        Assert.Fail($"{count} pipelines did not start within 15 s: {string.Join(", ", monitor.Pipelines.Select(p => $"{p.Pipeline} {p.State} at {p.Offset} of {p.Head} ({p.LastError})"))}");
     }
 
     /// <inheritdoc />
