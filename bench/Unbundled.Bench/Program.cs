@@ -16,6 +16,8 @@ IReadOnlyDictionary<string, Func<bool, Task<BenchResult>>> scenarios = new Dicti
     ["change-cost"] = ChangeCostScenario.RunAsync,
     ["pg-cdc"] = PostgresCdcScenario.CdcAsync,
     ["pg-snapshot"] = PostgresCdcScenario.SnapshotAsync,
+    ["kafka-consume"] = KafkaScenario.ConsumeAsync,
+    ["kafka-publish"] = KafkaScenario.PublishAsync,
 };
 
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var run))

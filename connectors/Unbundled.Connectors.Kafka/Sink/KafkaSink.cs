@@ -43,7 +43,9 @@ public sealed class KafkaSink : IPassThroughSink
         var config = new ProducerConfig(_options.ClientConfig([
             new("enable.idempotence", "true"),
             new("acks", "all"),
-            new("linger.ms", "5"),
+            // A batch waits for its deliveries before the next is produced: lingering past its last message only adds
+            // latency per batch (1 ms published the log 25% faster than 5 ms in kafka-publish).
+            new("linger.ms", "1"),
             new("compression.type", "lz4"),
             new("client.id", $"unbundled-{_context.Pipeline}"),
         ]).ToDictionary());

@@ -13,7 +13,10 @@ namespace Unbundled.Connectors.Kafka.Source;
 /// </summary>
 internal sealed class GroupConsumer : IAsyncDisposable
 {
-    private const int PauseAt = 20_000, ResumeAt = 5_000;
+    private const int FullAt = 20_000, ResumeAt = 5_000;
+
+    /// <summary>How long a full buffer may wait for the reader before the partitions are paused.</summary>
+    private static readonly TimeSpan PatienceBeforePause = TimeSpan.FromSeconds(1);
 
     private readonly IConsumer<byte[], byte[]> _consumer;
     private readonly ILogger _logger;
@@ -124,7 +127,7 @@ internal sealed class GroupConsumer : IAsyncDisposable
         {
             try
             {
-                Backpressure();
+                Backpressure(token);
                 var message = _consumer.Consume(TimeSpan.FromMilliseconds(100));
                 if (message?.Message is null) continue;
                 int epoch;
@@ -147,19 +150,31 @@ internal sealed class GroupConsumer : IAsyncDisposable
         }
     }
 
-    /// <summary>While the reader lags far behind, fetching pauses; polling goes on so that the group's rebalances are served.</summary>
-    private void Backpressure()
+    /// <summary>
+    /// Above the mark the pump waits for the reader, while librdkafka goes on prefetching into its own bounded queue.
+    /// Pausing purges that queue and fetches it again on resume, which held a backlog to a third of its pace, so it
+    /// is kept for a reader stalled longer than <see cref="PatienceBeforePause"/> (a sink down): then polling goes on
+    /// so that the group's rebalances are still served.
+    /// </summary>
+    private void Backpressure(CancellationToken token)
     {
-        var buffered = Volatile.Read(ref _buffered);
-        if (!_paused && buffered >= PauseAt)
+        if (_paused)
         {
-            _consumer.Pause(_consumer.Assignment);
-            _paused = true;
-        }
-        else if (_paused && buffered <= ResumeAt)
-        {
+            if (Volatile.Read(ref _buffered) > ResumeAt) return;
             _consumer.Resume(_consumer.Assignment);
             _paused = false;
+            return;
+        }
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (Volatile.Read(ref _buffered) >= FullAt && !token.IsCancellationRequested)
+        {
+            if (waited.Elapsed > PatienceBeforePause)
+            {
+                _consumer.Pause(_consumer.Assignment);
+                _paused = true;
+                return;
+            }
+            Thread.Sleep(1);
         }
     }
 

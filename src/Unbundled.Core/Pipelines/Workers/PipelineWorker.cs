@@ -197,83 +197,108 @@ public sealed class PipelineWorker : BackgroundService
     private Task<ViewTarget> OpenAsync(int generation, CancellationToken cancellationToken) =>
         ViewTarget.OpenAsync(_definition, generation, _services, _state, _sinkRetry, cancellationToken);
 
+    private Task? _headRead;
+
     private async Task RunAsync(CancellationToken stoppingToken)
     {
         var caughtUp = false;
         var caughtUpBefore = false;
         var headSeen = 0L;
         Task<SourceBatch>? prefetched = null;
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            if (!_rebuild.Running && _rebuildRequest.Take()) await _rebuild.StartAsync(_live!, stoppingToken).ConfigureAwait(false);
-            await ReplayDeadLettersAsync(stoppingToken).ConfigureAwait(false);
-
-            var live = _live!;
-            var batch = await (prefetched ?? ReadBatchAsync(live, live.Offset.Value, stoppingToken)).ConfigureAwait(false);
-            prefetched = null;
-            var advanced = batch.Offset > live.Offset.Value;
-            if (advanced)
+            while (!stoppingToken.IsCancellationRequested)
             {
-                caughtUp = false;
-                var full = batch.MoreAvailable || batch.Records.Count == _definition.Batch.MaxSize;
-                // A backlog: read the next batch while this one is projected and written.
-                if (full && !_rebuild.Running) prefetched = ReadBatchAsync(live, batch.Offset, stoppingToken);
-                if (full)
+                if (!_rebuild.Running && _rebuildRequest.Take()) await _rebuild.StartAsync(_live!, stoppingToken).ConfigureAwait(false);
+                await ReplayDeadLettersAsync(stoppingToken).ConfigureAwait(false);
+
+                var live = _live!;
+                var batch = await (prefetched ?? ReadBatchAsync(live, live.Offset.Value, stoppingToken)).ConfigureAwait(false);
+                prefetched = null;
+                var advanced = batch.Offset > live.Offset.Value;
+                if (advanced)
                 {
-                    _progress.Enter(PipelineState.CatchingUp);
-                    if (Environment.TickCount64 - headSeen > 1000)
+                    caughtUp = false;
+                    var full = batch.MoreAvailable || batch.Records.Count == _definition.Batch.MaxSize;
+                    // A backlog: read the next batch while this one is projected and written.
+                    if (full && !_rebuild.Running) prefetched = ReadBatchAsync(live, batch.Offset, stoppingToken);
+                    if (full)
                     {
-                        _progress.SawHead(await live.Source.ReadHeadAsync(stoppingToken).ConfigureAwait(false));
-                        headSeen = Environment.TickCount64;
+                        _progress.Enter(PipelineState.CatchingUp);
+                        // The head only feeds status: it is read beside the batches, never in their way (a consumer group's
+                        // watermark queries wait behind its long-poll fetches, which held a Kafka backlog to 15k events/s).
+                        if (_headRead is not { IsCompleted: false } && Environment.TickCount64 - headSeen > 1000)
+                        {
+                            headSeen = Environment.TickCount64;
+                            _headRead = SeeHeadAsync(live.Source, stoppingToken);
+                        }
+                    }
+                    else
+                    {
+                        _progress.SawHead(batch.Offset);
+                    }
+
+                    bool poisoned;
+                    try
+                    {
+                        poisoned = await _writer.WriteAsync(live, batch, stopAtPoison: _definition.OnError == ErrorPolicy.Stop, stoppingToken).ConfigureAwait(false);
+                    }
+                    catch (SinkDataLostException lost)
+                    {
+                        await RepairAsync(live, lost, stoppingToken).ConfigureAwait(false);
+                        if (prefetched is not null) await ((Task)prefetched).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                        prefetched = null;
+                        continue;
+                    }
+                    await live.Source.AcknowledgeAsync(live.Offset.Value, stoppingToken).ConfigureAwait(false);
+                    Advanced(batch, live.Offset.Value);
+                    if (poisoned)
+                    {
+                        _progress.Enter(PipelineState.Faulted);
+                        _logger.LogError("Pipeline {Pipeline} stopped at a poison event after offset {Offset}, as its error policy says; the event is in the dead-letter store",
+                            _definition.Name, live.Offset.Value);
+                        if (prefetched is not null) await ((Task)prefetched).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                        return;
                     }
                 }
-                else
-                {
-                    _progress.SawHead(batch.Offset);
-                }
 
-                bool poisoned;
-                try
+                if (_rebuild.Running)
                 {
-                    poisoned = await _writer.WriteAsync(live, batch, stopAtPoison: _definition.OnError == ErrorPolicy.Stop, stoppingToken).ConfigureAwait(false);
-                }
-                catch (SinkDataLostException lost)
-                {
-                    await RepairAsync(live, lost, stoppingToken).ConfigureAwait(false);
-                    if (prefetched is not null) await ((Task)prefetched).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                    prefetched = null;
+                    if (await _rebuild.StepAsync(live, stoppingToken).ConfigureAwait(false) is { } rebuilt)
+                    {
+                        _live = rebuilt;
+                        await _rebuild.DropRetiredAsync(stoppingToken).ConfigureAwait(false);
+                        if (_rebuildAgain && _rebuildRequest.TryRequest()) _rebuildAgain = false;
+                    }
                     continue;
                 }
-                await live.Source.AcknowledgeAsync(live.Offset.Value, stoppingToken).ConfigureAwait(false);
-                Advanced(batch, live.Offset.Value);
-                if (poisoned)
-                {
-                    _progress.Enter(PipelineState.Faulted);
-                    _logger.LogError("Pipeline {Pipeline} stopped at a poison event after offset {Offset}, as its error policy says; the event is in the dead-letter store",
-                        _definition.Name, live.Offset.Value);
-                    if (prefetched is not null) await ((Task)prefetched).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                    return;
-                }
-            }
+                if (advanced) continue;
 
-            if (_rebuild.Running)
-            {
-                if (await _rebuild.StepAsync(live, stoppingToken).ConfigureAwait(false) is { } rebuilt)
-                {
-                    _live = rebuilt;
-                    await _rebuild.DropRetiredAsync(stoppingToken).ConfigureAwait(false);
-                    if (_rebuildAgain && _rebuildRequest.TryRequest()) _rebuildAgain = false;
-                }
-                continue;
+                // The first catch-up after start is news; the ones after each idle flush are not.
+                if (!caughtUp) _logger.Log(caughtUpBefore ? LogLevel.Debug : LogLevel.Information, "Pipeline {Pipeline} caught up at offset {Offset}", _definition.Name, live.Offset.Value);
+                caughtUp = caughtUpBefore = true;
+                _progress.Enter(PipelineState.Running);
+                await Task.WhenAny(live.Source.WaitAsync(live.Offset.Value, stoppingToken), _rebuildRequest.Requested, _replays.WaitToReadAsync(stoppingToken).AsTask()).ConfigureAwait(false);
+                stoppingToken.ThrowIfCancellationRequested();
             }
-            if (advanced) continue;
+        }
+        finally
+        {
+            // The source is disposed next: no head read may still be using it.
+            if (_headRead is { } headRead) await headRead.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
 
-            // The first catch-up after start is news; the ones after each idle flush are not.
-            if (!caughtUp) _logger.Log(caughtUpBefore ? LogLevel.Debug : LogLevel.Information, "Pipeline {Pipeline} caught up at offset {Offset}", _definition.Name, live.Offset.Value);
-            caughtUp = caughtUpBefore = true;
-            _progress.Enter(PipelineState.Running);
-            await Task.WhenAny(live.Source.WaitAsync(live.Offset.Value, stoppingToken), _rebuildRequest.Requested, _replays.WaitToReadAsync(stoppingToken).AsTask()).ConfigureAwait(false);
-            stoppingToken.ThrowIfCancellationRequested();
+    /// <summary>Reads the source's head for status; a failure only leaves the last head seen.</summary>
+    private async Task SeeHeadAsync(ISourceConnector source, CancellationToken cancellationToken)
+    {
+        try
+        {
+            _progress.SawHead(await source.ReadHeadAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            _logger.LogDebug(error, "Pipeline {Pipeline} could not read its source's head", _definition.Name);
         }
     }
 
