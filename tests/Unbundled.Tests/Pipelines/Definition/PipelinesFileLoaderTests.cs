@@ -40,6 +40,8 @@ public sealed class PipelinesFileLoaderTests
         { "unknown source connector", PipelinesFileCorpus.Valid.Replace("    models: [todo-list]", "    connector: lgo\n    models: [todo-list]"), "pipelines.yaml:3:16: error: source 'lists' uses the connector 'lgo', which is not registered. Did you mean 'log'?" },
         { "option of another connector", PipelinesFileCorpus.Valid.Replace("    models: [todo-list]", "    connector: log\n    tables: [todos]"), "pipelines.yaml:4:5: error: unknown key 'tables' in source 'lists'. Known keys: models, connector" },
         { "bad pipeline name", PipelinesFileCorpus.Valid.Replace("  items:", "  Items!:"), "pipelines.yaml:11:3: error: 'Items!' is not a valid pipeline name: use lowercase letters, digits, '-' and '_', starting with a letter or digit" },
+        { "enabled is no boolean", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    enabled: sometimes"), "pipelines.yaml:16:14: error: 'enabled' of pipeline 'items' is 'sometimes'; it must be true or false" },
+        { "a mistake in a disabled pipeline", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cash\n    enabled: false"), "pipelines.yaml:15:9: error: pipeline 'items' names the sink 'cash', which is not declared in 'sinks'. Did you mean 'cache'?" },
         { "empty pipelines", PipelinesFileCorpus.Valid[..PipelinesFileCorpus.Valid.IndexOf("pipelines:")] + "pipelines: {}\n", "pipelines.yaml:10:12: error: the 'pipelines' section is empty: declare at least one pipeline" },
     };
 
@@ -66,6 +68,18 @@ public sealed class PipelinesFileLoaderValidTests
         Assert.Equal(CommandLogSourceFactory.ConnectorName, implicitLog.Connector.Name);
         Assert.Equal(implicitLog.Connector.GetType(), explicitLog.Connector.GetType());
         Assert.Equal(["todo-list"], Assert.IsType<CommandLogSourceOptions>(explicitLog.Options).Models);
+    }
+
+    [Theory]
+    [InlineData("false", 0)]
+    [InlineData("true", 1)]
+    public void A_pipeline_switched_off_by_enabled_is_checked_and_left_out(string enabled, int count)
+    {
+        var loader = PipelinesFileCorpus.Loader(new Dictionary<string, string> { ["REDIS_URL"] = "127.0.0.1:6379", ["PUBLISH"] = enabled });
+
+        var document = loader.Parse(PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    enabled: ${PUBLISH}"), "pipelines.yaml").Require();
+
+        Assert.Equal(count, document.Pipelines.Count);
     }
 
     [Fact]

@@ -161,7 +161,7 @@ public sealed partial class PipelinesFileLoader(
         }
         if (reading.Mapping(value, $"pipeline '{name}'") is not { } body) return null;
         var where = $"pipeline '{name}'";
-        reading.OnlyKeys(body, where, "from", "where", "projection", "select", "to", "on-error", "batch", "owner");
+        reading.OnlyKeys(body, where, "from", "where", "projection", "select", "to", "on-error", "batch", "owner", "enabled");
         var before = reading.Problems.Count;
 
         var source = Reference(reading, body, "from", where, sources, sourceNodes.Keys, "source");
@@ -186,7 +186,16 @@ public sealed partial class PipelinesFileLoader(
             else reading.Problem(ownerNode, $"'owner' of {where} is '{field}'; it must name a top-level field of the view's documents (letters, digits, '_' and '-')");
         }
 
+        var enabled = true;
+        if (YamlReading.Child(body, "enabled") is { } enabledNode && reading.Scalar(enabledNode, $"'enabled' of {where}") is { } switched)
+        {
+            if (bool.TryParse(switched, out var parsed)) enabled = parsed;
+            else reading.Problem(enabledNode, $"'enabled' of {where} is '{switched}'; it must be true or false");
+        }
+
         if (reading.Problems.Count > before || source is null || sink is null || projection is null) return null;
+        // Checked like any other, so that turning it on (often by an environment variable) cannot bring a mistake to light.
+        if (!enabled) return null;
         var fingerprint = DefinitionFingerprint.Of(value, sourceNodes[source.Name], sinkNodes[sink.Name]);
         return new PipelineDefinition(name, source, filter, projection, sink, onError, batch, fingerprint, reading.At(body), owner);
     }
