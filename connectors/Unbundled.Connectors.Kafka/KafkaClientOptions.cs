@@ -14,6 +14,9 @@ public abstract class KafkaClientOptions
     {
         if (string.IsNullOrWhiteSpace(Brokers)) yield return ("brokers", "the bootstrap servers are required (host:port[,host:port…])");
         else if (Brokers.Split(',').FirstOrDefault(b => !IsHostPort(b.Trim())) is { } bad) yield return ("brokers", $"'{bad.Trim()}' is not host:port");
+        // Asked of librdkafka itself when the file loads: a misspelt setting would otherwise stop the pipeline only once it starts.
+        foreach (var (name, value) in Properties)
+            if (Native.Librdkafka.Instance.Refusal(name, value) is { } refusal) yield return ("properties", $"'{name}': {refusal}");
     }
 
     private static bool IsHostPort(string broker)
