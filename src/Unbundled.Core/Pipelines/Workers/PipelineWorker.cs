@@ -97,8 +97,17 @@ public sealed class PipelineWorker : BackgroundService
         {
             _progress.Enter(PipelineState.Standby);
             IPipelineLease lease;
-            var reader = await ServeReadsAsync(stoppingToken).ConfigureAwait(false);
-            try { lease = await leases.AcquireAsync(_definition.Name, owner => _progress.OwnedBy(owner), stoppingToken).ConfigureAwait(false); }
+            var standby = new StandbyReads(_definition, _state, _view, _services, _logger);
+            try
+            {
+                var acquiring = leases.AcquireAsync(_definition.Name, owner => _progress.OwnedBy(owner), stoppingToken);
+                while (!acquiring.IsCompleted)
+                {
+                    await standby.RefreshAsync(stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    await Task.WhenAny(acquiring, Task.Delay(StandbyRefresh, stoppingToken)).ConfigureAwait(false);
+                }
+                lease = await acquiring.ConfigureAwait(false);
+            }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { break; }
             catch (Exception error)
             {
@@ -110,7 +119,7 @@ public sealed class PipelineWorker : BackgroundService
             }
             finally
             {
-                if (reader is not null) await reader.DisposeAsync().ConfigureAwait(false);
+                await standby.DisposeAsync().ConfigureAwait(false);
             }
             await using (lease.ConfigureAwait(false))
             {
@@ -121,33 +130,6 @@ public sealed class PipelineWorker : BackgroundService
                     _logger.LogWarning("Pipeline {Pipeline} lost its lease (its database session broke) and stopped writing; another instance may take it over", _definition.Name);
                 if (_progress.State == PipelineState.Faulted) return;
             }
-        }
-    }
-
-    /// <summary>
-    /// While another instance runs the pipeline, this one still serves reads of the view from the shared
-    /// store (the active generation as it is when the wait begins); null when the sink cannot be reached now
-    /// or keeps its view in files only its writer may hold.
-    /// </summary>
-    private async Task<ISinkConnector?> ServeReadsAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            var generation = await _state.LoadGenerationAsync(_definition.Name, cancellationToken).ConfigureAwait(false);
-            var sink = _definition.Sink.Connector.Create(_definition.Sink.Options, new SinkContext(_definition.Name, _services) { Generation = generation.Active, OwnerField = _definition.Owner });
-            if (!sink.ServesReadsAnywhere)
-            {
-                await sink.DisposeAsync().ConfigureAwait(false);
-                return null;
-            }
-            await sink.ConnectAsync(cancellationToken).ConfigureAwait(false);
-            _view.Serve(sink);
-            return sink;
-        }
-        catch (Exception error) when (error is not OperationCanceledException)
-        {
-            _logger.LogWarning(error, "Pipeline {Pipeline} waits for its lease and cannot serve reads of its view meanwhile", _definition.Name);
-            return null;
         }
     }
 
@@ -198,6 +180,9 @@ public sealed class PipelineWorker : BackgroundService
         ViewTarget.OpenAsync(_definition, generation, _services, _state, _sinkRetry, cancellationToken);
 
     private Task? _headRead;
+
+    /// <summary>How often a standby instance looks whether the owner made another generation of the view active.</summary>
+    private static readonly TimeSpan StandbyRefresh = TimeSpan.FromSeconds(2);
 
     private async Task RunAsync(CancellationToken stoppingToken)
     {
