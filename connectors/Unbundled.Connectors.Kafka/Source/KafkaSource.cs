@@ -46,7 +46,7 @@ public sealed class KafkaSource : ISourceConnector, IGenerationalSource, IDescri
     {
         (_options, _context, _logger) = (options, context, logger);
         _reader = new EnvelopeReader(options, context.Source);
-        Group = options.Group ?? $"unbundled.{context.Pipeline}.g{context.Generation}";
+        Group = options.Group ?? $"unbundled.{context.Pipeline}.g{context.Generation}" + (context.Instance is { } instance ? $".{instance}" : "");
     }
 
     /// <summary>The consumer group this reader belongs to.</summary>

@@ -20,6 +20,13 @@ public sealed record SourceContext(string Pipeline, string Source, IServiceProvi
     /// group's partitions), and may refuse reads it cannot serve without doing so.
     /// </summary>
     public bool Lookup { get; init; }
+
+    /// <summary>
+    /// Set when every server instance runs this pipeline in full (a push feed serves its own instance's clients):
+    /// this instance's stable name. The reader must then see everything rather than share the work with the other
+    /// instances, e.g. in a consumer group of its own instead of the pipeline's.
+    /// </summary>
+    public string? Instance { get; init; }
 }
 
 /// <summary>

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Polly;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Pipelines.Offsets;
@@ -25,12 +27,21 @@ internal sealed class ViewTarget : IAsyncDisposable
     /// <summary>How far this generation has come.</summary>
     public ViewOffset Offset { get; }
 
+    /// <summary>The configured <c>Unbundled:Instance</c>, else the host's name: stable across restarts, unlike a process id.</summary>
+    private static string StableInstanceName(IServiceProvider services) =>
+        services.GetService<IOptions<Leases.PipelineLeaseOptions>>()?.Value.Instance ?? Environment.MachineName;
+
     /// <summary>Creates, connects and positions the sink and source of one generation, retrying while either cannot be reached.</summary>
     public static async Task<ViewTarget> OpenAsync(PipelineDefinition definition, int generation, IServiceProvider services, IPipelineStateStore state,
         ResiliencePipeline retry, CancellationToken cancellationToken)
     {
         var sink = definition.Sink.Connector.Create(definition.Sink.Options, new SinkContext(definition.Name, services) { Generation = generation, OwnerField = definition.Owner });
-        var source = definition.Source.Connector.Create(definition.Source.Options, new SourceContext(definition.Name, definition.Source.Name, services) { Generation = generation });
+        var source = definition.Source.Connector.Create(definition.Source.Options, new SourceContext(definition.Name, definition.Source.Name, services)
+        {
+            Generation = generation,
+            // A feed's clients are this instance's own: its reader must see every change, not a share of them.
+            Instance = definition.Sink.Connector.RunsOnEveryInstance ? StableInstanceName(services) : null,
+        });
         var offset = new ViewOffset(sink, state, ViewOffset.NameOf(definition.Name, generation));
         await retry.ExecuteAsync(async token =>
         {

@@ -1,0 +1,45 @@
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Unbundled.Connectors.Kafka.Source;
+using Unbundled.Sdk.Sources;
+using Unbundled.Tests.Services;
+
+namespace Unbundled.Tests.Sources.Kafka;
+
+/// <summary>Which consumer group a kafka source joins, and so whether instances share a topic's partitions or each read them all.</summary>
+[Collection(KafkaCollection.Name)]
+[Trait(TestCategory.Name, TestCategory.Servers)]
+public sealed class KafkaGroupTests(KafkaServer kafka)
+{
+    [Fact]
+    public async Task Readers_that_serve_each_instance_in_full_read_every_partition_in_groups_of_their_own()
+    {
+        var topic = $"feed-{Guid.NewGuid():N}"[..16];
+        await kafka.CreateTopicAsync(topic, 4);
+        using (var producer = kafka.Producer())
+        {
+            for (var i = 0; i < 20; i++)
+                await producer.ProduceAsync(topic, new Message<byte[]?, byte[]?>
+                {
+                    Key = Encoding.UTF8.GetBytes($$"""{"id":{{i}}}"""),
+                    Value = Encoding.UTF8.GetBytes($$"""{"before":null,"after":{"id":{{i}}},"source":{"connector":"postgresql","table":"t","lsn":{{100 + i}}},"op":"c","ts_ms":0}"""),
+                });
+        }
+        var options = new KafkaSourceOptions { Brokers = kafka.Brokers, Topics = [topic] };
+        var services = new ServiceCollection().BuildServiceProvider();
+        await using var first = (KafkaSource)new KafkaSourceFactory().Create(options, new SourceContext("feed", "topic", services) { Instance = "a" });
+        await using var second = (KafkaSource)new KafkaSourceFactory().Create(options, new SourceContext("feed", "topic", services) { Instance = "b" });
+        await first.ConnectAsync(default);
+        await second.ConnectAsync(default);
+
+        var (readByFirst, readBySecond) = (await DebeziumSamples.DrainAsync(first, 20), await DebeziumSamples.DrainAsync(second, 20));
+
+        Assert.Equal(("unbundled.feed.g0.a", "unbundled.feed.g0.b"), (first.Group, second.Group));
+        Assert.Equal(20, readByFirst.Select(r => r.Key).Distinct().Count());
+        Assert.Equal(20, readBySecond.Select(r => r.Key).Distinct().Count());
+        // A pipeline that runs once across instances keeps the one group they share.
+        await using var shared = (KafkaSource)new KafkaSourceFactory().Create(options, new SourceContext("feed", "topic", services));
+        Assert.Equal("unbundled.feed.g0", shared.Group);
+    }
+}
