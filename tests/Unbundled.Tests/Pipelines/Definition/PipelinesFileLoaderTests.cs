@@ -24,7 +24,6 @@ public sealed class PipelinesFileLoaderTests
         { "unknown sink name", PipelinesFileCorpus.Valid.Replace("to: cache", "to: cash"), "pipelines.yaml:15:9: error: pipeline 'items' names the sink 'cash', which is not declared in 'sinks'. Did you mean 'cache'?" },
         { "unknown projection", PipelinesFileCorpus.Valid.Replace("projection: todo-items", "projection: todo-item"), "pipelines.yaml:14:17: error: pipeline 'items' names the projection 'todo-item', which is not registered. Did you mean 'todo-items'?" },
         { "projection and select", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    select: { fields: { t: after.title } }"), "pipelines.yaml:16:13: error: pipeline 'items' has both 'projection' and 'select'; keep one" },
-        { "no projection", PipelinesFileCorpus.Valid.Replace("    projection: todo-items\n", ""), "pipelines.yaml:12:5: error: pipeline 'items' has neither 'projection' nor 'select': say how its documents are derived. Registered projections: todo-items" },
         { "missing to", PipelinesFileCorpus.Valid.Replace("    to: cache\n", ""), "pipelines.yaml:12:5: error: pipeline 'items' has no 'to': name the sink it writes to. Declared sinks: cache" },
         { "duplicate pipeline", PipelinesFileCorpus.Valid + "\n  items:\n    from: lists\n", "pipelines.yaml:17:3: error: 'items' appears twice in the same mapping; each name may appear once" },
         { "bad duration", PipelinesFileCorpus.Valid.Replace("ttl: 1h", "ttl: an hour"), "pipelines.yaml:9:10: error: 'ttl' in sink 'cache': 'an hour' is not a duration: use e.g. 500ms, 10s, 5m, 1h" },
@@ -80,6 +79,16 @@ public sealed class PipelinesFileLoaderValidTests
         var document = loader.Parse(PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    enabled: ${PUBLISH}"), "pipelines.yaml").Require();
 
         Assert.Equal(count, document.Pipelines.Count);
+    }
+
+    [Fact]
+    public void A_pipeline_without_projection_or_select_writes_the_whole_row_by_its_key_as_a_pipe_does()
+    {
+        var document = PipelinesFileCorpus.Loader().Parse(PipelinesFileCorpus.Valid.Replace("    projection: todo-items\n", ""), "pipelines.yaml").Require();
+
+        var selection = Assert.IsType<SelectProjection>(Assert.Single(document.Pipelines).Projection);
+        Assert.Equal("{key}", selection.KeyTemplate);
+        Assert.Equal([new SelectField(SelectProjector.Spread, new PathValue("after"))], selection.Fields);
     }
 
     [Fact]

@@ -241,12 +241,8 @@ public sealed partial class PipelinesFileLoader(
             reading.Problem(select, $"{where} has both 'projection' and 'select'; keep one");
             return null;
         }
-        if (named is null && select is null)
-        {
-            reading.Problem(body, $"{where} has neither 'projection' nor 'select': say how its documents are derived",
-                projections.Count > 0 ? $"Registered projections: {string.Join(", ", projections.Keys.Order())}" : null);
-            return null;
-        }
+        // `mysql | elasticsearch` needs no glue: without either, the document is the row (Kafka Connect's sinks write it so).
+        if (named is null && select is null) return SelectReader.WholeRow;
         if (named is not null)
         {
             if (reading.Scalar(named, $"'projection' of {where}") is not { } name) return null;

@@ -8,6 +8,9 @@ namespace Unbundled.Pipelines.Definition.Yaml;
 /// <summary>Reads a pipeline's declarative projection (<c>select:</c>): its key template and its fields (paths, templates, constants).</summary>
 internal static class SelectReader
 {
+    /// <summary>What a pipeline with neither <c>projection</c> nor <c>select</c> writes, as a pipe without <c>select</c> does: the whole row, by the change's key.</summary>
+    public static SelectProjection WholeRow { get; } = new("{key}", [new SelectField(SelectProjector.Spread, new PathValue("after"))]);
+
     /// <summary>The selection at <paramref name="node"/>, or null with its problems reported.</summary>
     public static SelectProjection? Read(YamlReading reading, YamlNode node, string where)
     {
