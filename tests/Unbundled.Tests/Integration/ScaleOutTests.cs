@@ -34,6 +34,7 @@ public sealed class ScaleOutTests(PostgresServer postgres) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _environment = new() { ["UNBUNDLED_POSTGRES"] = postgres.ConnectionString, ["UNBUNDLED_REDIS"] = await LocalServices.GetAsync("UNBUNDLED_REDIS") };
+        await _kafka.InitializeAsync();
     }
 
     [Fact]
@@ -237,7 +238,7 @@ public sealed class ScaleOutTests(PostgresServer postgres) : IAsyncLifetime
     public async Task DisposeAsync()
     {
         for (var i = 0; i < _servers.Length; i++) Kill(i);
-        _kafka.Dispose();
+        await _kafka.DisposeAsync();
         await postgres.DropSchemaAsync(_schema);
         _directory.Dispose();
     }

@@ -5,17 +5,25 @@ using Unbundled.Connectors.Kafka.Mock;
 namespace Unbundled.Tests.Services;
 
 /// <summary>
-/// A Kafka-protocol cluster for the tests: <c>UNBUNDLED_KAFKA</c> when set (a real cluster), else
-/// librdkafka's mock cluster of three brokers in this process, which other processes (kcat, servers) reach too.
+/// A Kafka-protocol cluster for the tests: <c>UNBUNDLED_KAFKA</c> when set (a real cluster); else a Testcontainers
+/// Kafka (KRaft) when a Docker engine is reachable; else librdkafka's mock cluster of three brokers in this
+/// process, which other processes (kcat, servers) reach too.
 /// </summary>
-public sealed class KafkaServer : IDisposable
+public sealed class KafkaServer : IAsyncLifetime
 {
-    private readonly MockCluster? _mock;
+    private MockCluster? _mock;
+    private Testcontainers.Kafka.KafkaContainer? _container;
 
-    /// <summary>Starts the mock cluster unless a real one is named.</summary>
-    public KafkaServer()
+    /// <inheritdoc />
+    public async Task InitializeAsync()
     {
         if (Environment.GetEnvironmentVariable("UNBUNDLED_KAFKA") is { Length: > 0 } brokers) Brokers = brokers;
+        else if (DockerEngine.IsReachable)
+        {
+            _container = new Testcontainers.Kafka.KafkaBuilder("apache/kafka:3.9.0").Build();
+            await _container.StartAsync();
+            Brokers = _container.GetBootstrapAddress();
+        }
         else
         {
             _mock = new MockCluster(brokers: 3);
@@ -24,7 +32,7 @@ public sealed class KafkaServer : IDisposable
     }
 
     /// <summary>The bootstrap servers.</summary>
-    public string Brokers { get; }
+    public string Brokers { get; private set; } = "";
 
     /// <summary>Creates <paramref name="topic"/> with <paramref name="partitions"/> partitions.</summary>
     public async Task CreateTopicAsync(string topic, int partitions)
@@ -57,7 +65,11 @@ public sealed class KafkaServer : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _mock?.Dispose();
+    public async Task DisposeAsync()
+    {
+        if (_container is not null) await _container.DisposeAsync();
+        _mock?.Dispose();
+    }
 }
 
 /// <summary>Tests that share the one Kafka cluster.</summary>

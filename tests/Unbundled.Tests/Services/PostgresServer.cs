@@ -19,7 +19,7 @@ public sealed class PostgresServer : IAsyncLifetime
     /// <inheritdoc />
     public async Task InitializeAsync()
     {
-        if (Environment.GetEnvironmentVariable("UNBUNDLED_POSTGRES") is not { Length: > 0 } && DockerIsReachable())
+        if (Environment.GetEnvironmentVariable("UNBUNDLED_POSTGRES") is not { Length: > 0 } && DockerEngine.IsReachable)
         {
             _container = new PostgreSqlBuilder("postgres:15").WithCommand("-c", "wal_level=logical").Build();
             await _container.StartAsync();
@@ -47,9 +47,6 @@ public sealed class PostgresServer : IAsyncLifetime
     {
         if (_container is not null) await _container.DisposeAsync();
     }
-
-    private static bool DockerIsReachable() =>
-        Environment.GetEnvironmentVariable("DOCKER_HOST") is { Length: > 0 } || File.Exists("/var/run/docker.sock");
 }
 
 /// <summary>Tests that share the one PostgreSQL server.</summary>
