@@ -21,7 +21,8 @@ internal static class ValidateVerb
             try
             {
                 var document = Load(path);
-                Console.WriteLine($"{path}: {document!.Sources.Count} source(s), {document.Sinks.Count} sink(s), {document.Pipelines.Count} pipeline(s): valid");
+                var off = document!.SwitchedOff.Count > 0 ? $" and {document.SwitchedOff.Count} switched off ({string.Join(", ", document.SwitchedOff)})" : "";
+                Console.WriteLine($"{path}: {document.Sources.Count} source(s), {document.Sinks.Count} sink(s), {document.Pipelines.Count} pipeline(s){off}: valid");
                 return 0;
             }
             catch (PipelinesFileException invalid)

@@ -18,7 +18,11 @@ public sealed record PipelinesDocument(
     string File,
     IReadOnlyDictionary<string, SourceDefinition> Sources,
     IReadOnlyDictionary<string, SinkDefinition> Sinks,
-    IReadOnlyList<PipelineDefinition> Pipelines);
+    IReadOnlyList<PipelineDefinition> Pipelines)
+{
+    /// <summary>Pipelines declared with <c>enabled: false</c>: checked, not run.</summary>
+    public IReadOnlyList<string> SwitchedOff { get; init; } = [];
+}
 
 /// <summary>A named source: a registered source connector (the command log unless it names another) and its options, bound and validated.</summary>
 /// <param name="Name">Its name in the file.</param>

@@ -79,6 +79,7 @@ public sealed class PipelinesFileLoaderValidTests
         var document = loader.Parse(PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    enabled: ${PUBLISH}"), "pipelines.yaml").Require();
 
         Assert.Equal(count, document.Pipelines.Count);
+        Assert.Equal(count == 0 ? ["items"] : [], document.SwitchedOff);
     }
 
     [Fact]

@@ -69,6 +69,7 @@ public sealed partial class PipelinesFileLoader(
         var sources = ReadSection(reading, root, "sources", "source", sourceNodes, ReadSource);
         var sinks = ReadSection(reading, root, "sinks", "sink", sinkNodes, ReadSink);
         var pipelines = new List<PipelineDefinition>();
+        var switchedOff = new List<string>();
         if (YamlReading.Child(root, "pipelines") is not { } pipelinesNode)
         {
             reading.Problem(root, "there is no 'pipelines' section: declare at least one pipeline");
@@ -78,13 +79,13 @@ public sealed partial class PipelinesFileLoader(
             if (pipelinesMap.Children.Count == 0) reading.Problem(pipelinesMap, "the 'pipelines' section is empty: declare at least one pipeline");
             foreach (var (key, value) in pipelinesMap.Children)
             {
-                if (ReadPipeline(reading, key, value, sources, sinks, sourceNodes, sinkNodes) is { } pipeline) pipelines.Add(pipeline);
+                if (ReadPipeline(reading, key, value, sources, sinks, sourceNodes, sinkNodes, switchedOff) is { } pipeline) pipelines.Add(pipeline);
             }
         }
 
         return reading.Problems.Count > 0
             ? new PipelinesLoadResult(null, reading.Problems)
-            : new PipelinesLoadResult(new PipelinesDocument(file, sources, sinks, pipelines), []);
+            : new PipelinesLoadResult(new PipelinesDocument(file, sources, sinks, pipelines) { SwitchedOff = switchedOff }, []);
     }
 
     private static Dictionary<string, T> ReadSection<T>(YamlReading reading, YamlMappingNode root, string section, string what,
@@ -151,7 +152,7 @@ public sealed partial class PipelinesFileLoader(
 
     private PipelineDefinition? ReadPipeline(YamlReading reading, YamlNode key, YamlNode value,
         IReadOnlyDictionary<string, SourceDefinition> sources, IReadOnlyDictionary<string, SinkDefinition> sinks,
-        Dictionary<string, YamlNode> sourceNodes, Dictionary<string, YamlNode> sinkNodes)
+        Dictionary<string, YamlNode> sourceNodes, Dictionary<string, YamlNode> sinkNodes, List<string> switchedOff)
     {
         var name = ((YamlScalarNode)key).Value ?? "";
         if (!ValidName().IsMatch(name))
@@ -195,7 +196,11 @@ public sealed partial class PipelinesFileLoader(
 
         if (reading.Problems.Count > before || source is null || sink is null || projection is null) return null;
         // Checked like any other, so that turning it on (often by an environment variable) cannot bring a mistake to light.
-        if (!enabled) return null;
+        if (!enabled)
+        {
+            switchedOff.Add(name);
+            return null;
+        }
         var fingerprint = DefinitionFingerprint.Of(value, sourceNodes[source.Name], sinkNodes[sink.Name]);
         return new PipelineDefinition(name, source, filter, projection, sink, onError, batch, fingerprint, reading.At(body), owner);
     }
