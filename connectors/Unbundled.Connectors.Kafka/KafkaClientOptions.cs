@@ -15,8 +15,18 @@ public abstract class KafkaClientOptions
         if (string.IsNullOrWhiteSpace(Brokers)) yield return ("brokers", "the bootstrap servers are required (host:port[,host:port…])");
         else if (Brokers.Split(',').FirstOrDefault(b => !IsHostPort(b.Trim())) is { } bad) yield return ("brokers", $"'{bad.Trim()}' is not host:port");
         // Asked of librdkafka itself when the file loads: a misspelt setting would otherwise stop the pipeline only once it starts.
-        foreach (var (name, value) in Properties)
-            if (Native.Librdkafka.Instance.Refusal(name, value) is { } refusal) yield return ("properties", $"'{name}': {refusal}");
+        // Confluent.Kafka's own dotnet.* settings never reach librdkafka.
+        foreach (var (name, value) in Properties.Where(p => !p.Key.StartsWith("dotnet.", StringComparison.Ordinal)))
+            if (Refusal(name, value) is { } refusal) yield return ("properties", $"'{name}': {refusal}");
+    }
+
+    private static string? Refusal(string name, string value)
+    {
+        try { return Native.Librdkafka.Instance.Refusal(name, value); }
+        catch (Exception error) when (error is TypeInitializationException or DllNotFoundException or EntryPointNotFoundException)
+        {
+            return $"librdkafka could not be loaded to check it: {(error.InnerException ?? error).Message}";
+        }
     }
 
     private static bool IsHostPort(string broker)

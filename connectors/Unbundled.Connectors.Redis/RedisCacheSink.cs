@@ -166,10 +166,9 @@ public sealed class RedisCacheSink : IGenerationalSink
     }
 
     /// <inheritdoc />
-    /// <remarks>The key is the one generation 0 would use; a later generation reads it under its own prefix.</remarks>
+    /// <remarks>The key is the view's, as the key template renders it (no prefix): each generation reads it under its own prefix, as it writes.</remarks>
     public async Task<JsonObject?> ReadAsync(string key, CancellationToken cancellationToken)
     {
-        // The view's key, as the key template renders it: the prefix is where this generation keeps it, as for writes.
         key = _prefix + key;
         if (_options.Format == RedisValueFormat.Json)
         {

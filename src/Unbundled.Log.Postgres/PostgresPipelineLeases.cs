@@ -14,11 +14,8 @@ namespace Unbundled.Log.Postgres;
 /// </summary>
 public sealed class PostgresPipelineLeases(IOptions<PostgresLogOptions> options, IOptions<PipelineLeaseOptions> leaseOptions, ILogger<PostgresPipelineLeases> logger) : IPipelineLeases
 {
-    // The lock's session sits in DistributedLock's long pg_sleep that watches for a lost handle; a backend busy in
-    // a query never reads its socket, so without a connection check a SIGKILLed instance kept its leases until the
-    // sleep ended (minutes, and a restarted instance stood by all that time). The check (PostgreSQL 14+) and server
-    // keepalives (for a vanished host) end the dead session, and with it the lock, within seconds.
-    private readonly string _connection = WatchedConnection(options.Value.ConnectionString);
+    private readonly string _plain = new NpgsqlConnectionStringBuilder(options.Value.ConnectionString) { ApplicationName = "unbundled-lease" }.ConnectionString;
+    private string? _watched;
     private readonly string _schema = options.Value.Schema;
     private int _tableReady;
 
@@ -32,7 +29,7 @@ public sealed class PostgresPipelineLeases(IOptions<PostgresLogOptions> options,
     public async Task<IPipelineLease> AcquireAsync(string pipeline, Action<string?> waiting, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var mutex = new PostgresDistributedLock(new PostgresAdvisoryLockKey($"unbundled.pipeline.{_schema}.{pipeline}", allowHashing: true), _connection,
+        var mutex = new PostgresDistributedLock(new PostgresAdvisoryLockKey($"unbundled.pipeline.{_schema}.{pipeline}", allowHashing: true), _watched!,
             o => o.KeepaliveCadence(TimeSpan.FromSeconds(5)));
         while (true)
         {
@@ -47,10 +44,19 @@ public sealed class PostgresPipelineLeases(IOptions<PostgresLogOptions> options,
         }
     }
 
-    private static string WatchedConnection(string connectionString)
+    /// <summary>
+    /// The lock's connection. Its session sits in DistributedLock's long pg_sleep that watches for a lost handle, and a
+    /// backend busy in a query never reads its socket: without a check a SIGKILLed instance kept its leases until the
+    /// sleep ended (minutes, a restarted instance standing by all that time). The server ends a dead client's session,
+    /// and so frees the lock, after ~26 s of failed keepalives (or at once, on 14+, when the socket closed); the client
+    /// gives up on a silent server after ~14 s (5 s idle, 9 probes 1 s apart, Linux's default count), so an owner cut
+    /// off from the database stops writing before another instance can take its pipelines over.
+    /// </summary>
+    private static string WatchedConnection(string connectionString, int serverVersion)
     {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = "unbundled-lease" };
-        builder.Options = $"{builder.Options} -c client_connection_check_interval=1000 -c tcp_keepalives_idle=10 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3".Trim();
+        var builder = new NpgsqlConnectionStringBuilder(connectionString) { TcpKeepAlive = true, TcpKeepAliveTime = 5, TcpKeepAliveInterval = 1 };
+        var check = serverVersion >= 140000 ? "-c client_connection_check_interval=1000 " : "";
+        builder.Options = $"{builder.Options} {check}-c tcp_keepalives_idle=20 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3".Trim();
         return builder.ConnectionString;
     }
 
@@ -64,8 +70,10 @@ public sealed class PostgresPipelineLeases(IOptions<PostgresLogOptions> options,
     private async Task EnsureTableAsync(CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _tableReady) == 1) return;
-        await using var connection = new NpgsqlConnection(_connection);
+        await using var connection = new NpgsqlConnection(_plain);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        // client_connection_check_interval is refused at connect before PostgreSQL 14.
+        _watched = WatchedConnection(_plain, connection.PostgreSqlVersion.Major * 10000);
         await using var create = new NpgsqlCommand($"create table if not exists {Owners} (pipeline text primary key, instance text not null, since timestamptz not null)", connection);
         try { await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false); }
         catch (PostgresException error) when (error.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateObject)
@@ -77,7 +85,7 @@ public sealed class PostgresPipelineLeases(IOptions<PostgresLogOptions> options,
 
     private async Task RecordAsync(string pipeline, CancellationToken cancellationToken)
     {
-        await using var connection = new NpgsqlConnection(_connection);
+        await using var connection = new NpgsqlConnection(_plain);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var upsert = new NpgsqlCommand($"""
             insert into {Owners} (pipeline, instance, since) values ($1, $2, now())
@@ -90,7 +98,7 @@ public sealed class PostgresPipelineLeases(IOptions<PostgresLogOptions> options,
 
     private async Task<string?> OwnerAsync(string pipeline, CancellationToken cancellationToken)
     {
-        await using var connection = new NpgsqlConnection(_connection);
+        await using var connection = new NpgsqlConnection(_plain);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var query = new NpgsqlCommand($"select instance from {Owners} where pipeline = $1", connection);
         query.Parameters.Add(new() { Value = pipeline });

@@ -106,7 +106,11 @@ internal static class KafkaScenario
         await host.StartAsync();
         host.Services.GetRequiredService<PipelineMonitor>().TryGet(definition.Name, out var progress);
         // Timed from the first batch on, as the baselines are from their first message.
-        while (progress!.Offset == 0) await Task.Delay(1);
+        while (progress!.Offset == 0)
+        {
+            if (progress.State == PipelineState.Faulted) throw new InvalidOperationException($"the pipeline faulted: {progress.LastError}");
+            await Task.Delay(1);
+        }
         var (clock, from) = (Stopwatch.StartNew(), progress.Offset);
         long peak = 0;
         while (progress.Offset < events)

@@ -19,14 +19,23 @@ public sealed unsafe class MockCluster : IDisposable
     {
         var native = Librdkafka.Instance;
         var error = new byte[512];
+        var conf = native.ConfNew();
         fixed (byte* buffer = error)
         {
-            // A producer handle only hosts the cluster's threads; it never produces.
-            _client = native.New(0, native.ConfNew(), buffer, (nuint)error.Length);
+            // A producer handle only hosts the cluster's threads; it never produces. It owns the conf once created.
+            _client = native.New(0, conf, buffer, (nuint)error.Length);
         }
-        if (_client == 0) throw new InvalidOperationException($"librdkafka refused a client for the mock cluster: {Encoding.UTF8.GetString(error).TrimEnd('\0')}");
+        if (_client == 0)
+        {
+            native.ConfDestroy(conf);
+            throw new InvalidOperationException($"librdkafka refused a client for the mock cluster: {Encoding.UTF8.GetString(error).TrimEnd('\0')}");
+        }
         _cluster = native.MockClusterNew(_client, brokers);
-        if (_cluster == 0) throw new InvalidOperationException("librdkafka could not start a mock cluster");
+        if (_cluster == 0)
+        {
+            native.Destroy(_client);
+            throw new InvalidOperationException("librdkafka could not start a mock cluster");
+        }
         BootstrapServers = Marshal.PtrToStringUTF8(native.MockClusterBootstraps(_cluster))!;
     }
 

@@ -16,7 +16,7 @@ internal sealed unsafe class Librdkafka
     public readonly delegate* unmanaged<nint, void> MockClusterDestroy;
     private readonly delegate* unmanaged<nint, byte*, int, int, int> _topicCreate;
     private readonly delegate* unmanaged<nint, byte*, byte*, byte*, nuint, int> _confSet;
-    private readonly delegate* unmanaged<nint, void> _confDestroy;
+    public readonly delegate* unmanaged<nint, void> ConfDestroy;
 
     private Librdkafka()
     {
@@ -29,7 +29,7 @@ internal sealed unsafe class Librdkafka
         MockClusterDestroy = (delegate* unmanaged<nint, void>)NativeLibrary.GetExport(library, "rd_kafka_mock_cluster_destroy");
         _topicCreate = (delegate* unmanaged<nint, byte*, int, int, int>)NativeLibrary.GetExport(library, "rd_kafka_mock_topic_create");
         _confSet = (delegate* unmanaged<nint, byte*, byte*, byte*, nuint, int>)NativeLibrary.GetExport(library, "rd_kafka_conf_set");
-        _confDestroy = (delegate* unmanaged<nint, void>)NativeLibrary.GetExport(library, "rd_kafka_conf_destroy");
+        ConfDestroy = (delegate* unmanaged<nint, void>)NativeLibrary.GetExport(library, "rd_kafka_conf_destroy");
     }
 
     public int MockTopicCreate(nint cluster, string topic, int partitions, int replicationFactor)
@@ -54,7 +54,7 @@ internal sealed unsafe class Librdkafka
         }
         finally
         {
-            _confDestroy(conf);
+            ConfDestroy(conf);
         }
     }
 

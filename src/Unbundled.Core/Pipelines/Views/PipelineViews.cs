@@ -26,4 +26,7 @@ public sealed class PipelineView
     public ISinkConnector? Sink => Volatile.Read(ref _sink);
 
     internal void Serve(ISinkConnector sink) => Volatile.Write(ref _sink, sink);
+
+    /// <summary>Readers get "not ready" (503) rather than a disposed sink (a 500) until a sink is served again.</summary>
+    internal void Withdraw() => Volatile.Write(ref _sink, null);
 }

@@ -39,8 +39,9 @@ internal sealed class ViewTarget : IAsyncDisposable
         var source = definition.Source.Connector.Create(definition.Source.Options, new SourceContext(definition.Name, definition.Source.Name, services)
         {
             Generation = generation,
-            // A feed's clients are this instance's own: its reader must see every change, not a share of them.
-            Instance = definition.Sink.Connector.RunsOnEveryInstance ? StableInstanceName(services) : null,
+            // A feed's clients are this instance's own, and a view in this instance's files (a Lucene index, an NDJSON
+            // journal) must hold every document: such a reader sees every change, not a share of them.
+            Instance = definition.Sink.Connector.RunsOnEveryInstance || (sink is not IPassThroughSink && !sink.ServesReadsAnywhere) ? StableInstanceName(services) : null,
         });
         var offset = new ViewOffset(sink, state, ViewOffset.NameOf(definition.Name, generation));
         await retry.ExecuteAsync(async token =>

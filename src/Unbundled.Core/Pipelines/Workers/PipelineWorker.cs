@@ -43,6 +43,10 @@ public sealed class PipelineWorker : BackgroundService
     private readonly DeadLetterReplayer _replayer;
     private DateTimeOffset _lastRetryWarning = DateTimeOffset.MinValue;
     private ViewTarget? _live;
+    private Task? _headRead;
+
+    /// <summary>How often a standby instance looks whether the owner made another generation of the view active.</summary>
+    private static readonly TimeSpan StandbyRefresh = TimeSpan.FromSeconds(2);
 
     /// <summary>Creates the worker of one pipeline.</summary>
     public PipelineWorker(PipelineTransform transform, IPipelineStateStore state, PipelineMonitor monitor, PipelineViews views, RebuildRequests rebuilds, DeadLetterReplays replays, IServiceProvider services,
@@ -169,6 +173,8 @@ public sealed class PipelineWorker : BackgroundService
         finally
         {
             if (_progress.State != PipelineState.Faulted) _progress.Enter(PipelineState.Stopped);
+            // A lost lease leaves the instance up: its readers must not reach the sink disposed here.
+            _view.Withdraw();
             if (_live is not null) await _live.DisposeAsync().ConfigureAwait(false);
             _live = null;
             await _rebuild.DisposeAsync().ConfigureAwait(false);
@@ -178,11 +184,6 @@ public sealed class PipelineWorker : BackgroundService
 
     private Task<ViewTarget> OpenAsync(int generation, CancellationToken cancellationToken) =>
         ViewTarget.OpenAsync(_definition, generation, _services, _state, _sinkRetry, cancellationToken);
-
-    private Task? _headRead;
-
-    /// <summary>How often a standby instance looks whether the owner made another generation of the view active.</summary>
-    private static readonly TimeSpan StandbyRefresh = TimeSpan.FromSeconds(2);
 
     private async Task RunAsync(CancellationToken stoppingToken)
     {
@@ -252,6 +253,8 @@ public sealed class PipelineWorker : BackgroundService
                     if (await _rebuild.StepAsync(live, stoppingToken).ConfigureAwait(false) is { } rebuilt)
                     {
                         _live = rebuilt;
+                        // A head read may still be on the retired generation's source, which the drop disposes.
+                        await HeadReadDoneAsync().ConfigureAwait(false);
                         await _rebuild.DropRetiredAsync(stoppingToken).ConfigureAwait(false);
                         if (_rebuildAgain && _rebuildRequest.TryRequest()) _rebuildAgain = false;
                     }
@@ -270,8 +273,15 @@ public sealed class PipelineWorker : BackgroundService
         finally
         {
             // The source is disposed next: no head read may still be using it.
-            if (_headRead is { } headRead) await headRead.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await HeadReadDoneAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Waits for a head read in flight, at most 10 s (a source's handles stay valid through a call in progress).</summary>
+    private async Task HeadReadDoneAsync()
+    {
+        if (_headRead is { } headRead) await headRead.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _headRead = null;
     }
 
     /// <summary>Reads the source's head for status; a failure only leaves the last head seen.</summary>

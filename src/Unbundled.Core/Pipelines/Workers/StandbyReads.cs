@@ -15,6 +15,7 @@ internal sealed class StandbyReads(PipelineDefinition definition, IPipelineState
 {
     private ISinkConnector? _sink;
     private int? _generation;
+    private bool _warned;
 
     /// <summary>Opens the active generation for reads unless it is open already; a store out of reach leaves reads as they were.</summary>
     public async Task RefreshAsync(CancellationToken cancellationToken)
@@ -24,20 +25,29 @@ internal sealed class StandbyReads(PipelineDefinition definition, IPipelineState
             var active = (await state.LoadGenerationAsync(definition.Name, cancellationToken).ConfigureAwait(false)).Active;
             if (active == _generation) return;
             var sink = definition.Sink.Connector.Create(definition.Sink.Options, new SinkContext(definition.Name, services) { Generation = active, OwnerField = definition.Owner });
-            _generation = active;
             if (!sink.ServesReadsAnywhere)
             {
+                // Readers of this instance get "not ready" rather than a sink another instance writes.
                 await sink.DisposeAsync().ConfigureAwait(false);
+                view.Withdraw();
+                _generation = active;
                 return;
             }
-            await sink.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            try { await sink.ConnectAsync(cancellationToken).ConfigureAwait(false); }
+            catch
+            {
+                await sink.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
             view.Serve(sink);
             if (_sink is not null) await _sink.DisposeAsync().ConfigureAwait(false);
-            _sink = sink;
+            (_sink, _generation, _warned) = (sink, active, false);
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
-            logger.LogWarning(error, "Pipeline {Pipeline} waits for its lease and cannot serve reads of its view meanwhile", definition.Name);
+            // Tried again at the next refresh; said once per outage, not every two seconds.
+            if (!_warned) logger.LogWarning(error, "Pipeline {Pipeline} waits for its lease and cannot serve reads of its view meanwhile", definition.Name);
+            _warned = true;
         }
     }
 
