@@ -14,7 +14,11 @@ namespace Unbundled.Log.Postgres;
 /// </summary>
 public sealed class PostgresPipelineLeases(IOptions<PostgresLogOptions> options, IOptions<PipelineLeaseOptions> leaseOptions, ILogger<PostgresPipelineLeases> logger) : IPipelineLeases
 {
-    private readonly string _plain = new NpgsqlConnectionStringBuilder(options.Value.ConnectionString) { ApplicationName = "unbundled-lease" }.ConnectionString;
+    // Named after the instance, so that pg_stat_activity says whose lease a session holds (PostgreSQL keeps 63 bytes of it).
+    private readonly string _plain = new NpgsqlConnectionStringBuilder(options.Value.ConnectionString)
+    {
+        ApplicationName = $"unbundled-lease:{InstanceOf(leaseOptions.Value)}" is var name && name.Length > 63 ? name[..63] : name,
+    }.ConnectionString;
     private string? _watched;
     private readonly string _schema = options.Value.Schema;
     private int _tableReady;
@@ -23,7 +27,9 @@ public sealed class PostgresPipelineLeases(IOptions<PostgresLogOptions> options,
     private string Owners => $"\"{_schema}\".pipeline_owners";
 
     /// <inheritdoc />
-    public string Instance { get; } = leaseOptions.Value.Instance ?? $"{Environment.MachineName}:{Environment.ProcessId}";
+    public string Instance { get; } = InstanceOf(leaseOptions.Value);
+
+    private static string InstanceOf(PipelineLeaseOptions options) => options.Instance ?? $"{Environment.MachineName}:{Environment.ProcessId}";
 
     /// <inheritdoc />
     public async Task<IPipelineLease> AcquireAsync(string pipeline, Action<string?> waiting, CancellationToken cancellationToken)

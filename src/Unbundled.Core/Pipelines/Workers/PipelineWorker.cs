@@ -125,7 +125,7 @@ public sealed class PipelineWorker : BackgroundService
             {
                 await standby.DisposeAsync().ConfigureAwait(false);
             }
-            await using (lease.ConfigureAwait(false))
+            try
             {
                 _progress.OwnedBy(leases.Instance);
                 using var owned = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lease.Lost);
@@ -133,6 +133,15 @@ public sealed class PipelineWorker : BackgroundService
                 if (lease.Lost.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
                     _logger.LogWarning("Pipeline {Pipeline} lost its lease (its database session broke) and stopped writing; another instance may take it over", _definition.Name);
                 if (_progress.State == PipelineState.Faulted) return;
+            }
+            finally
+            {
+                // Releasing a lease whose session broke fails; the lock went with the session anyway.
+                try { await lease.DisposeAsync().ConfigureAwait(false); }
+                catch (Exception error) when (error is not OperationCanceledException)
+                {
+                    _logger.LogDebug(error, "Pipeline {Pipeline}: releasing a lost lease failed", _definition.Name);
+                }
             }
         }
     }

@@ -1,0 +1,105 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Npgsql;
+using Unbundled.Testing;
+using Unbundled.Tests.Server;
+using Unbundled.Tests.Services;
+
+namespace Unbundled.Tests.Integration;
+
+/// <summary>
+/// The database session holding a pipeline's lease is terminated under the owner (as a failover or an
+/// operator's pg_terminate_backend would): the owner stops writing at once, readers get answers (never a
+/// 500 from a disposed sink), and the instance takes the lease again and goes on from its offset.
+/// </summary>
+[Collection(PostgresCollection.Name)]
+[Trait(TestCategory.Name, TestCategory.Servers)]
+public sealed class LeaseLossTests(PostgresServer postgres) : IAsyncLifetime
+{
+    private readonly string _schema = PostgresServer.UniqueSchema(nameof(LeaseLossTests));
+    private readonly string _instance = $"loss-{Guid.NewGuid():N}"[..17];
+    private readonly TempDirectory _directory = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task An_owner_whose_lease_session_is_terminated_stops_then_takes_the_lease_again_and_readers_never_see_a_server_error()
+    {
+        var redis = await LocalServices.GetAsync("UNBUNDLED_REDIS");
+        await File.WriteAllTextAsync(_directory.File("pipelines.yaml"), $$"""
+            sources:
+              lists: { models: [todo-list] }
+            sinks:
+              cache: { connector: redis, prefix: "{{_instance}}:", key: "list:{key}" }
+            pipelines:
+              titles: { from: lists, select: { fields: { title: after.title } }, to: cache }
+            """);
+        await using var server = await RunningServer.StartAsync(
+            "--Unbundled:Log:Provider=postgres", $"--Unbundled:Log:Postgres:ConnectionString={postgres.ConnectionString}", $"--Unbundled:Log:Postgres:Schema={_schema}",
+            $"--Unbundled:Redis:Connection={redis}", $"--Unbundled:Instance={_instance}", $"--Unbundled:Pipelines:File={_directory.File("pipelines.yaml")}");
+        await FlushAsync(server, 0, """{"op":"create","path":"","value":{"title":"Groceries","todos":[]}}""");
+        await WaitAsync(server, status => (string?)status["state"] == "Running" && (long)status["offset"]! >= 1);
+
+        using var stop = new CancellationTokenSource();
+        var answers = new List<HttpStatusCode>();
+        var reader = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var response = await server.Client.GetAsync("/views/titles/list:groceries");
+                lock (answers) answers.Add(response.StatusCode);
+                await Task.Delay(5);
+            }
+        });
+
+        Assert.Equal(1, await TerminateLeaseSessionAsync());
+        await FlushAsync(server, 1, """{"op":"update","path":"/title","value":"Weekend"}""");
+        await WaitAsync(server, status => (string?)status["state"] == "Running" && (long)status["offset"]! >= 2 && (string?)status["owner"] == _instance);
+        await stop.CancelAsync();
+        await reader;
+
+        var document = (await server.Client.GetFromJsonAsync<JsonObject>("/views/titles/list:groceries"))!["document"]!;
+        Assert.Equal("Weekend", (string?)document["title"]);
+        Assert.NotEmpty(answers);
+        Assert.All(answers, code => Assert.True(code is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable, $"a read answered {code}"));
+    }
+
+    /// <summary>Ends this instance's lease sessions (named after it); returns how many there were.</summary>
+    private async Task<int> TerminateLeaseSessionAsync()
+    {
+        await using var connection = new NpgsqlConnection(postgres.ConnectionString);
+        await connection.OpenAsync();
+        await using var terminate = new NpgsqlCommand(
+            "select count(*)::int from (select pg_terminate_backend(pid) from pg_stat_activity a where application_name = $1 and exists (select 1 from pg_locks l where l.pid = a.pid and l.locktype = 'advisory')) t",
+            connection);
+        terminate.Parameters.Add(new() { Value = $"unbundled-lease:{_instance}" });
+        return (int)(await terminate.ExecuteScalarAsync())!;
+    }
+
+    private static async Task FlushAsync(RunningServer server, int baseVersion, string command)
+    {
+        using var response = await server.Client.PostAsync("/models/todo-list/groceries/flush",
+            new StringContent($$"""{"baseVersion":{{baseVersion}},"commands":[{{command}}]}""", Encoding.UTF8, "application/json"));
+        response.EnsureSuccessStatusCode();
+    }
+
+    private static async Task WaitAsync(RunningServer server, Func<JsonObject, bool> condition)
+    {
+        JsonObject? status = null;
+        for (var attempt = 0; attempt < 300; attempt++)
+        {
+            status = await server.Client.GetFromJsonAsync<JsonObject>("/pipelines/titles");
+            if (condition(status!)) return;
+            await Task.Delay(100);
+        }
+        Assert.Fail($"timed out; status: {status}");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await postgres.DropSchemaAsync(_schema);
+        _directory.Dispose();
+    }
+}
