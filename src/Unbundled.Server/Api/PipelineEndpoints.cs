@@ -34,16 +34,18 @@ public static class PipelineEndpoints
         routes.MapGet("/pipelines", async (HttpContext http, AccessGate gate, PipelineMonitor monitor, PipelineCatalog pipelines, IPipelineReplay sources, CancellationToken cancellationToken) =>
         {
             if (gate.Check(http, admin) is { } refused) return refused;
-            // Pipelines reading one declared source share its head: one read per source, not per pipeline.
+            // Pipelines reading one declared source share its head: one read per source, not per pipeline, and one
+            // failure too (N pipelines on a source that is down would otherwise wait out N connect timeouts).
             var heads = new Dictionary<string, long>(StringComparer.Ordinal);
+            var failures = new Dictionary<string, string>(StringComparer.Ordinal);
             var statuses = new List<PipelineStatus>();
             foreach (var progress in monitor.Pipelines)
-                statuses.Add(await StatusAsync(progress, sources, heads, pipelines.Find(progress.Pipeline)?.Definition.Source.Name ?? progress.Pipeline, cancellationToken));
+                statuses.Add(await StatusAsync(progress, sources, heads, failures, pipelines.Find(progress.Pipeline)?.Definition.Source.Name ?? progress.Pipeline, cancellationToken));
             return Results.Ok(statuses);
         }).WithSummary("Every pipeline's status: state, offset, lag, rate, errors, rebuild").Problems();
         routes.MapGet("/pipelines/{name}", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, IPipelineReplay sources, CancellationToken cancellationToken) =>
             gate.Check(http, admin) ?? (monitor.TryGet(name, out var progress)
-                ? Results.Ok(await StatusAsync(progress, sources, [], name, cancellationToken))
+                ? Results.Ok(await StatusAsync(progress, sources, [], [], name, cancellationToken))
                 : UnknownPipeline(name, monitor)))
             .WithSummary("One pipeline's status")
             .Problems(new ProblemType(404, "unknown-pipeline", "no pipeline has that name"));
@@ -58,7 +60,7 @@ public static class PipelineEndpoints
             if (rebuilds.Find(name)?.TryRequest() != true)
                 return Results.Problem($"pipeline '{name}' is already rebuilding its view (generation {progress.RebuildGeneration?.ToString() ?? (progress.Generation + 1).ToString()})",
                     statusCode: StatusCodes.Status409Conflict, title: "Rebuild running", type: TypePrefix + "rebuild-running");
-            return Results.Accepted($"/pipelines/{name}", await StatusAsync(progress, sources, [], name, cancellationToken));
+            return Results.Accepted($"/pipelines/{name}", await StatusAsync(progress, sources, [], [], name, cancellationToken));
         }).WithSummary("Rebuild a pipeline's view as a new generation beside the live one")
             .Problems(
                 new(400, "not-rebuildable", "the sink cannot keep two generations apart"),
@@ -179,19 +181,24 @@ public static class PipelineEndpoints
     /// A source out of reach (its database down, a slot being created) is reported in the status, not as a failed request:
     /// status is what an operator reads when something is wrong.
     /// </summary>
-    private static async Task<PipelineStatus> StatusAsync(PipelineProgress progress, IPipelineReplay sources, Dictionary<string, long> heads, string source, CancellationToken cancellationToken)
+    private static async Task<PipelineStatus> StatusAsync(PipelineProgress progress, IPipelineReplay sources, Dictionary<string, long> heads,
+        Dictionary<string, string> failures, string source, CancellationToken cancellationToken)
     {
+        if (failures.TryGetValue(source, out var known)) return Unreachable(progress, known);
         try
         {
             if (!heads.TryGetValue(source, out var head)) heads[source] = head = await sources.ReadHeadAsync(progress.Pipeline, cancellationToken);
             // A consumer group's reader of status holds no partitions: the head its worker saw may be the better one.
             return PipelineStatus.From(progress, Math.Max(head, progress.Head)) with { Source = await sources.DescribeSourceAsync(progress.Pipeline, cancellationToken) };
         }
-        catch (Exception error) when (error is not OperationCanceledException)
+        catch (Exception error) when (!cancellationToken.IsCancellationRequested)
         {
-            return PipelineStatus.From(progress, progress.Head) with { Source = new Dictionary<string, string> { ["error"] = error.Message } };
+            return Unreachable(progress, failures[source] = error.Message);
         }
     }
+
+    private static PipelineStatus Unreachable(PipelineProgress progress, string error) =>
+        PipelineStatus.From(progress, progress.Head) with { Source = new Dictionary<string, string> { ["error"] = error } };
 
     internal static IResult UnknownPipeline(string name, PipelineMonitor monitor) =>
         Results.Problem($"there is no pipeline '{name}' (pipelines: {string.Join(", ", monitor.Pipelines.Select(p => p.Pipeline))})",
