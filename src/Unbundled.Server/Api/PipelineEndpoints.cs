@@ -184,21 +184,24 @@ public static class PipelineEndpoints
     private static async Task<PipelineStatus> StatusAsync(PipelineProgress progress, IPipelineReplay sources, Dictionary<string, long> heads,
         Dictionary<string, string> failures, string source, CancellationToken cancellationToken)
     {
-        if (failures.TryGetValue(source, out var known)) return Unreachable(progress, known);
+        if (failures.TryGetValue(source, out var known)) return PipelineStatus.From(progress, progress.Head) with { Source = Failed(known) };
+        long head;
         try
         {
-            if (!heads.TryGetValue(source, out var head)) heads[source] = head = await sources.ReadHeadAsync(progress.Pipeline, cancellationToken);
-            // A consumer group's reader of status holds no partitions: the head its worker saw may be the better one.
-            return PipelineStatus.From(progress, Math.Max(head, progress.Head)) with { Source = await sources.DescribeSourceAsync(progress.Pipeline, cancellationToken) };
+            if (!heads.TryGetValue(source, out head)) heads[source] = head = await sources.ReadHeadAsync(progress.Pipeline, cancellationToken);
         }
         catch (Exception error) when (!cancellationToken.IsCancellationRequested)
         {
-            return Unreachable(progress, failures[source] = error.Message);
+            return PipelineStatus.From(progress, progress.Head) with { Source = Failed(failures[source] = error.Message) };
         }
+        IReadOnlyDictionary<string, string>? described;
+        try { described = await sources.DescribeSourceAsync(progress.Pipeline, cancellationToken); }
+        catch (Exception error) when (!cancellationToken.IsCancellationRequested) { described = Failed(error.Message); }
+        // A consumer group's reader of status holds no partitions: the head its worker saw may be the better one.
+        return PipelineStatus.From(progress, Math.Max(head, progress.Head)) with { Source = described };
     }
 
-    private static PipelineStatus Unreachable(PipelineProgress progress, string error) =>
-        PipelineStatus.From(progress, progress.Head) with { Source = new Dictionary<string, string> { ["error"] = error } };
+    private static Dictionary<string, string> Failed(string error) => new() { ["error"] = error };
 
     internal static IResult UnknownPipeline(string name, PipelineMonitor monitor) =>
         Results.Problem($"there is no pipeline '{name}' (pipelines: {string.Join(", ", monitor.Pipelines.Select(p => p.Pipeline))})",
