@@ -24,6 +24,7 @@ internal sealed class GroupConsumer : IAsyncDisposable
     private readonly Dictionary<TopicPartition, int> _epochs = [];
     private readonly TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
+    private readonly ManualResetEventSlim _room = new(initialState: true);
     private readonly Lock _gate = new();
     private int _buffered, _nextEpoch;
     private bool _paused;
@@ -90,7 +91,7 @@ internal sealed class GroupConsumer : IAsyncDisposable
     public bool TryTake(out Fetched fetched)
     {
         if (!_fetched.Reader.TryRead(out fetched)) return false;
-        Interlocked.Decrement(ref _buffered);
+        if (Interlocked.Decrement(ref _buffered) < FullAt && !_room.IsSet) _room.Set();
         return true;
     }
 
@@ -165,17 +166,20 @@ internal sealed class GroupConsumer : IAsyncDisposable
             _paused = false;
             return;
         }
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (Volatile.Read(ref _buffered) >= FullAt && !token.IsCancellationRequested)
+        if (Volatile.Read(ref _buffered) < FullAt) return;
+        _room.Reset();
+        // Checked again after the reset: the reader may have made room in between, and set the event before it.
+        if (Volatile.Read(ref _buffered) < FullAt) return;
+        try
         {
-            if (waited.Elapsed > PatienceBeforePause)
-            {
-                _consumer.Pause(_consumer.Assignment);
-                _paused = true;
-                return;
-            }
-            Thread.Sleep(1);
+            if (_room.Wait(PatienceBeforePause, token)) return;
         }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        _consumer.Pause(_consumer.Assignment);
+        _paused = true;
     }
 
     private void Assigned(List<TopicPartition> partitions)
@@ -219,5 +223,6 @@ internal sealed class GroupConsumer : IAsyncDisposable
         }
         _consumer.Dispose();
         _stop.Dispose();
+        _room.Dispose();
     }
 }
