@@ -20,6 +20,7 @@ public sealed class KafkaSource : ISourceConnector, IGenerationalSource, IDescri
     private readonly KafkaSourceOptions _options;
     private readonly SourceContext _context;
     private readonly ILogger<KafkaSource> _logger;
+    private readonly KafkaReaders _readers;
     private readonly EnvelopeReader _reader;
     private readonly Lock _gate = new();
     private readonly Dictionary<TopicPartition, Progress> _partitions = [];
@@ -42,9 +43,9 @@ public sealed class KafkaSource : ISourceConnector, IGenerationalSource, IDescri
     private readonly record struct Handed(long Offset, TopicPartition Partition, int Epoch, long Next, SourceRecord? Record);
 
     /// <summary>Creates a reader of the source for one pipeline.</summary>
-    public KafkaSource(KafkaSourceOptions options, SourceContext context, ILogger<KafkaSource> logger)
+    internal KafkaSource(KafkaSourceOptions options, SourceContext context, KafkaReaders readers, ILogger<KafkaSource> logger)
     {
-        (_options, _context, _logger) = (options, context, logger);
+        (_options, _context, _readers, _logger) = (options, context, readers, logger);
         _reader = new EnvelopeReader(options, context.Source);
         Group = options.Group ?? $"unbundled.{context.Pipeline}.g{context.Generation}" + (context.Instance is { } instance ? $".{instance}" : "");
     }
@@ -70,6 +71,7 @@ public sealed class KafkaSource : ISourceConnector, IGenerationalSource, IDescri
             throw;
         }
         _group = group;
+        _readers.Reads(_context.Pipeline, this);
         if (_options.DeadLetterTopic is { } topic) _deadLetters = new DeadLetterTopic(_options, topic, _context.Pipeline, _logger);
         await Task.Run(ResolveStarts, cancellationToken).ConfigureAwait(false);
         lock (_gate) _issued = Math.Max(_issued, _sum);
@@ -164,6 +166,7 @@ public sealed class KafkaSource : ISourceConnector, IGenerationalSource, IDescri
     /// <remarks>This member's offset plus the messages its partitions hold past what it read.</remarks>
     public async Task<long> ReadHeadAsync(CancellationToken cancellationToken)
     {
+        if (PipelineReader is { } reader) return await reader.ReadHeadAsync(cancellationToken).ConfigureAwait(false);
         if (_group is null) return 0;
         var group = _group;
         // librdkafka's queries block: one trip to the thread pool for all of them.
@@ -257,7 +260,10 @@ public sealed class KafkaSource : ISourceConnector, IGenerationalSource, IDescri
     /// <inheritdoc />
     /// <remarks>The group's committed offset and lag per partition, as any member or a lookup sees them.</remarks>
     public Task<IReadOnlyDictionary<string, string>> DescribeAsync(CancellationToken cancellationToken) =>
-        Task.Run(() => GroupLag.Describe(_options, Group), cancellationToken);
+        PipelineReader is { } reader ? reader.DescribeAsync(cancellationToken) : Task.Run(() => GroupLag.Describe(_options, Group), cancellationToken);
+
+    /// <summary>For a lookup, the pipeline's own reader in this process, which knows its generation's (or instance's) group.</summary>
+    private KafkaSource? PipelineReader => _context.Lookup && _readers.ReaderOf(_context.Pipeline) is { } reader && reader != this ? reader : null;
 
     /// <inheritdoc />
     /// <remarks>Deletes the retired generation's consumer group, whose committed offsets nothing reads again.</remarks>
@@ -275,6 +281,7 @@ public sealed class KafkaSource : ISourceConnector, IGenerationalSource, IDescri
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        _readers.Stops(_context.Pipeline, this);
         _deadLetters?.Dispose();
         _deadLetters = null;
         if (_group is { } group) await group.DisposeAsync().ConfigureAwait(false);

@@ -43,7 +43,9 @@ public sealed class KafkaSourceFactory : SourceConnectorFactory<KafkaSourceOptio
         catch (ArgumentException error) { return error.Message; }
     }
 
+    private readonly KafkaReaders _readers = new();
+
     /// <inheritdoc />
     protected override ISourceConnector Create(KafkaSourceOptions options, SourceContext context) =>
-        new KafkaSource(options, context, context.Services.GetService<ILogger<KafkaSource>>() ?? NullLogger<KafkaSource>.Instance);
+        new KafkaSource(options, context, _readers, context.Services.GetService<ILogger<KafkaSource>>() ?? NullLogger<KafkaSource>.Instance);
 }

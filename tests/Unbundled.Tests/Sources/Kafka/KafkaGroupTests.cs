@@ -28,7 +28,8 @@ public sealed class KafkaGroupTests(KafkaServer kafka)
         }
         var options = new KafkaSourceOptions { Brokers = kafka.Brokers, Topics = [topic] };
         var services = new ServiceCollection().BuildServiceProvider();
-        await using var first = (KafkaSource)new KafkaSourceFactory().Create(options, new SourceContext("feed", "topic", services) { Instance = "a" });
+        var factory = new KafkaSourceFactory();
+        await using var first = (KafkaSource)factory.Create(options, new SourceContext("feed", "topic", services) { Instance = "a" });
         await using var second = (KafkaSource)new KafkaSourceFactory().Create(options, new SourceContext("feed", "topic", services) { Instance = "b" });
         await first.ConnectAsync(default);
         await second.ConnectAsync(default);
@@ -38,6 +39,12 @@ public sealed class KafkaGroupTests(KafkaServer kafka)
         Assert.Equal(("unbundled.feed.g0.a", "unbundled.feed.g0.b"), (first.Group, second.Group));
         Assert.Equal(20, readByFirst.Select(r => r.Key).Distinct().Count());
         Assert.Equal(20, readBySecond.Select(r => r.Key).Distinct().Count());
+        // Status asks a lookup beside the pipeline: it answers for the group the pipeline's reader really uses.
+        await using var lookup = factory.Create(options, new SourceContext("feed", "topic", services) { Lookup = true });
+        await lookup.ConnectAsync(default);
+        Assert.Equal("unbundled.feed.g0.a", (await ((IDescribedSource)lookup).DescribeAsync(default))["group"]);
+        Assert.Equal(20, await lookup.ReadHeadAsync(default));
+
         // A pipeline that runs once across instances keeps the one group they share.
         await using var shared = (KafkaSource)new KafkaSourceFactory().Create(options, new SourceContext("feed", "topic", services));
         Assert.Equal("unbundled.feed.g0", shared.Group);
