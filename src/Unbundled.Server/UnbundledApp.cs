@@ -95,7 +95,7 @@ public static class UnbundledApp
         services.AddNdjsonFileSink().AddLuceneIndexSink().AddElasticsearchSink();
         services.AddPostgresSource();
         services.AddKafka();
-        services.Configure<Unbundled.Pipelines.Leases.PipelineLeaseOptions>(options => options.Instance ??= configuration["Unbundled:Instance"]);
+        services.Configure<Unbundled.Pipelines.Leases.PipelineLeaseOptions>(options => options.Instance ??= configuration["Unbundled:Instance"] ?? DefaultInstance(configuration));
         unbundled.AddPushFeeds();
         var redis = configuration["Unbundled:Redis:Connection"] ?? configuration["UNBUNDLED_REDIS"];
         if (redis is { Length: > 0 })
@@ -115,5 +115,17 @@ public static class UnbundledApp
             : File.Exists(DefaultPipelinesFile) ? DefaultPipelinesFile : null;
         if (file is not null) unbundled.AddPipelinesFile(file);
         return unbundled;
+    }
+
+    /// <summary>
+    /// An instance's name when none is configured: host and port, stable across restarts and apart from another
+    /// instance on the same host (a per-instance consumer group keeps its offsets by it); null when the port is
+    /// chosen at start, and then the lease names the process.
+    /// </summary>
+    private static string? DefaultInstance(IConfiguration configuration)
+    {
+        var first = (configuration["urls"] ?? configuration["ASPNETCORE_URLS"] ?? DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? DefaultUrl;
+        var port = Uri.TryCreate(first.Replace("://*", "://localhost").Replace("://+", "://localhost"), UriKind.Absolute, out var uri) ? uri.Port : 0;
+        return port > 0 ? $"{Environment.MachineName}:{port}" : null;
     }
 }

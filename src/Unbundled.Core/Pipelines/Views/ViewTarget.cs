@@ -27,7 +27,7 @@ internal sealed class ViewTarget : IAsyncDisposable
     /// <summary>How far this generation has come.</summary>
     public ViewOffset Offset { get; }
 
-    /// <summary>The configured <c>Unbundled:Instance</c>, else the host's name: stable across restarts, unlike a process id.</summary>
+    /// <summary>The instance's name (configured, or host and port), else the host's: stable across restarts, unlike a process id.</summary>
     private static string StableInstanceName(IServiceProvider services) =>
         services.GetService<IOptions<Leases.PipelineLeaseOptions>>()?.Value.Instance ?? Environment.MachineName;
 
