@@ -280,8 +280,14 @@ public sealed class PostgresSourceTests(PostgresServer server) : IAsyncLifetime
         var (records, reached) = await CapturedDatabase.DrainAsync(fast, fastAt);
         await fast.AcknowledgeAsync(reached, default);
         Assert.Equal(100, records.Count);
-        var fastSlot = await ConfirmedFlushAsync(_db.Pipelines + "fast");
-        var slowSlot = await ConfirmedFlushAsync(_db.Pipelines + "slow");
+        // The acknowledgement reaches the server in the stream's next status update, not with the call.
+        var (fastSlot, slowSlot) = ("", "");
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            (fastSlot, slowSlot) = (await ConfirmedFlushAsync(_db.Pipelines + "fast"), await ConfirmedFlushAsync(_db.Pipelines + "slow"));
+            if (Lsn(fastSlot) > Lsn(slowSlot)) break;
+            await Task.Delay(100);
+        }
         Assert.True(Lsn(fastSlot) > Lsn(slowSlot), $"the fast slot ({fastSlot}) did not move past the slow one ({slowSlot})");
 
         // The slow one then finds every change still there for it.
