@@ -5,7 +5,6 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Unbundled.Connectors.Kafka.Mock;
 using Unbundled.Connectors.Kafka.Sink;
 using Unbundled.Connectors.Kafka.Source;
 using Unbundled.Connectors.Redis;
@@ -32,9 +31,9 @@ internal static class KafkaScenario
     public static async Task<BenchResult> ConsumeAsync(bool quick)
     {
         var events = quick ? 200_000 : 1_000_000;
-        using var kafka = new BenchKafka();
+        using var kafka = new LocalKafka();
         var topic = $"bench-{Guid.NewGuid():N}"[..16];
-        kafka.CreateTopic(topic);
+        await kafka.CreateTopicAsync(topic, Partitions);
         ProduceDebezium(kafka.Brokers, topic, events);
 
         var kcat = Stopwatch.StartNew();
@@ -59,9 +58,9 @@ internal static class KafkaScenario
     public static async Task<BenchResult> PublishAsync(bool quick)
     {
         var events = quick ? 200_000 : 1_000_000;
-        using var kafka = new BenchKafka();
+        using var kafka = new LocalKafka();
         var topic = $"bench-{Guid.NewGuid():N}"[..16];
-        kafka.CreateTopic(topic);
+        await kafka.CreateTopicAsync(topic, Partitions);
         var directory = Directory.CreateTempSubdirectory("unbundled-bench-");
         var logFile = Path.Combine(directory.FullName, "log.db");
         try
@@ -78,7 +77,7 @@ internal static class KafkaScenario
             RequireRetained(kafka.Brokers, topic, events);
             var messages = ReadBack(kafka.Brokers, topic, events);
             var copy = $"{topic}-raw";
-            kafka.CreateTopic(copy);
+            await kafka.CreateTopicAsync(copy, Partitions);
             var baseline = ProduceRaw(kafka.Brokers, copy, messages);
             Console.WriteLine($"raw producer: the same {messages.Count} messages at {baseline:0} events/s");
             return new BenchResult("kafka-publish", rate, "events/s", baseline);
@@ -137,18 +136,7 @@ internal static class KafkaScenario
             var op = e < 100_000 ? "c" : "u";
             var before = op == "c" ? "null" : $$"""{"id":{{id}},"status":"new","total":"{{id % 1000}}.00"}""";
             var value = $$"""{"before":{{before}},"after":{"id":{{id}},"status":"{{(op == "c" ? "new" : "paid")}}","total":"{{id % 1000}}.00"},"source":{"version":"2.7.0.Final","connector":"postgresql","name":"shop","ts_ms":1700000000000,"snapshot":"false","db":"shop","sequence":"[null,\"{{e}}\"]","schema":"public","table":"orders","txId":{{e}},"lsn":{{1000 + 8L * e}},"xmin":null},"op":"{{op}}","ts_ms":1700000000000,"transaction":null}""";
-            while (true)
-            {
-                try
-                {
-                    producer.Produce(topic, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes($$"""{"id":{{id}}}"""), Value = Encoding.UTF8.GetBytes(value) });
-                    break;
-                }
-                catch (ProduceException<byte[], byte[]> error) when (error.Error.Code == ErrorCode.Local_QueueFull)
-                {
-                    producer.Poll(TimeSpan.FromMilliseconds(50));
-                }
-            }
+            Send(producer, topic, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes($$"""{"id":{{id}}}"""), Value = Encoding.UTF8.GetBytes(value) });
         }
         producer.Flush();
         RequireRetained(brokers, topic, events);
@@ -188,23 +176,26 @@ internal static class KafkaScenario
             BootstrapServers = brokers, EnableIdempotence = true, Acks = Acks.All, LingerMs = 1, CompressionType = CompressionType.Lz4,
         }).Build();
         var clock = Stopwatch.StartNew();
-        foreach (var message in messages)
-        {
-            while (true)
-            {
-                try
-                {
-                    producer.Produce(topic, message);
-                    break;
-                }
-                catch (ProduceException<byte[], byte[]> error) when (error.Error.Code == ErrorCode.Local_QueueFull)
-                {
-                    producer.Poll(TimeSpan.FromMilliseconds(50));
-                }
-            }
-        }
+        foreach (var message in messages) Send(producer, topic, message);
         producer.Flush();
         return messages.Count / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Queues <paramref name="message"/>, waiting for deliveries while librdkafka's queue is full.</summary>
+    private static void Send(IProducer<byte[], byte[]> producer, string topic, Message<byte[], byte[]> message)
+    {
+        while (true)
+        {
+            try
+            {
+                producer.Produce(topic, message);
+                return;
+            }
+            catch (ProduceException<byte[], byte[]> error) when (error.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                producer.Poll(TimeSpan.FromMilliseconds(50));
+            }
+        }
     }
 
     /// <summary>Runs kcat, its output dropped as /dev/null would (only its lines counted); returns how many messages it printed.</summary>
@@ -220,35 +211,5 @@ internal static class KafkaScenario
         await kcat.WaitForExitAsync();
         if (kcat.ExitCode != 0) throw new InvalidOperationException($"kcat {arguments}: exit {kcat.ExitCode}: {await errors}");
         return lines;
-    }
-
-    /// <summary>The Kafka the bench runs on: <c>UNBUNDLED_KAFKA</c>, else a mock cluster in this process.</summary>
-    private sealed class BenchKafka : IDisposable
-    {
-        private readonly MockCluster? _mock;
-
-        public BenchKafka()
-        {
-            if (Environment.GetEnvironmentVariable("UNBUNDLED_KAFKA") is { Length: > 0 } brokers) Brokers = brokers;
-            else
-            {
-                _mock = new MockCluster(brokers: 3);
-                Brokers = _mock.BootstrapServers;
-            }
-        }
-
-        public string Brokers { get; }
-
-        public void CreateTopic(string topic)
-        {
-            if (_mock is not null) _mock.CreateTopic(topic, Partitions);
-            else
-            {
-                using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = Brokers }).Build();
-                admin.CreateTopicsAsync([new Confluent.Kafka.Admin.TopicSpecification { Name = topic, NumPartitions = Partitions, ReplicationFactor = 1 }]).GetAwaiter().GetResult();
-            }
-        }
-
-        public void Dispose() => _mock?.Dispose();
     }
 }

@@ -36,11 +36,9 @@ public sealed class LeaseLossTests(PostgresServer postgres) : IAsyncLifetime
             pipelines:
               titles: { from: lists, select: { fields: { title: after.title } }, to: cache }
             """);
-        await using var server = await RunningServer.StartAsync(
-            "--Unbundled:Log:Provider=postgres", $"--Unbundled:Log:Postgres:ConnectionString={postgres.ConnectionString}", $"--Unbundled:Log:Postgres:Schema={_schema}",
-            $"--Unbundled:Redis:Connection={redis}", $"--Unbundled:Instance={_instance}", $"--Unbundled:Pipelines:File={_directory.File("pipelines.yaml")}");
+        await using var server = await RunningServer.StartOnPostgresAsync(postgres.ConnectionString, _schema, redis, _instance, _directory.File("pipelines.yaml"));
         await FlushAsync(server, 0, """{"op":"create","path":"","value":{"title":"Groceries","todos":[]}}""");
-        await WaitAsync(server, status => (string?)status["state"] == "Running" && (long)status["offset"]! >= 1);
+        await server.WaitForStatusAsync("titles", status => (string?)status["state"] == "Running" && (long)status["offset"]! >= 1);
 
         using var stop = new CancellationTokenSource();
         var answers = new List<HttpStatusCode>();
@@ -56,7 +54,7 @@ public sealed class LeaseLossTests(PostgresServer postgres) : IAsyncLifetime
 
         Assert.Equal(1, await TerminateLeaseSessionAsync());
         await FlushAsync(server, 1, """{"op":"update","path":"/title","value":"Weekend"}""");
-        await WaitAsync(server, status => (string?)status["state"] == "Running" && (long)status["offset"]! >= 2 && (string?)status["owner"] == _instance);
+        await server.WaitForStatusAsync("titles", status => (string?)status["state"] == "Running" && (long)status["offset"]! >= 2 && (string?)status["owner"] == _instance);
         await stop.CancelAsync();
         await reader;
 
@@ -83,18 +81,6 @@ public sealed class LeaseLossTests(PostgresServer postgres) : IAsyncLifetime
         using var response = await server.Client.PostAsync("/models/todo-list/groceries/flush",
             new StringContent($$"""{"baseVersion":{{baseVersion}},"commands":[{{command}}]}""", Encoding.UTF8, "application/json"));
         response.EnsureSuccessStatusCode();
-    }
-
-    private static async Task WaitAsync(RunningServer server, Func<JsonObject, bool> condition)
-    {
-        JsonObject? status = null;
-        for (var attempt = 0; attempt < 300; attempt++)
-        {
-            status = await server.Client.GetFromJsonAsync<JsonObject>("/pipelines/titles");
-            if (condition(status!)) return;
-            await Task.Delay(100);
-        }
-        Assert.Fail($"timed out; status: {status}");
     }
 
     public async Task DisposeAsync()

@@ -24,9 +24,8 @@ public sealed class StandbyReadsTests(PostgresServer postgres) : IAsyncLifetime
 
     public async Task InitializeAsync() => _redis = await LocalServices.GetAsync("UNBUNDLED_REDIS");
 
-    private Task<RunningServer> StartAsync(string instance) => RunningServer.StartAsync(
-        "--Unbundled:Log:Provider=postgres", $"--Unbundled:Log:Postgres:ConnectionString={postgres.ConnectionString}", $"--Unbundled:Log:Postgres:Schema={_schema}",
-        $"--Unbundled:Redis:Connection={_redis}", $"--Unbundled:Instance={instance}", $"--Unbundled:Pipelines:File={_directory.File("pipelines.yaml")}");
+    private Task<RunningServer> StartAsync(string instance) =>
+        RunningServer.StartOnPostgresAsync(postgres.ConnectionString, _schema, _redis, instance, _directory.File("pipelines.yaml"));
 
     [Fact]
     public async Task A_standby_instance_serves_reads_of_the_view_and_follows_the_generation_a_rebuild_makes_active()
@@ -40,9 +39,9 @@ public sealed class StandbyReadsTests(PostgresServer postgres) : IAsyncLifetime
               titles: { from: lists, select: { fields: { title: after.title } }, to: cache }
             """);
         await using var first = await StartAsync("first");
-        await WaitAsync(first, "titles", status => (string?)status["state"] == "Running");
+        await first.WaitForStatusAsync("titles", status => (string?)status["state"] == "Running");
         await using var second = await StartAsync("second");
-        await WaitAsync(second, "titles", status => (string?)status["state"] == "Standby" && (string?)status["owner"] == "first");
+        await second.WaitForStatusAsync("titles", status => (string?)status["state"] == "Standby" && (string?)status["owner"] == "first");
 
         var flushed = await first.Client.PostAsync("/models/todo-list/groceries/flush",
             new StringContent("""{"baseVersion":0,"commands":[{"op":"create","path":"","value":{"title":"Groceries","todos":[]}}]}""", Encoding.UTF8, "application/json"));
@@ -50,7 +49,7 @@ public sealed class StandbyReadsTests(PostgresServer postgres) : IAsyncLifetime
         Assert.Equal("Groceries", await ReadTitleAsync(second, "Groceries"));
 
         Assert.Equal(HttpStatusCode.Accepted, (await first.Client.PostAsync("/pipelines/titles/rebuild", null)).StatusCode);
-        await WaitAsync(first, "titles", status => (int)status["generation"]! == 1 && status["rebuild"] is null);
+        await first.WaitForStatusAsync("titles", status => (int)status["generation"]! == 1 && status["rebuild"] is null);
 
         // Generation 0, which the standby opened first, takes no more writes and is dropped after a grace period;
         // the standby's reads follow the owner to generation 1.
@@ -73,18 +72,6 @@ public sealed class StandbyReadsTests(PostgresServer postgres) : IAsyncLifetime
             await Task.Delay(100);
         }
         return last;
-    }
-
-    private static async Task WaitAsync(RunningServer server, string pipeline, Func<JsonObject, bool> condition)
-    {
-        JsonObject? status = null;
-        for (var attempt = 0; attempt < 300; attempt++)
-        {
-            status = await server.Client.GetFromJsonAsync<JsonObject>($"/pipelines/{pipeline}");
-            if (condition(status!)) return;
-            await Task.Delay(100);
-        }
-        Assert.Fail($"timed out; status: {status}");
     }
 
     public async Task DisposeAsync()

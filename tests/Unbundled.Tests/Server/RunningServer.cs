@@ -77,6 +77,24 @@ public sealed class RunningServer : IAsyncDisposable
         Assert.Fail($"{count} pipelines did not start within 15 s: {string.Join(", ", monitor.Pipelines.Select(p => $"{p.Pipeline} {p.State} at {p.Offset} of {p.Head} ({p.LastError})"))}");
     }
 
+    /// <summary>Starts a server on the PostgreSQL log in <paramref name="schema"/> and a shared Redis, as instance <paramref name="instance"/> of several.</summary>
+    public static Task<RunningServer> StartOnPostgresAsync(string connectionString, string schema, string redis, string instance, string pipelinesFile) => StartAsync(
+        "--Unbundled:Log:Provider=postgres", $"--Unbundled:Log:Postgres:ConnectionString={connectionString}", $"--Unbundled:Log:Postgres:Schema={schema}",
+        $"--Unbundled:Redis:Connection={redis}", $"--Unbundled:Instance={instance}", $"--Unbundled:Pipelines:File={pipelinesFile}");
+
+    /// <summary>Waits (up to 30 s) until <paramref name="pipeline"/>'s status meets <paramref name="condition"/>; fails with the last status.</summary>
+    public async Task WaitForStatusAsync(string pipeline, Func<JsonObject, bool> condition)
+    {
+        JsonObject? status = null;
+        for (var attempt = 0; attempt < 300; attempt++)
+        {
+            status = await Client.GetFromJsonAsync<JsonObject>($"/pipelines/{pipeline}");
+            if (condition(status!)) return;
+            await Task.Delay(100);
+        }
+        Assert.Fail($"timed out; status: {status}");
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {

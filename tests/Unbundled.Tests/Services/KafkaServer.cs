@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Confluent.Kafka;
-using Unbundled.Connectors.Kafka.Mock;
+using Unbundled.Testing;
 
 namespace Unbundled.Tests.Services;
 
@@ -11,40 +11,27 @@ namespace Unbundled.Tests.Services;
 /// </summary>
 public sealed class KafkaServer : IAsyncLifetime
 {
-    private MockCluster? _mock;
+    private LocalKafka? _kafka;
     private Testcontainers.Kafka.KafkaContainer? _container;
 
     /// <inheritdoc />
     public async Task InitializeAsync()
     {
-        if (Environment.GetEnvironmentVariable("UNBUNDLED_KAFKA") is { Length: > 0 } brokers) Brokers = brokers;
-        else if (DockerEngine.IsReachable)
+        if (Environment.GetEnvironmentVariable("UNBUNDLED_KAFKA") is not { Length: > 0 } && DockerEngine.IsReachable)
         {
             _container = new Testcontainers.Kafka.KafkaBuilder("apache/kafka:3.9.0").Build();
             await _container.StartAsync();
-            Brokers = _container.GetBootstrapAddress();
         }
-        else
-        {
-            _mock = new MockCluster(brokers: 3);
-            Brokers = _mock.BootstrapServers;
-        }
+        _kafka = new LocalKafka(_container?.GetBootstrapAddress());
     }
 
     /// <summary>The bootstrap servers.</summary>
-    public string Brokers { get; private set; } = "";
+    public string Brokers => Kafka.Brokers;
+
+    private LocalKafka Kafka => _kafka ?? throw new InvalidOperationException("the Kafka server is not started");
 
     /// <summary>Creates <paramref name="topic"/> with <paramref name="partitions"/> partitions.</summary>
-    public async Task CreateTopicAsync(string topic, int partitions)
-    {
-        if (_mock is not null)
-        {
-            _mock.CreateTopic(topic, partitions);
-            return;
-        }
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = Brokers }).Build();
-        await admin.CreateTopicsAsync([new Confluent.Kafka.Admin.TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = 1 }]);
-    }
+    public Task CreateTopicAsync(string topic, int partitions) => Kafka.CreateTopicAsync(topic, partitions);
 
     /// <summary>A producer of raw bytes to this cluster.</summary>
     public IProducer<byte[]?, byte[]?> Producer() =>
@@ -67,8 +54,8 @@ public sealed class KafkaServer : IAsyncLifetime
     /// <inheritdoc />
     public async Task DisposeAsync()
     {
+        _kafka?.Dispose();
         if (_container is not null) await _container.DisposeAsync();
-        _mock?.Dispose();
     }
 }
 
