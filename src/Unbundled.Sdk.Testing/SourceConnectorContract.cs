@@ -53,13 +53,21 @@ public abstract class SourceConnectorContract
         var head = await source.ReadHeadAsync(default);
         var records = new List<SourceRecord>();
         var offset = after;
-        while (offset < head)
+        // A streaming source may answer a read before what it streams has arrived (a replication stream restarted
+        // to read again from an earlier offset): it is waited for, up to a few seconds without progress.
+        var stalledSince = DateTime.UtcNow;
+        while (offset < head && DateTime.UtcNow - stalledSince < TimeSpan.FromSeconds(5))
         {
             var batch = await source.ReadAsync(offset, pageSize, default);
             Assert.True(batch.Records.Count <= pageSize, $"a read for {pageSize} records answered {batch.Records.Count}");
-            if (batch.Offset <= offset) break;
+            if (batch.Offset <= offset)
+            {
+                await source.WaitAsync(offset, default).WaitAsync(TimeSpan.FromMilliseconds(200)).ContinueWith(_ => { }, TaskScheduler.Default);
+                continue;
+            }
             records.AddRange(batch.Records);
             offset = batch.Offset;
+            stalledSince = DateTime.UtcNow;
         }
         return records;
     }
