@@ -41,7 +41,7 @@ public sealed class PipeCommandTests(PostgresServer postgres) : IAsyncLifetime
             await WaitUntilAsync(() => View(output) is var view && view.TryGetValue("1", out var one) && (decimal)one["total"]! == 999 && !view.ContainsKey("2"), said);
 
             using (var interrupt = Process.Start("kill", ["-INT", pipe.Id.ToString()])) await interrupt.WaitForExitAsync();
-            Assert.True(pipe.WaitForExit(15_000), "the pipe did not stop on Ctrl-C");
+            Assert.True(pipe.WaitForExit(15_000), $"the pipe did not stop on Ctrl-C; it said:\n{string.Join('\n', said.TakeLast(20))}");
             Assert.Equal(0, pipe.ExitCode);
         }
         finally

@@ -49,13 +49,20 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
     /// Writes <paramref name="batch"/> to <paramref name="target"/>. With <paramref name="stopAtPoison"/>, a record that
     /// cannot be derived ends the batch just before it and the answer is true: the offset stays short of it.
     /// </summary>
-    public async Task<bool> WriteAsync(ViewTarget target, SourceBatch batch, bool stopAtPoison, CancellationToken cancellationToken)
+    public Task<bool> WriteAsync(ViewTarget target, SourceBatch batch, bool stopAtPoison, CancellationToken cancellationToken) =>
+        CommitAsync(target, Derive(target, batch, target.Offset.Value, stopAtPoison), cancellationToken);
+
+    /// <summary>
+    /// Filters and projects the records of <paramref name="batch"/>, which follows offset <paramref name="from"/>, without
+    /// writing anything: the worker derives a backlog's next batch while the sink writes this one.
+    /// </summary>
+    public DerivedBatch Derive(ViewTarget target, SourceBatch batch, long from, bool stopAtPoison)
     {
         var documents = new List<SinkDocument>();
         var derivedFrom = new Dictionary<long, ChangeEvent>();
         var letters = new List<DeadLetter>();
         var reached = batch.Offset;
-        var previous = target.Offset.Value;
+        var previous = from;
         var poisoned = false;
         var unavailable = false;
         // A feed passes every change on: its subscribers learn from each message that the model changed.
@@ -111,16 +118,26 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
             previous = record.Offset;
         }
 
+        return new DerivedBatch(batch, documents, derivedFrom, letters, traced, reached, poisoned, unavailable);
+    }
+
+    /// <summary>
+    /// Stores a derived batch's dead letters, writes its documents to the sink and then moves the offset;
+    /// the answer is whether the batch ended at a poison record.
+    /// </summary>
+    public async Task<bool> CommitAsync(ViewTarget target, DerivedBatch derived, CancellationToken cancellationToken)
+    {
+        var (documents, reached) = (derived.Documents, derived.Reached);
         SinkBatchResult result;
         // Dead letters are stored before the offset moves past them, so none is lost in a crash.
-        await deadLetters.StoreAsync(letters, cancellationToken).ConfigureAwait(false);
-        if (reached <= target.Offset.Value && documents.Count == 0) return poisoned;
+        await deadLetters.StoreAsync(derived.Letters, cancellationToken).ConfigureAwait(false);
+        if (reached <= target.Offset.Value && documents.Count == 0) return derived.Poisoned;
 
-        if (unavailable) await UnavailableValues.FillAsync(documents, target.Sink, cancellationToken).ConfigureAwait(false);
+        if (derived.Unavailable) await UnavailableValues.FillAsync(documents, target.Sink, cancellationToken).ConfigureAwait(false);
         // A source that keeps its own position (a consumer group) numbers records per reader: the view's store cannot vouch for that number.
-        var write = new SinkBatch(Pipeline, passThrough ? documents : Newest(documents), reached) { BasedOn = target.Source.KeepsPosition ? -1 : target.Offset.Value };
+        var write = new SinkBatch(Pipeline, target.Sink is IPassThroughSink ? documents : Newest(documents), reached) { BasedOn = target.Source.KeepsPosition ? -1 : target.Offset.Value };
         // One write serves many changes: it is linked to each one's derivation rather than parented by one of them.
-        using (var writing = traced.Count > 0 ? UnbundledTracing.Source.StartActivity($"write {Pipeline}", ActivityKind.Client, default(ActivityContext), links: traced) : null)
+        using (var writing = derived.Traced.Count > 0 ? UnbundledTracing.Source.StartActivity($"write {Pipeline}", ActivityKind.Client, default(ActivityContext), links: derived.Traced) : null)
         {
             writing?.SetTag("unbundled.pipeline", Pipeline).SetTag("unbundled.sink", transform.Definition.Sink.Name)
                 .SetTag("unbundled.documents", write.Documents.Count).SetTag("unbundled.offset", reached);
@@ -128,9 +145,13 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         }
         // A refused document is stored with the event it came from, and why the sink refused it.
         await deadLetters.StoreAsync(result.Rejected.Select(r => new DeadLetter(0, Pipeline, r.Document.Position, r.Document.Key,
-            derivedFrom.TryGetValue(r.Document.Position, out var source) ? DeadLetterEvent.Serialize(source) : JsonSerializer.Serialize(r.Document.Document),
+            derived.From.TryGetValue(r.Document.Position, out var source) ? DeadLetterEvent.Serialize(source) : JsonSerializer.Serialize(r.Document.Document),
             r.Reason, clock.GetUtcNow())).ToList(), cancellationToken).ConfigureAwait(false);
         await target.Offset.AdvanceAsync(reached, cancellationToken).ConfigureAwait(false);
-        return poisoned;
+        return derived.Poisoned;
     }
 }
+
+/// <summary>What one source batch derived: the documents for the sink, the letters for the dead-letter store, and the offset it reaches.</summary>
+internal sealed record DerivedBatch(SourceBatch Batch, List<SinkDocument> Documents, Dictionary<long, ChangeEvent> From, List<DeadLetter> Letters,
+    List<ActivityLink> Traced, long Reached, bool Poisoned, bool Unavailable);

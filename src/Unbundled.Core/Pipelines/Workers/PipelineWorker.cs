@@ -200,6 +200,8 @@ public sealed class PipelineWorker : BackgroundService
         var caughtUpBefore = false;
         var headSeen = 0L;
         Task<SourceBatch>? prefetched = null;
+        // The prefetched batch, derived while the sink wrote the one before it.
+        DerivedBatch? ahead = null;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -233,10 +235,17 @@ public sealed class PipelineWorker : BackgroundService
                         _progress.SawHead(batch.Offset);
                     }
 
+                    var stopAtPoison = _definition.OnError == ErrorPolicy.Stop;
+                    var derived = ahead is not null && ReferenceEquals(ahead.Batch, batch) ? ahead : _writer.Derive(live, batch, live.Offset.Value, stopAtPoison);
+                    ahead = null;
+                    var committing = _writer.CommitAsync(live, derived, stoppingToken);
+                    // A backlog: the next batch is derived while the sink writes this one, so a sink's round trip and
+                    // the projection's CPU overlap instead of adding up.
+                    var deriving = prefetched is not null && !derived.Poisoned ? DeriveAheadAsync(live, prefetched, batch.Offset, stopAtPoison) : null;
                     bool poisoned;
                     try
                     {
-                        poisoned = await _writer.WriteAsync(live, batch, stopAtPoison: _definition.OnError == ErrorPolicy.Stop, stoppingToken).ConfigureAwait(false);
+                        poisoned = await committing.ConfigureAwait(false);
                     }
                     catch (SinkDataLostException lost)
                     {
@@ -245,6 +254,12 @@ public sealed class PipelineWorker : BackgroundService
                         prefetched = null;
                         continue;
                     }
+                    finally
+                    {
+                        // Nothing derived ahead may outlive the batch in front of it: the source is disposed after a failure.
+                        if (deriving is not null) await ((Task)deriving).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    }
+                    ahead = deriving is { IsCompletedSuccessfully: true } ? deriving.Result : null;
                     await live.Source.AcknowledgeAsync(live.Offset.Value, stoppingToken).ConfigureAwait(false);
                     Advanced(batch, live.Offset.Value);
                     if (poisoned)
@@ -284,6 +299,13 @@ public sealed class PipelineWorker : BackgroundService
             // The source is disposed next: no head read may still be using it.
             await HeadReadDoneAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Derives the prefetched batch once it is read; a read that fails is met again when the loop awaits it.</summary>
+    private async Task<DerivedBatch?> DeriveAheadAsync(ViewTarget live, Task<SourceBatch> prefetched, long from, bool stopAtPoison)
+    {
+        var next = await prefetched.ConfigureAwait(false);
+        return next.Records.Count == 0 ? null : _writer.Derive(live, next, from, stopAtPoison);
     }
 
     /// <summary>Waits for a head read in flight, at most 10 s (a source's handles stay valid through a call in progress).</summary>
