@@ -14,6 +14,7 @@ IReadOnlyDictionary<string, Func<bool, Task<BenchResult>>> scenarios = new Dicti
     ["demo-e2e"] = DemoEndToEndScenario.RunAsync,
     ["view-latency"] = ViewLatencyScenario.RunAsync,
     ["change-cost"] = ChangeCostScenario.RunAsync,
+    ["sustained"] = SustainedScenario.RunAsync,
     ["pg-cdc"] = PostgresCdcScenario.CdcAsync,
     ["pg-snapshot"] = PostgresCdcScenario.SnapshotAsync,
     ["kafka-consume"] = KafkaScenario.ConsumeAsync,
@@ -40,4 +41,4 @@ Console.WriteLine(result);
 return 0;
 
 // Latency scenarios drive a warm-up phase of their own before they measure.
-static bool WarmsUpItself(string scenario) => scenario is "feed-latency" or "feed-fanout" or "demo-e2e" or "view-latency";
+static bool WarmsUpItself(string scenario) => scenario is "feed-latency" or "feed-fanout" or "demo-e2e" or "view-latency" or "sustained";
