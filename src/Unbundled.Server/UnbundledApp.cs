@@ -8,6 +8,7 @@ using Unbundled.Feeds;
 using Unbundled.Connectors.Redis;
 using Unbundled.Hosting;
 using Unbundled.Server.Api;
+using Unbundled.Server.Status;
 using Unbundled.Server.Api.OpenApi;
 using Unbundled.Server.Embedded;
 using Unbundled.Server.Security;
@@ -51,6 +52,7 @@ public static class UnbundledApp
         builder.Services.AddUnbundledApiDocument();
         builder.AddUnbundledTelemetry();
         builder.Services.AddHealthChecks().AddCheck<PipelinesHealthCheck>("pipelines");
+        builder.Services.AddStatusPage();
         builder.Services.AddOptions<ServerOptions>().Bind(builder.Configuration.GetSection("Unbundled:Server"));
         builder.Services.AddOptions<HealthThresholds>().Bind(builder.Configuration.GetSection("Unbundled:Health"));
         builder.AddUnbundledSecurity(urls);
@@ -75,6 +77,7 @@ public static class UnbundledApp
                 new(503, "feed-unavailable", "the feed's worker did not start in time"));
         app.MapUnbundledApiDocument();
         app.MapBrowserClient();
+        app.MapStatusPage();
         app.MapHealthChecks("/health");
         // The same checks with their reasons (which pipeline, which threshold), for administrators and their alerting.
         app.UseAdminOnly(HealthReport.Path);

@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -11,40 +10,13 @@ namespace Unbundled.Server.Api;
 /// </summary>
 public static class BrowserClientEndpoints
 {
-    private const string Prefix = "client/";
-
-    // Every file of clients/browser is embedded at build time, so the set served is fixed and no
-    // request path ever reaches the file system.
-    private static readonly Lazy<FrozenDictionary<string, byte[]>> Files = new(() =>
-        typeof(BrowserClientEndpoints).Assembly.GetManifestResourceNames()
-            .Where(name => name.StartsWith(Prefix, StringComparison.Ordinal))
-            .ToFrozenDictionary(name => name[Prefix.Length..], Embedded, StringComparer.Ordinal));
+    private static readonly EmbeddedFiles Files = new("client/");
 
     /// <summary>Maps <c>GET /client/{file}</c> (the modules, e.g. <c>unbundled-client.js</c>) and the demo page <c>GET /client/</c>.</summary>
     public static IEndpointRouteBuilder MapBrowserClient(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/client/", () => Serve("index.html"));
-        routes.MapGet("/client/{file}", (string file) => Serve(file));
+        routes.MapGet("/client/", () => Files.Serve("index.html"));
+        routes.MapGet("/client/{file}", (string file) => Files.Serve(file));
         return routes;
-    }
-
-    private static IResult Serve(string file) =>
-        Files.Value.TryGetValue(file, out var bytes)
-            ? Results.Bytes(bytes, ContentType(file))
-            : Results.NotFound();
-
-    private static string ContentType(string file) => Path.GetExtension(file) switch
-    {
-        ".js" => "text/javascript; charset=utf-8",
-        ".css" => "text/css; charset=utf-8",
-        _ => "text/html; charset=utf-8",
-    };
-
-    private static byte[] Embedded(string name)
-    {
-        using var resource = typeof(BrowserClientEndpoints).Assembly.GetManifestResourceStream(name)!;
-        using var copy = new MemoryStream();
-        resource.CopyTo(copy);
-        return copy.ToArray();
     }
 }

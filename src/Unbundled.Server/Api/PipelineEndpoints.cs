@@ -34,14 +34,7 @@ public static class PipelineEndpoints
         routes.MapGet("/pipelines", async (HttpContext http, AccessGate gate, PipelineMonitor monitor, PipelineCatalog pipelines, IPipelineReplay sources, CancellationToken cancellationToken) =>
         {
             if (gate.Check(http, admin) is { } refused) return refused;
-            // Pipelines reading one declared source share its head: one read per source, not per pipeline, and one
-            // failure too (N pipelines on a source that is down would otherwise wait out N connect timeouts).
-            var heads = new Dictionary<string, long>(StringComparer.Ordinal);
-            var failures = new Dictionary<string, string>(StringComparer.Ordinal);
-            var statuses = new List<PipelineStatus>();
-            foreach (var progress in monitor.Pipelines)
-                statuses.Add(await StatusAsync(progress, sources, heads, failures, pipelines.Find(progress.Pipeline)?.Definition.Source.Name ?? progress.Pipeline, cancellationToken));
-            return Results.Ok(statuses);
+            return Results.Ok(await ReadStatusesAsync(monitor, pipelines, sources, cancellationToken));
         }).WithSummary("Every pipeline's status: state, offset, lag, rate, errors, rebuild").Problems();
         routes.MapGet("/pipelines/{name}", async (string name, HttpContext http, AccessGate gate, PipelineMonitor monitor, IPipelineReplay sources, CancellationToken cancellationToken) =>
             gate.Check(http, admin) ?? (monitor.TryGet(name, out var progress)
@@ -175,6 +168,19 @@ public static class PipelineEndpoints
     private static IResult NotReady(string pipeline) =>
         Results.Problem($"pipeline '{pipeline}' has not connected to its sink yet", statusCode: StatusCodes.Status503ServiceUnavailable,
             title: "View not ready", type: TypePrefix + "view-not-ready");
+
+    /// <summary>Every pipeline's status, as <c>/pipelines</c> and the status page's feed answer it.</summary>
+    internal static async Task<List<PipelineStatus>> ReadStatusesAsync(PipelineMonitor monitor, PipelineCatalog pipelines, IPipelineReplay sources, CancellationToken cancellationToken)
+    {
+        // Pipelines reading one declared source share its head: one read per source, not per pipeline, and one
+        // failure too (N pipelines on a source that is down would otherwise wait out N connect timeouts).
+        var heads = new Dictionary<string, long>(StringComparer.Ordinal);
+        var failures = new Dictionary<string, string>(StringComparer.Ordinal);
+        var statuses = new List<PipelineStatus>();
+        foreach (var progress in monitor.Pipelines)
+            statuses.Add(await StatusAsync(progress, sources, heads, failures, pipelines.Find(progress.Pipeline)?.Definition.Source.Name ?? progress.Pipeline, cancellationToken));
+        return statuses;
+    }
 
     /// <summary>
     /// A pipeline's status against its source's head, read once per <paramref name="source"/> into <paramref name="heads"/>.
