@@ -35,12 +35,16 @@ public sealed class FeedSubscriber
     /// <summary>True once the queue overflowed.</summary>
     public bool IsCutOff => _cutOff.IsCancellationRequested;
 
-    /// <summary>Queues a message; a full queue cuts the subscriber off (and drops the message, which the log still has).</summary>
-    public void Offer(FeedMessage message)
+    /// <summary>
+    /// Queues a message; a full queue cuts the subscriber off (and drops the message, which the log still has).
+    /// True when this offer cut it off.
+    /// </summary>
+    public bool Offer(FeedMessage message)
     {
-        if (_queue.Writer.TryWrite(message)) return;
-        if (message.Type == FeedMessageType.Heartbeat) return;
-        if (_queue.Writer.TryComplete()) _cutOff.Cancel();
+        if (_queue.Writer.TryWrite(message)) return false;
+        if (message.Type == FeedMessageType.Heartbeat || !_queue.Writer.TryComplete()) return false;
+        _cutOff.Cancel();
+        return true;
     }
 
     /// <summary>Notes that something was sent, so no heartbeat is needed for a while.</summary>

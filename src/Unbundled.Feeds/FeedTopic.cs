@@ -12,6 +12,7 @@ public sealed class FeedTopic : IDisposable
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _position;
     private int _subscribers;
+    private long _cutOff;
     private Timer? _heartbeats;
 
     /// <summary>Creates the topic of <paramref name="pipeline"/>.</summary>
@@ -31,6 +32,9 @@ public sealed class FeedTopic : IDisposable
 
     /// <summary>How many subscribers follow a channel of this pipeline.</summary>
     public int Subscribers => Volatile.Read(ref _subscribers);
+
+    /// <summary>How many subscribers were cut off because their queue overflowed (they resume from what they were sent).</summary>
+    public long CutOff => Interlocked.Read(ref _cutOff);
 
     /// <summary>Live changes start after <paramref name="position"/>; idle subscribers get a heartbeat every <paramref name="heartbeat"/>.</summary>
     public void Start(long position, TimeSpan heartbeat)
@@ -76,7 +80,10 @@ public sealed class FeedTopic : IDisposable
             foreach (var message in messages)
             {
                 if (message.Position <= _position || !_channels.TryGetValue(message.Channel, out var followers)) continue;
-                foreach (var follower in followers) follower.Offer(message);
+                foreach (var follower in followers)
+                {
+                    if (follower.Offer(message)) _cutOff++;
+                }
             }
             _position = Math.Max(_position, position);
         }

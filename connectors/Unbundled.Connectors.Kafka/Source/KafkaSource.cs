@@ -111,7 +111,9 @@ public sealed class KafkaSource : ISourceConnector, IGenerationalSource, IDescri
             var timestamp = message.Message.Timestamp.UnixTimestampMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(message.Message.Timestamp.UnixTimestampMs) : DateTimeOffset.UtcNow;
             var read = _reader.Read(message.Topic, message.Message.Key, message.Message.Value, offset, timestamp);
             SourceRecord? record = null;
-            if (read.Change is { } change) record = SourceRecord.Of(change);
+            // A producer's trace (W3C traceparent, as our kafka sink and OpenTelemetry's Kafka instrumentation write it)
+            // continues through the derivations of the change.
+            if (read.Change is { } change) record = SourceRecord.Of(TraceParentOf(message.Message.Headers) is { } trace ? change with { TraceParent = trace } : change);
             else if (read.Problem is { } problem)
             {
                 record = SourceRecord.Unreadable(offset, EnvelopeReader.KeyOf(message.Message.Key), RawOf(message), problem);
@@ -248,6 +250,14 @@ public sealed class KafkaSource : ISourceConnector, IGenerationalSource, IDescri
     }
 
     /// <summary>What the dead-letter store keeps of an unreadable message: where it was, its key and its raw value.</summary>
+    /// <summary>The record's <c>traceparent</c> header, when it has a well-formed one.</summary>
+    private static string? TraceParentOf(Headers? headers)
+    {
+        if (headers is null || !headers.TryGetLastBytes("traceparent", out var bytes) || bytes.Length is 0 or > 128) return null;
+        var text = System.Text.Encoding.ASCII.GetString(bytes);
+        return System.Diagnostics.ActivityContext.TryParse(text, null, out _) ? text : null;
+    }
+
     private static string RawOf(ConsumeResult<byte[], byte[]> message) => System.Text.Json.JsonSerializer.Serialize(new
     {
         topic = message.Topic,

@@ -38,7 +38,7 @@ public static class TelemetryRegistration
             .ConfigureResource(resource => resource.AddService(settings["ServiceName"] ?? "unbundled"))
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(PipelineMonitor.MeterName, "Unbundled.Sources.*").AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddPrometheusExporter();
+                metrics.AddMeter(PipelineMonitor.MeterName, Unbundled.Feeds.FeedHub.MeterName, "Unbundled.Sources.*").AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddPrometheusExporter();
                 if (endpoint is not null) metrics.AddOtlpExporter(options => options.Endpoint = endpoint);
             });
         if (endpoint is null && !settings.GetValue<bool>("Tracing")) return builder;

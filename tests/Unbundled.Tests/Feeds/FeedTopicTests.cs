@@ -45,6 +45,31 @@ public sealed class FeedTopicTests
     }
 
     [Fact]
+    public void Subscribers_and_cut_offs_are_measured_per_pipeline_on_the_feeds_meter()
+    {
+        using var hub = new FeedHub();
+        var measured = new Dictionary<string, long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) => { if (instrument.Meter.Name == FeedHub.MeterName) l.EnableMeasurementEvents(instrument); },
+        };
+        listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => measured[$"{instrument.Name} {tags[0].Value}"] = value);
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => measured[$"{instrument.Name} {tags[0].Value}"] = value);
+        listener.Start();
+        var topic = hub.Topic("lists");
+        topic.Start(0, TimeSpan.Zero);
+        var (slow, fast) = (new FeedSubscriber("list:a", 1), new FeedSubscriber("list:a", 100));
+        topic.Subscribe(slow);
+        topic.Subscribe(fast);
+
+        for (var position = 1; position <= 3; position++) topic.Publish([Change("list:a", position)], position);
+        listener.RecordObservableInstruments();
+
+        Assert.Equal(2, measured["unbundled.feed.subscribers lists"]);
+        Assert.Equal(1, measured["unbundled.feed.cut_off lists"]);
+    }
+
+    [Fact]
     public void Unsubscribing_the_last_follower_forgets_the_channel()
     {
         using var topic = new FeedTopic("lists");

@@ -38,5 +38,49 @@ public sealed class PipelineMetricsTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Each_batch_is_counted_and_timed_and_every_measurement_names_the_pipelines_source_and_sink()
+    {
+        var measurements = new List<(string Instrument, double Value, Dictionary<string, object?> Tags)>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == PipelineMonitor.MeterName) l.EnableMeasurementEvents(instrument);
+            },
+        };
+        void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var named = tags.ToArray().ToDictionary(t => t.Key, t => t.Value);
+            lock (measurements) measurements.Add((instrument.Name, value, named));
+        }
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Record(instrument, value, tags));
+        listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Record(instrument, value, tags));
+        listener.Start();
+        await using var harness = await StartAsync(_directory.File("log.db"), [Pipeline("timed", new RecordingView(), batchSize: 1)]);
+
+        await harness.FlushAsync("a", NewList("A"), AddTodo("1", "x"));
+        await harness.FlushAsync("a", AddTodo("2", "y"));
+        await harness.CatchUpAsync("timed");
+        listener.RecordObservableInstruments();
+
+        lock (measurements)
+        {
+            var mine = measurements.Where(m => Equals(m.Tags.GetValueOrDefault("pipeline"), "timed")).ToList();
+            Assert.Equal(3, mine.Where(m => m.Instrument == "unbundled.pipeline.batches").Sum(m => m.Value));
+            var durations = mine.Where(m => m.Instrument == "unbundled.pipeline.batch.duration").Select(m => m.Value).ToList();
+            Assert.Equal(3, durations.Count);
+            Assert.All(durations, seconds => Assert.InRange(seconds, 0, 10));
+            Assert.Contains(mine, m => m.Instrument == "unbundled.pipeline.lag.seconds" && m.Value == 0);
+            Assert.All(mine, m =>
+            {
+                Assert.Equal("todo-lists", m.Tags["source"]);
+                Assert.Equal("log", m.Tags["source.connector"]);
+                Assert.Equal("timed-sink", m.Tags["sink"]);
+                Assert.Equal("recording", m.Tags["sink.connector"]);
+            });
+        }
+    }
+
     public void Dispose() => _directory.Dispose();
 }

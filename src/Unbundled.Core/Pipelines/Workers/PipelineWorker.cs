@@ -55,7 +55,7 @@ public sealed class PipelineWorker : BackgroundService
         _definition = transform.Definition;
         _state = state;
         _monitor = monitor;
-        _progress = monitor.Register(_definition.Name);
+        _progress = monitor.Register(_definition.Name, (_definition.Source.Name, _definition.Source.Connector.Name), (_definition.Sink.Name, _definition.Sink.Connector.Name));
         _view = views.Register(_definition.Name);
         _rebuildRequest = rebuilds.Register(_definition.Name);
         _services = services;
@@ -238,14 +238,17 @@ public sealed class PipelineWorker : BackgroundService
                     var stopAtPoison = _definition.OnError == ErrorPolicy.Stop;
                     var derived = ahead is not null && ReferenceEquals(ahead.Batch, batch) ? ahead : _writer.Derive(live, batch, live.Offset.Value, stopAtPoison);
                     ahead = null;
+                    var writeStarted = System.Diagnostics.Stopwatch.GetTimestamp();
                     var committing = _writer.CommitAsync(live, derived, stoppingToken);
                     // A backlog: the next batch is derived while the sink writes this one, so a sink's round trip and
                     // the projection's CPU overlap instead of adding up.
                     var deriving = prefetched is not null && !derived.Poisoned ? DeriveAheadAsync(live, prefetched, batch.Offset, stopAtPoison) : null;
                     bool poisoned;
+                    TimeSpan took;
                     try
                     {
                         poisoned = await committing.ConfigureAwait(false);
+                        took = System.Diagnostics.Stopwatch.GetElapsedTime(writeStarted);
                     }
                     catch (SinkDataLostException lost)
                     {
@@ -261,7 +264,7 @@ public sealed class PipelineWorker : BackgroundService
                     }
                     ahead = deriving is { IsCompletedSuccessfully: true } ? deriving.Result : null;
                     await live.Source.AcknowledgeAsync(live.Offset.Value, stoppingToken).ConfigureAwait(false);
-                    Advanced(batch, live.Offset.Value);
+                    Advanced(batch, live.Offset.Value, took);
                     if (poisoned)
                     {
                         _progress.Enter(PipelineState.Faulted);
@@ -374,8 +377,9 @@ public sealed class PipelineWorker : BackgroundService
         return more.Offset <= batch.Offset ? batch : new SourceBatch([.. batch.Records, .. more.Records], more.Offset, more.CommittedAt) { MoreAvailable = more.MoreAvailable };
     }
 
-    private void Advanced(SourceBatch batch, long offset)
+    private void Advanced(SourceBatch batch, long offset, TimeSpan took)
     {
+        _monitor.CountBatch(_definition.Name, took);
         if (_progress.State == PipelineState.Retrying)
             _logger.LogInformation("Pipeline {Pipeline} wrote to {Sink} again after failures", _definition.Name, _definition.Sink.Name);
         _progress.Enter(PipelineState.CatchingUp);

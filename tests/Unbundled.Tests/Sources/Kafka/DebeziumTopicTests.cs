@@ -68,6 +68,23 @@ public sealed class DebeziumTopicTests(KafkaServer kafka)
     }
 
     [Fact]
+    public async Task A_producers_traceparent_header_continues_its_trace_through_the_change_and_a_malformed_one_is_ignored()
+    {
+        var prefix = $"t{Guid.NewGuid():N}"[..12];
+        var topic = $"{prefix}.{DebeziumSamples.TopicOf("postgres-create")}";
+        await kafka.CreateTopicAsync(topic, 1);
+        var (key, value) = DebeziumSamples.Read("postgres-create");
+        const string trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        await kafka.KcatAsync($"{key}\u001f{value}\n", "-P", "-t", topic, "-K", "\u001f", "-H", $"traceparent={trace}");
+        await kafka.KcatAsync($"{key}\u001f{value}\n", "-P", "-t", topic, "-K", "\u001f", "-H", "traceparent=not-a-trace");
+        await using var source = await DebeziumSamples.SourceAsync(new KafkaSourceOptions { Brokers = kafka.Brokers, Topics = [topic] });
+
+        var records = await DebeziumSamples.DrainAsync(source, expected: 2);
+
+        Assert.Equal([trace, null], records.Select(r => r.Change!.TraceParent));
+    }
+
+    [Fact]
     public async Task The_outbox_format_turns_an_outbox_row_into_its_aggregates_event()
     {
         var prefix = await ProduceAsync("outbox-raw");
