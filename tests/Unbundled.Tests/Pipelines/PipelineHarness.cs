@@ -39,10 +39,15 @@ public sealed class PipelineHarness : IAsyncDisposable
     public PipelineMonitor Monitor => _host.Services.GetRequiredService<PipelineMonitor>();
 
     /// <summary>Starts a host over <paramref name="logFile"/> running <paramref name="pipelines"/>.</summary>
-    public static async Task<PipelineHarness> StartAsync(string logFile, IEnumerable<PipelineDefinition> pipelines, params IProjection[] projections)
+    public static Task<PipelineHarness> StartAsync(string logFile, IEnumerable<PipelineDefinition> pipelines, params IProjection[] projections) =>
+        StartAsync(logFile, pipelines, _ => { }, projections);
+
+    /// <summary>Like the other, with the host's builder changed by <paramref name="configure"/> before it is built (a test's logger).</summary>
+    public static async Task<PipelineHarness> StartAsync(string logFile, IEnumerable<PipelineDefinition> pipelines, Action<HostApplicationBuilder> configure, params IProjection[] projections)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        configure(builder);
         var unbundled = builder.Services.AddUnbundled()
             .UseSqliteLog(options => options.Path = logFile)
             .AddTodoApp(maxTodosPerList: 10_000)

@@ -44,6 +44,7 @@ public sealed class PipelineWorker : BackgroundService
     private DateTimeOffset _lastRetryWarning = DateTimeOffset.MinValue;
     private ViewTarget? _live;
     private Task? _headRead;
+    private long _batches;
 
     /// <summary>How often a standby instance looks whether the owner made another generation of the view active.</summary>
     private static readonly TimeSpan StandbyRefresh = TimeSpan.FromSeconds(2);
@@ -235,6 +236,8 @@ public sealed class PipelineWorker : BackgroundService
                         _progress.SawHead(batch.Offset);
                     }
 
+                    // What this batch logs (a sink's retries, a poison event) says which batch and offsets it was about.
+                    using var batchScope = _logger.BeginScope("batch {Batch} of offsets {FromOffset}..{ToOffset}", ++_batches, live.Offset.Value, batch.Offset);
                     var stopAtPoison = _definition.OnError == ErrorPolicy.Stop;
                     var derived = ahead is not null && ReferenceEquals(ahead.Batch, batch) ? ahead : _writer.Derive(live, batch, live.Offset.Value, stopAtPoison);
                     ahead = null;
