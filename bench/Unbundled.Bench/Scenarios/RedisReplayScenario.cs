@@ -21,7 +21,8 @@ namespace Unbundled.Bench.Scenarios;
 /// <summary>
 /// A pipeline replaying the whole log into Redis (one cache document per event, through change
 /// events, a declarative selection and the version-guarded script) against raw pipelined SETs of the
-/// same keys and values from the same process. Also reports the process's peak RSS during the replay.
+/// same keys and values from the same process. Also reports the process's peak RSS during the replay,
+/// and what telemetry costs: the same replay again with metrics collected and every derivation traced.
 /// </summary>
 internal static class RedisReplayScenario
 {
@@ -39,12 +40,15 @@ internal static class RedisReplayScenario
         var logFile = Path.Combine(directory.FullName, "log.db");
         try
         {
-            await FillLogAsync(logFile, entries);
+            // Each flush carries a trace context, as a traced server's do; untraced, the replay ignores them.
+            await FillLogAsync(logFile, entries, traced: true);
             var prefix = $"bench-{Guid.NewGuid():N}:";
-            var (value, peakRss) = await ReplayAsync(logFile, redis, prefix, entries);
+            var (value, peakRss) = await ReplayAsync(logFile, redis, prefix, entries, telemetry: false);
             var baseline = await RawSetsAsync(redis, prefix + "raw:", entries);
+            var (traced, _) = await ReplayAsync(logFile, redis, prefix + "traced:", entries, telemetry: true);
             await CleanAsync(redis, prefix);
             Console.WriteLine($"peak RSS during the replay: {peakRss / (1024 * 1024)} MB");
+            Console.WriteLine($"telemetry: {traced:0} events/s with metrics and every derivation traced against {value:0} without, {(1 - traced / value) * 100:0.0}% slower");
             return new BenchResult("redis-replay", value, "events/s", baseline);
         }
         finally
@@ -55,7 +59,7 @@ internal static class RedisReplayScenario
     }
 
     /// <summary>Fills an embedded log with <paramref name="entries"/> entries over models of type <c>list</c>, <see cref="VersionsPerModel"/> each (one create, then updates of <c>/n</c>).</summary>
-    internal static async Task FillLogAsync(string logFile, int entries)
+    internal static async Task FillLogAsync(string logFile, int entries, bool traced = false)
     {
         using var log = new SqliteCommandLog(Options.Create(new SqliteLogOptions { Path = logFile }));
         await log.InitializeAsync(default);
@@ -67,15 +71,21 @@ internal static class RedisReplayScenario
             var key = new ModelKey("list", $"l{m}");
             var commands = new List<Command> { new() { Op = CommandOp.Create, Path = "", Value = new JsonObject { ["title"] = "list", ["n"] = 0 } } };
             for (var i = 1; i < perModel; i++) commands.Add(new Command { Op = CommandOp.Update, Path = "/n", Value = i });
+            if (traced)
+            {
+                var trace = BenchTelemetry.NewTraceParent();
+                commands = [.. commands.Select(c => c.WithMeta(Unbundled.Tracing.UnbundledTracing.MetaName, trace))];
+            }
             await master.FlushAsync(new FlushRequest(key, 0, commands), ct);
         });
         Console.WriteLine($"log filled with {entries} entries in {clock.Elapsed.TotalSeconds:0.0} s");
     }
 
-    private static async Task<(double EventsPerSecond, long PeakRss)> ReplayAsync(string logFile, string redis, string prefix, int entries)
+    private static async Task<(double EventsPerSecond, long PeakRss)> ReplayAsync(string logFile, string redis, string prefix, int entries, bool telemetry)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var exported = telemetry ? BenchTelemetry.Add(builder.Services) : default;
         var unbundled = builder.Services.AddUnbundled()
             .UseSqliteLog(options => options.Path = logFile)
             .AddModelType("list");
@@ -109,7 +119,8 @@ internal static class RedisReplayScenario
         }
         var rate = (entries - from) / clock.Elapsed.TotalSeconds;
         await host.StopAsync();
-        Console.WriteLine($"pipeline: {entries - from} events replayed into Redis in {clock.Elapsed.TotalSeconds:0.00} s = {rate:0} events/s");
+        Console.WriteLine($"pipeline{(telemetry ? " with telemetry" : "")}: {entries - from} events replayed into Redis in {clock.Elapsed.TotalSeconds:0.00} s = {rate:0} events/s"
+            + (telemetry ? $"; {exported.Spans.Exported} spans and {exported.Metrics.Exported} metric exports" : ""));
         return (rate, peak);
     }
 

@@ -23,7 +23,7 @@ public static class TelemetryRegistration
     public const string MetricsPath = "/metrics";
 
     /// <summary>
-    /// Registers the providers. OTLP export is on when <c>Unbundled:Telemetry:OtlpEndpoint</c> or the
+    /// Registers the providers, unless <c>Unbundled:Telemetry:Enabled</c> is <c>false</c>. OTLP export is on when <c>Unbundled:Telemetry:OtlpEndpoint</c> or the
     /// standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set. Traces are recorded only then, or with
     /// <c>Unbundled:Telemetry:Tracing=true</c>, so that a server nobody traces pays nothing per request;
     /// <c>Unbundled:Telemetry:SampleRatio</c> (0 to 1, default 1) samples root traces, and a caller's sampled
@@ -32,6 +32,8 @@ public static class TelemetryRegistration
     public static WebApplicationBuilder AddUnbundledTelemetry(this WebApplicationBuilder builder)
     {
         var settings = builder.Configuration.GetSection("Unbundled:Telemetry");
+        // Off altogether (no /metrics, no traces), for a host that collects nothing or measures what telemetry costs.
+        if (!settings.GetValue("Enabled", true)) return builder;
         var otlp = settings["OtlpEndpoint"] ?? builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
         var endpoint = Uri.TryCreate(otlp, UriKind.Absolute, out var parsed) ? parsed : null;
         var telemetry = builder.Services.AddOpenTelemetry()
@@ -55,6 +57,7 @@ public static class TelemetryRegistration
     /// <summary>Serves <c>/metrics</c> to administrators only: the figures tell an outsider how the deployment is used.</summary>
     public static WebApplication MapUnbundledMetrics(this WebApplication app)
     {
+        if (!app.Configuration.GetSection("Unbundled:Telemetry").GetValue("Enabled", true)) return app;
         app.UseAdminOnly(MetricsPath);
         app.MapPrometheusScrapingEndpoint(MetricsPath);
         return app;

@@ -86,7 +86,8 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
             else if (record.Change is { } change)
             {
                 // The derivation is a span of the trace of the write that made the change.
-                using var derive = UnbundledTracing.ContextOf(change.TraceParent) is { } written
+                // Nothing is parsed or started while nobody listens: an untraced server pays nothing per event.
+                using var derive = UnbundledTracing.Source.HasListeners() && UnbundledTracing.ContextOf(change.TraceParent) is { } written
                     ? UnbundledTracing.Source.StartActivity($"derive {Pipeline}", ActivityKind.Consumer, written)
                     : null;
                 if (derive is not null && traced.Count < MaxLinks) traced.Add(new ActivityLink(derive.Context));
