@@ -126,6 +126,11 @@ public sealed class StatusPageTests : IAsyncLifetime
         await page.WaitUntilAsync($"{Card("lists-by-code")}.querySelectorAll('.letters tbody tr').length === 1");
         letters = await _admin.GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>("/pipelines/lists-by-code/dead-letters");
         Assert.Equal(1, (int)letters!["total"]!);
+
+        // A view is rebuilt from the page: a new generation takes over, and the card follows it.
+        await page.ClickAsync($"section[data-pipeline='list-titles'] .rebuild-view");
+        await page.WaitUntilAsync($"{Card("list-titles")}.querySelector('.outcome').textContent.startsWith('rebuild requested')");
+        await page.WaitUntilAsync($"{Card("list-titles")}.querySelector('.route').textContent.includes('generation 1') && {Card("list-titles")}.querySelector('.offset').textContent === '8'");
     }
 
     private static string Card(string pipeline) => $"document.querySelector(\"section[data-pipeline='{pipeline}']\")";
