@@ -22,8 +22,10 @@ public sealed class RedisCacheSink : IGenerationalSink
     // Lua 5.1 (Redis) has unpack, Lua 5.4 (Garnet) table.unpack.
     private const string WriteScript = """
         local unpack = table.unpack or unpack
-        local versions, offsetKey, tombstones = KEYS[1], KEYS[2], KEYS[3]
+        local versions, offsetKey, tombstones, fenceKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
         local ttl = tonumber(ARGV[2])
+        local fence, heldFence = tonumber(ARGV[6]), tonumber(redis.call('GET', fenceKey) or '0')
+        if fence < heldFence then return {'fenced', heldFence} end
         local current = tonumber(redis.call('GET', offsetKey) or '0')
         if tonumber(ARGV[3]) > current then return -current - 1 end
         local now, retention = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -34,8 +36,8 @@ public sealed class RedisCacheSink : IGenerationalSink
             redis.call('ZREM', tombstones, key)
           end
         end
-        local a = 6
-        for i = 4, #KEYS do
+        local a = 7
+        for i = 5, #KEYS do
           local key = KEYS[i]
           local version, op, n = tonumber(ARGV[a]), ARGV[a + 1], tonumber(ARGV[a + 2])
           a = a + 3
@@ -57,6 +59,7 @@ public sealed class RedisCacheSink : IGenerationalSink
           a = a + n
         end
         if tonumber(ARGV[1]) > current then redis.call('SET', offsetKey, ARGV[1]) end
+        if fence > heldFence then redis.call('SET', fenceKey, ARGV[6]) end
         return 1
         """;
 
@@ -66,6 +69,7 @@ public sealed class RedisCacheSink : IGenerationalSink
     private readonly RedisKey _versionsKey;
     private readonly RedisKey _tombstonesKey;
     private readonly RedisKey _offsetKey;
+    private readonly RedisKey _fenceKey;
     private readonly RedisKey _generationKey;
     private readonly string _prefix;
     private readonly int _generation;
@@ -87,6 +91,7 @@ public sealed class RedisCacheSink : IGenerationalSink
         _versionsKey = $"{_prefix}unbundled:{pipeline}:versions";
         _offsetKey = $"{_prefix}unbundled:{pipeline}:offset";
         _tombstonesKey = $"{_prefix}unbundled:{pipeline}:tombstones";
+        _fenceKey = $"{_prefix}unbundled:{pipeline}:fence";
         _generationKey = $"{options.Prefix}unbundled:{pipeline}:generation";
     }
 
@@ -114,7 +119,7 @@ public sealed class RedisCacheSink : IGenerationalSink
     /// <inheritdoc />
     public async Task<SinkBatchResult> WriteAsync(SinkBatch batch, CancellationToken cancellationToken)
     {
-        var keys = new List<RedisKey>(batch.Documents.Count + 3) { _versionsKey, _offsetKey, _tombstonesKey };
+        var keys = new List<RedisKey>(batch.Documents.Count + 4) { _versionsKey, _offsetKey, _tombstonesKey, _fenceKey };
         var values = new List<RedisValue>(batch.Documents.Count * 4 + 5)
         {
             batch.Offset,
@@ -122,6 +127,7 @@ public sealed class RedisCacheSink : IGenerationalSink
             batch.BasedOn,
             DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
             (long)_options.TombstoneRetention.TotalMilliseconds,
+            batch.Fence,
         };
         var rejected = new List<SinkRejection>();
         foreach (var document in batch.Documents)
@@ -136,7 +142,9 @@ public sealed class RedisCacheSink : IGenerationalSink
             values.Add(document.Version);
             AddPayload(values, document);
         }
-        var written = (long)await Call(() => Database.ScriptEvaluateAsync(WriteScript, [.. keys], [.. values])).ConfigureAwait(false);
+        var answer = await Call(() => Database.ScriptEvaluateAsync(WriteScript, [.. keys], [.. values])).ConfigureAwait(false);
+        if (answer.Resp2Type == ResultType.Array) throw new SinkFencedException((long)answer[1], batch.Fence);
+        var written = (long)answer;
         // The script refuses to commit on top of an offset the store no longer holds (Redis restarted empty, keys evicted or flushed).
         if (written < 0)
             throw new SinkDataLostException(-written - 1, $"Redis holds offset {-written - 1} for this view, below the {batch.BasedOn} the batch was based on: its data was lost");
@@ -162,6 +170,7 @@ public sealed class RedisCacheSink : IGenerationalSink
         written.Add(_versionsKey);
         written.Add(_offsetKey);
         written.Add(_tombstonesKey);
+        written.Add(_fenceKey);
         await Call(() => Database.KeyDeleteAsync([.. written])).ConfigureAwait(false);
     }
 

@@ -41,9 +41,9 @@ public sealed class PostgresPipelineLeases(IOptions<PostgresLogOptions> options,
         {
             if (await mutex.TryAcquireAsync(TimeSpan.Zero, cancellationToken).ConfigureAwait(false) is { } handle)
             {
-                await RecordAsync(pipeline, cancellationToken).ConfigureAwait(false);
-                logger.LogInformation("Instance {Instance} took the lease of pipeline {Pipeline}", Instance, pipeline);
-                return new Lease(handle);
+                var fence = await RecordAsync(pipeline, cancellationToken).ConfigureAwait(false);
+                logger.LogInformation("Instance {Instance} took the lease of pipeline {Pipeline} (fencing token {Fence})", Instance, pipeline, fence);
+                return new Lease(handle, fence);
             }
             waiting(await OwnerAsync(pipeline, cancellationToken).ConfigureAwait(false));
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
@@ -66,9 +66,11 @@ public sealed class PostgresPipelineLeases(IOptions<PostgresLogOptions> options,
         return builder.ConnectionString;
     }
 
-    private sealed class Lease(PostgresDistributedLockHandle handle) : IPipelineLease
+    private sealed class Lease(PostgresDistributedLockHandle handle, long fence) : IPipelineLease
     {
         public CancellationToken Lost => handle.HandleLostToken;
+
+        public long Fence => fence;
 
         public ValueTask DisposeAsync() => handle.DisposeAsync();
     }
@@ -80,7 +82,11 @@ public sealed class PostgresPipelineLeases(IOptions<PostgresLogOptions> options,
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         // client_connection_check_interval is refused at connect before PostgreSQL 14.
         _watched = WatchedConnection(_plain, connection.PostgreSqlVersion.Major * 10000);
-        await using var create = new NpgsqlCommand($"create table if not exists {Owners} (pipeline text primary key, instance text not null, since timestamptz not null)", connection);
+        // The fencing token counts the lease's acquisitions; a table from before it gains the column.
+        await using var create = new NpgsqlCommand($"""
+            create table if not exists {Owners} (pipeline text primary key, instance text not null, since timestamptz not null, fence bigint not null default 0);
+            alter table {Owners} add column if not exists fence bigint not null default 0
+            """, connection);
         try { await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false); }
         catch (PostgresException error) when (error.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateObject)
         {
@@ -89,17 +95,19 @@ public sealed class PostgresPipelineLeases(IOptions<PostgresLogOptions> options,
         Volatile.Write(ref _tableReady, 1);
     }
 
-    private async Task RecordAsync(string pipeline, CancellationToken cancellationToken)
+    /// <summary>Records this instance as the owner, under the lease's next fencing token, and answers the token.</summary>
+    private async Task<long> RecordAsync(string pipeline, CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(_plain);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var upsert = new NpgsqlCommand($"""
-            insert into {Owners} (pipeline, instance, since) values ($1, $2, now())
-            on conflict (pipeline) do update set instance = excluded.instance, since = excluded.since
+            insert into {Owners} (pipeline, instance, since, fence) values ($1, $2, now(), 1)
+            on conflict (pipeline) do update set instance = excluded.instance, since = excluded.since, fence = {Owners}.fence + 1
+            returning fence
             """, connection);
         upsert.Parameters.Add(new() { Value = pipeline });
         upsert.Parameters.Add(new() { Value = Instance });
-        await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return (long)(await upsert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
     private async Task<string?> OwnerAsync(string pipeline, CancellationToken cancellationToken)

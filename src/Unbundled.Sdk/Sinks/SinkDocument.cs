@@ -43,6 +43,21 @@ public sealed record SinkBatch(string Pipeline, IReadOnlyList<SinkDocument> Docu
     /// top: it throws <see cref="SinkDataLostException"/> with what it really holds, and the engine replays from there.
     /// </summary>
     public long BasedOn { get; init; } = -1;
+
+    /// <summary>
+    /// The fencing token of the lease under which the batch is written (0: no lease). It grows with every
+    /// owner of the pipeline, so a sink that keeps its offset stores the highest it has seen beside it and
+    /// refuses a batch with a lower one (<see cref="SinkFencedException"/>): an owner that lost its lease
+    /// without knowing it (paused, cut off) cannot overwrite what its successor wrote.
+    /// </summary>
+    public long Fence { get; init; }
+}
+
+/// <summary>The store has seen a later owner of the pipeline (fencing token <see cref="HeldFence"/>): this writer lost its lease and must stop.</summary>
+public sealed class SinkFencedException(long heldFence, long fence) : Exception($"the view was written under fencing token {heldFence}, later than this writer's {fence}: another instance owns the pipeline now")
+{
+    /// <summary>The highest fencing token the store has seen.</summary>
+    public long HeldFence { get; } = heldFence;
 }
 
 /// <summary>The sink's store no longer holds what the engine wrote (it holds <see cref="HeldOffset"/>); the engine repairs the view by replaying from there.</summary>

@@ -62,6 +62,57 @@ public sealed class LeaseLossTests(PostgresServer postgres) : IAsyncLifetime
         Assert.Equal("Weekend", (string?)document["title"]);
         Assert.NotEmpty(answers);
         Assert.All(answers, code => Assert.True(code is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable, $"a read answered {code}"));
+        // The lease was taken twice, and the view's store holds the second owner's fencing token.
+        Assert.Equal(2L, await FenceAsync());
+        Assert.Equal("2", await StoredFenceAsync(redis));
+    }
+
+    [Fact]
+    public async Task An_owner_whose_store_was_written_under_a_later_fencing_token_stops_writing_and_takes_the_lease_anew()
+    {
+        var redis = await LocalServices.GetAsync("UNBUNDLED_REDIS");
+        await File.WriteAllTextAsync(_directory.File("pipelines.yaml"), $$"""
+            sources:
+              lists: { models: [todo-list] }
+            sinks:
+              cache: { connector: redis, prefix: "{{_instance}}:", key: "list:{key}" }
+            pipelines:
+              titles: { from: lists, select: { fields: { title: after.title } }, to: cache }
+            """);
+        await using var server = await RunningServer.StartOnPostgresAsync(postgres.ConnectionString, _schema, redis, _instance, _directory.File("pipelines.yaml"));
+        await FlushAsync(server, 0, """{"op":"create","path":"","value":{"title":"Groceries","todos":[]}}""");
+        await server.WaitForStatusAsync("titles", status => (string?)status["state"] == "Running" && (long)status["offset"]! >= 1);
+        Assert.Equal(1L, await FenceAsync());
+
+        // A successor took the lease under the next token and wrote, while this owner, paused, still believed it held the lease.
+        await using (var connection = new NpgsqlConnection(postgres.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var taken = new NpgsqlCommand($"update \"{_schema}\".pipeline_owners set fence = 2 where pipeline = 'titles'", connection);
+            await taken.ExecuteNonQueryAsync();
+        }
+        await using (var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis))
+            await connection.GetDatabase().StringSetAsync($"{_instance}:unbundled:titles:fence", 2);
+        await FlushAsync(server, 1, """{"op":"update","path":"/title","value":"Weekend"}""");
+
+        // Its write is refused; it gives the lease up, takes it anew under token 3 and writes from its offset.
+        await server.WaitForStatusAsync("titles", status => (long)status["offset"]! >= 2 && (string?)status["state"] == "Running");
+        Assert.Equal(3L, await FenceAsync());
+        Assert.Equal("Weekend", (string?)(await server.Client.GetFromJsonAsync<JsonObject>("/views/titles/list:groceries"))!["document"]!["title"]);
+    }
+
+    private async Task<long?> FenceAsync()
+    {
+        await using var connection = new NpgsqlConnection(postgres.ConnectionString);
+        await connection.OpenAsync();
+        await using var query = new NpgsqlCommand($"select fence from \"{_schema}\".pipeline_owners where pipeline = 'titles'", connection);
+        return (long?)await query.ExecuteScalarAsync();
+    }
+
+    private async Task<string?> StoredFenceAsync(string redis)
+    {
+        await using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis);
+        return await connection.GetDatabase().StringGetAsync($"{_instance}:unbundled:titles:fence");
     }
 
     /// <summary>Ends this instance's lease sessions (named after it); returns how many there were.</summary>

@@ -50,7 +50,7 @@ internal sealed class DeadLetterReplayer(PipelineTransform transform, IPipelineS
             return $"{error.GetType().Name}: {error.Message}";
         }
         if (documents.Count == 0) return null;
-        var batch = new SinkBatch(Pipeline, documents, live.Offset.Value) { BasedOn = live.Offset.Value };
+        var batch = new SinkBatch(Pipeline, documents, live.Offset.Value) { BasedOn = live.Offset.Value, Fence = live.Fence };
         var result = await sinkRetry.ExecuteAsync(async token => await live.Sink.WriteAsync(batch, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         return result.Rejected.Count == 0 ? null : string.Join("; ", result.Rejected.Select(r => r.Reason));
     }

@@ -23,4 +23,11 @@ public interface IPipelineLease : IAsyncDisposable
 {
     /// <summary>Fires when the lease was lost (the database connection holding it broke): the pipeline must stop at once.</summary>
     CancellationToken Lost { get; }
+
+    /// <summary>
+    /// The fencing token: it grows with every acquisition of this pipeline's lease, and every write goes
+    /// out with it, so a store refuses an owner that lost the lease without noticing (a long pause, a
+    /// partition) once its successor wrote.
+    /// </summary>
+    long Fence { get; }
 }

@@ -12,8 +12,8 @@ namespace Unbundled.Pipelines.Views;
 /// <summary>One generation of a view as a worker writes it: its sink, its own reader of the source, and its offset.</summary>
 internal sealed class ViewTarget : IAsyncDisposable
 {
-    private ViewTarget(int generation, ISinkConnector sink, ISourceConnector source, ViewOffset offset) =>
-        (Generation, Sink, Source, Offset) = (generation, sink, source, offset);
+    private ViewTarget(int generation, ISinkConnector sink, ISourceConnector source, ViewOffset offset, long fence) =>
+        (Generation, Sink, Source, Offset, Fence) = (generation, sink, source, offset, fence);
 
     /// <summary>Which generation of the view this is (0 for the first).</summary>
     public int Generation { get; }
@@ -27,12 +27,15 @@ internal sealed class ViewTarget : IAsyncDisposable
     /// <summary>How far this generation has come.</summary>
     public ViewOffset Offset { get; }
 
+    /// <summary>The fencing token of the lease this generation is written under (0: no lease), sent with every batch.</summary>
+    public long Fence { get; }
+
     /// <summary>The instance's name (configured, or host and port), else the host's: stable across restarts, unlike a process id.</summary>
     private static string StableInstanceName(IServiceProvider services) =>
         services.GetService<IOptions<Leases.PipelineLeaseOptions>>()?.Value.Instance ?? Environment.MachineName;
 
     /// <summary>Creates, connects and positions the sink and source of one generation, retrying while either cannot be reached.</summary>
-    public static async Task<ViewTarget> OpenAsync(PipelineDefinition definition, int generation, IServiceProvider services, IPipelineStateStore state,
+    public static async Task<ViewTarget> OpenAsync(PipelineDefinition definition, int generation, long fence, IServiceProvider services, IPipelineStateStore state,
         ResiliencePipeline retry, CancellationToken cancellationToken)
     {
         var sink = definition.Sink.Connector.Create(definition.Sink.Options, new SinkContext(definition.Name, services) { Generation = generation, OwnerField = definition.Owner });
@@ -50,7 +53,7 @@ internal sealed class ViewTarget : IAsyncDisposable
             await sink.ConnectAsync(token).ConfigureAwait(false);
             await offset.LoadAsync(token).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
-        return new ViewTarget(generation, sink, source, offset);
+        return new ViewTarget(generation, sink, source, offset, fence);
     }
 
     /// <inheritdoc />

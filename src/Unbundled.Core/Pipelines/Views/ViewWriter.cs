@@ -136,7 +136,7 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
 
         if (derived.Unavailable) await UnavailableValues.FillAsync(documents, target.Sink, cancellationToken).ConfigureAwait(false);
         // A source that keeps its own position (a consumer group) numbers records per reader: the view's store cannot vouch for that number.
-        var write = new SinkBatch(Pipeline, target.Sink is IPassThroughSink ? documents : Newest(documents), reached) { BasedOn = target.Source.KeepsPosition ? -1 : target.Offset.Value };
+        var write = new SinkBatch(Pipeline, target.Sink is IPassThroughSink ? documents : Newest(documents), reached) { BasedOn = target.Source.KeepsPosition ? -1 : target.Offset.Value, Fence = target.Fence };
         // One write serves many changes: it is linked to each one's derivation rather than parented by one of them.
         using (var writing = derived.Traced.Count > 0 ? UnbundledTracing.Source.StartActivity($"write {Pipeline}", ActivityKind.Client, default(ActivityContext), links: derived.Traced) : null)
         {

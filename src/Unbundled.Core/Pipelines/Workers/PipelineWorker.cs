@@ -45,6 +45,8 @@ public sealed class PipelineWorker : BackgroundService
     private ViewTarget? _live;
     private Task? _headRead;
     private long _batches;
+    private long _fence;
+    private bool _fenced;
 
     /// <summary>How often a standby instance looks whether the owner made another generation of the view active.</summary>
     private static readonly TimeSpan StandbyRefresh = TimeSpan.FromSeconds(2);
@@ -65,7 +67,7 @@ public sealed class PipelineWorker : BackgroundService
             .AddRetry(new RetryStrategyOptions
             {
                 // A connector's refusal (a table without a key) is no outage: retrying it would only repeat it.
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException and not SinkDataLostException and not Sdk.ConnectorRefusedException),
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException and not SinkDataLostException and not SinkFencedException and not Sdk.ConnectorRefusedException),
                 MaxRetryAttempts = int.MaxValue,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
@@ -129,11 +131,15 @@ public sealed class PipelineWorker : BackgroundService
             try
             {
                 _progress.OwnedBy(leases.Instance);
+                (_fence, _fenced) = (lease.Fence, false);
                 using var owned = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lease.Lost);
                 await RunViewAsync(owned.Token).ConfigureAwait(false);
                 if (lease.Lost.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
                     _logger.LogWarning("Pipeline {Pipeline} lost its lease (its database session broke) and stopped writing; another instance may take it over", _definition.Name);
                 if (_progress.State == PipelineState.Faulted) return;
+                // Fenced out: the owner that wrote later may still hold the lease; standing by a moment keeps this
+                // instance from taking and giving it back in a tight loop meanwhile.
+                if (_fenced) await Task.Delay(StandbyRefresh, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
             finally
             {
@@ -173,6 +179,13 @@ public sealed class PipelineWorker : BackgroundService
         {
             // Shutting down, or the lease is lost: a batch in flight is abandoned and its offset not committed.
         }
+        catch (SinkFencedException fenced)
+        {
+            // The store saw a later owner: this instance lost the lease without noticing yet (a pause, a partition).
+            // It stops writing; the loop gives the lease up and stands by like any other instance.
+            _logger.LogError("Pipeline {Pipeline} stopped writing: {Reason}", _definition.Name, fenced.Message);
+            _fenced = true;
+        }
         catch (Exception error)
         {
             // A bug or a broken store ends this pipeline only; the host and other pipelines go on.
@@ -193,7 +206,7 @@ public sealed class PipelineWorker : BackgroundService
     }
 
     private Task<ViewTarget> OpenAsync(int generation, CancellationToken cancellationToken) =>
-        ViewTarget.OpenAsync(_definition, generation, _services, _state, _sinkRetry, cancellationToken);
+        ViewTarget.OpenAsync(_definition, generation, _fence, _services, _state, _sinkRetry, cancellationToken);
 
     private async Task RunAsync(CancellationToken stoppingToken)
     {

@@ -62,6 +62,26 @@ public sealed class RedisCacheSinkTests(RedisServer redis) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_writer_fenced_lower_than_a_later_owner_changes_nothing_and_is_told()
+    {
+        await using var stale = await SinkAsync(new RedisCacheOptions { Key = "{listId}:{id}", Prefix = _pipeline + ":" });
+        await using var successor = await SinkAsync(new RedisCacheOptions { Key = "{listId}:{id}", Prefix = _pipeline + ":" });
+        await stale.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "a", 1)], 1) { Fence = 3 }, default);
+        await successor.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "a", 2, done: true)], 2) { Fence = 4 }, default);
+
+        // The owner that lost its lease still believes it holds it: its late write, newer by version and offset, lands nowhere.
+        var fenced = await Assert.ThrowsAsync<SinkFencedException>(() => stale.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "a", 9), Todo("l", "b", 9)], 9) { Fence = 3 }, default));
+
+        Assert.Equal(4, fenced.HeldFence);
+        Assert.Equal(true, (bool?)(await successor.ReadAsync("l:a", default))!["done"]);
+        Assert.Null(await successor.ReadAsync("l:b", default));
+        Assert.Equal(2, await successor.LoadOffsetAsync(default));
+        // The same owner writes on; a later one still fences it.
+        await successor.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "b", 3)], 3) { Fence = 4 }, default);
+        Assert.Equal(3, await successor.LoadOffsetAsync(default));
+    }
+
+    [Fact]
     public async Task The_hash_format_stores_one_field_per_member()
     {
         await using var sink = await SinkAsync(new RedisCacheOptions { Key = _pipeline + ":{key}", Format = RedisValueFormat.Hash });
