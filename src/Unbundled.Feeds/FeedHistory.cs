@@ -23,6 +23,9 @@ public sealed class FeedHistory(IPipelineReplay replay, string pipeline, KeyTemp
         }
     }
 
+    /// <summary>Whether the past can be derived again at all: a consumer group's source keeps its own position and cannot go back.</summary>
+    public Task<bool> CanReplayAsync(CancellationToken cancellationToken) => replay.CanReplayAsync(pipeline, cancellationToken);
+
     /// <summary>The newest offset of the pipeline's source: where a subscriber that names none starts.</summary>
     public Task<long> ReadHeadAsync(CancellationToken cancellationToken) => replay.ReadHeadAsync(pipeline, cancellationToken);
 

@@ -27,6 +27,7 @@ public sealed class FeedSession(FeedTopic topic, FeedHistory history, PushFeedOp
     public async Task<bool> RunAsync(string channel, long after, IFeedTransport transport, CancellationToken cancellationToken)
     {
         await topic.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (!await history.CanReplayAsync(cancellationToken).ConfigureAwait(false)) return await RunLiveOnlyAsync(channel, after, transport, cancellationToken).ConfigureAwait(false);
         var head = await history.ReadHeadAsync(cancellationToken).ConfigureAwait(false);
         var cursor = after;
         if (after > head || head - after > options.MaxCatchUp)
@@ -46,18 +47,45 @@ public sealed class FeedSession(FeedTopic topic, FeedHistory history, PushFeedOp
         {
             // Changes up to the topic's position at subscription come from the source; the queue has all after it.
             cursor = await CatchUpAsync(channel, cursor, live, transport, cancellationToken).ConfigureAwait(false);
-            await transport.SendAsync(FeedMessage.Ready(channel, cursor), cancellationToken).ConfigureAwait(false);
-            await transport.FlushAsync(cancellationToken).ConfigureAwait(false);
-            subscriber.Sent();
-            var delivered = await FollowAsync(subscriber, cursor, transport, cancellationToken).ConfigureAwait(false);
-            if (!subscriber.IsCutOff) return true;
-            await SayCutOffAsync(subscriber, delivered, transport, cancellationToken).ConfigureAwait(false);
-            return false;
+            return await GoLiveAsync(subscriber, cursor, transport, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             topic.Unsubscribe(subscriber);
         }
+    }
+
+    /// <summary>
+    /// A feed whose source cannot be read again (a consumer group keeps its own position): nothing missed can be
+    /// derived, so a subscriber behind the live position is told to refetch, as one too far behind is, and follows from there.
+    /// </summary>
+    private async Task<bool> RunLiveOnlyAsync(string channel, long after, IFeedTransport transport, CancellationToken cancellationToken)
+    {
+        var subscriber = new FeedSubscriber(channel, options.Buffer);
+        var live = topic.Subscribe(subscriber);
+        try
+        {
+            if (after != live)
+                await transport.SendAsync(FeedMessage.MustRefetch(channel, live,
+                    $"position {after} is not the feed's live position ({live}), and its source, a consumer group, cannot replay what was missed; read the view again"), cancellationToken).ConfigureAwait(false);
+            return await GoLiveAsync(subscriber, live, transport, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            topic.Unsubscribe(subscriber);
+        }
+    }
+
+    /// <summary>Says the subscriber is live at <paramref name="cursor"/> and follows; false when it was cut off.</summary>
+    private async Task<bool> GoLiveAsync(FeedSubscriber subscriber, long cursor, IFeedTransport transport, CancellationToken cancellationToken)
+    {
+        await transport.SendAsync(FeedMessage.Ready(subscriber.Channel, cursor), cancellationToken).ConfigureAwait(false);
+        await transport.FlushAsync(cancellationToken).ConfigureAwait(false);
+        subscriber.Sent();
+        var delivered = await FollowAsync(subscriber, cursor, transport, cancellationToken).ConfigureAwait(false);
+        if (!subscriber.IsCutOff) return true;
+        await SayCutOffAsync(subscriber, delivered, transport, cancellationToken).ConfigureAwait(false);
+        return false;
     }
 
     private async Task<long> CatchUpAsync(string channel, long from, long until, IFeedTransport transport, CancellationToken cancellationToken)

@@ -82,8 +82,16 @@ internal static class PipeVerb
         await using var running = app;
         // Ctrl-C (or SIGTERM) stops the pipe whenever it comes, even while the host still starts.
         using var interrupted = new CancellationTokenSource();
-        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, signal => { signal.Cancel = true; interrupted.Cancel(); });
-        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal => { signal.Cancel = true; interrupted.Cancel(); });
+        // A second Ctrl-C is not held back: it ends the process at once, as a user pressing it again means.
+        void Stop(PosixSignalContext signal)
+        {
+            if (interrupted.IsCancellationRequested) return;
+            signal.Cancel = true;
+            Console.Error.WriteLine($"unbundled: {signal.Signal} received, stopping the pipe (Ctrl-C again to end it at once)");
+            interrupted.Cancel();
+        }
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, interrupted.Token);
         var monitor = app.Services.GetRequiredService<PipelineMonitor>();
         var live = new PipeProgressLine(Console.Out, !Console.IsOutputRedirected);
@@ -100,7 +108,9 @@ internal static class PipeVerb
         {
         }
         live.End();
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
         await app.StopAsync(CancellationToken.None);
+        Console.Error.WriteLine($"unbundled: the pipe stopped in {stopping.Elapsed.TotalSeconds:0.0} s");
         return 0;
     }
 

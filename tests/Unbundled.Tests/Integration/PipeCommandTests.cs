@@ -42,6 +42,9 @@ public sealed class PipeCommandTests(PostgresServer postgres) : IAsyncLifetime
 
             using (var interrupt = Process.Start("kill", ["-INT", pipe.Id.ToString()])) await interrupt.WaitForExitAsync();
             Assert.True(pipe.WaitForExit(15_000), $"the pipe did not stop on Ctrl-C; it said:\n{string.Join('\n', said.TakeLast(20))}");
+            pipe.WaitForExit(); // the rest of its output
+            Assert.Contains(said, line => line.Contains("SIGINT received, stopping the pipe"));
+            Assert.Contains(said, line => line.Contains("the pipe stopped in"));
             Assert.Equal(0, pipe.ExitCode);
         }
         finally

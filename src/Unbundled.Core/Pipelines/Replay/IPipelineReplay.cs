@@ -12,6 +12,12 @@ public interface IPipelineReplay
     /// <summary>The documents <paramref name="pipeline"/> derives from its source's records after <paramref name="after"/> up to <paramref name="until"/>, in order.</summary>
     IAsyncEnumerable<SinkDocument> ReplayAsync(string pipeline, long after, long until, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Whether the pipeline's source can be read again from an offset beside the pipeline. A source that keeps
+    /// its own position (a Kafka consumer group) cannot: what a feed's subscriber missed must be refetched.
+    /// </summary>
+    Task<bool> CanReplayAsync(string pipeline, CancellationToken cancellationToken);
+
     /// <summary>The newest offset of the pipeline's source.</summary>
     Task<long> ReadHeadAsync(string pipeline, CancellationToken cancellationToken);
 

@@ -38,6 +38,10 @@ internal sealed class PipelineReplay(PipelineCatalog pipelines, IServiceProvider
     }
 
     /// <inheritdoc />
+    public async Task<bool> CanReplayAsync(string pipeline, CancellationToken cancellationToken) =>
+        !(await LookupAsync(pipeline).ConfigureAwait(false)).KeepsPosition;
+
+    /// <inheritdoc />
     public async Task<long> ReadHeadAsync(string pipeline, CancellationToken cancellationToken) =>
         await (await LookupAsync(pipeline).ConfigureAwait(false)).ReadHeadAsync(cancellationToken).ConfigureAwait(false);
 
