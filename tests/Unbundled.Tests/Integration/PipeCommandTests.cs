@@ -41,7 +41,7 @@ public sealed class PipeCommandTests(PostgresServer postgres) : IAsyncLifetime
             await WaitUntilAsync(() => View(output) is var view && view.TryGetValue("1", out var one) && (decimal)one["total"]! == 999 && !view.ContainsKey("2"), said);
 
             using (var interrupt = Process.Start("kill", ["-INT", pipe.Id.ToString()])) await interrupt.WaitForExitAsync();
-            Assert.True(pipe.WaitForExit(15_000), $"the pipe did not stop on Ctrl-C; it said:\n{string.Join('\n', said.TakeLast(20))}");
+            Assert.True(pipe.WaitForExit(15_000), $"the pipe did not stop on Ctrl-C ({SignalState(pipe.Id)}); it said:\n{string.Join('\n', said.TakeLast(20))}");
             pipe.WaitForExit(); // the rest of its output
             Assert.Contains(said, line => line.Contains("SIGINT received, stopping the pipe"));
             Assert.Contains(said, line => line.Contains("the pipe stopped in"));
@@ -82,6 +82,10 @@ public sealed class PipeCommandTests(PostgresServer postgres) : IAsyncLifetime
         await validate.WaitForExitAsync();
         Assert.Contains("2 source(s), 1 sink(s), 1 pipeline(s): valid", verdict);
     }
+
+    /// <summary>The process's pending, blocked and ignored signal masks, as the kernel shows them.</summary>
+    private static string SignalState(int pid) =>
+        File.Exists($"/proc/{pid}/status") ? string.Join(", ", File.ReadLines($"/proc/{pid}/status").Where(l => l.StartsWith("Sig") || l.StartsWith("ShdPnd"))) : "gone";
 
     private Process Start(string[] arguments)
     {
