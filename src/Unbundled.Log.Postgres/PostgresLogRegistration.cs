@@ -17,6 +17,7 @@ public static class PostgresLogRegistration
         builder.Services.TryAddSingleton<PostgresCommandLog>();
         builder.Services.TryAddSingleton<ICommandLog>(provider => provider.GetRequiredService<PostgresCommandLog>());
         builder.Services.TryAddSingleton<IPipelineStateStore, PostgresPipelineStateStore>();
+        builder.Services.TryAddSingleton<Unbundled.Pipelines.Aggregation.IAggregateStore, PostgresAggregateStore>();
         // Several instances may share this log: each pipeline that must not run twice runs where its lease is held.
         builder.Services.AddOptions<PipelineLeaseOptions>();
         builder.Services.TryAddSingleton<IPipelineLeases, PostgresPipelineLeases>();

@@ -17,6 +17,7 @@ public static class SqliteLogRegistration
         builder.Services.TryAddSingleton<SqliteCommandLog>();
         builder.Services.TryAddSingleton<ICommandLog>(provider => provider.GetRequiredService<SqliteCommandLog>());
         builder.Services.TryAddSingleton<IPipelineStateStore, SqlitePipelineStateStore>();
+        builder.Services.TryAddSingleton<Unbundled.Pipelines.Aggregation.IAggregateStore, SqliteAggregateStore>();
         return builder;
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Polly;
+using Unbundled.Pipelines.Aggregation;
 using Unbundled.Pipelines.Projection;
 using Unbundled.Pipelines.State;
 using Unbundled.Pipelines.Views;
@@ -14,7 +15,8 @@ namespace Unbundled.Pipelines.DeadLetters;
 /// the source's record at that offset read again. Writes are version-guarded like any other, so a letter
 /// older than the view's state changes nothing; one that fails again stays, with its new reason.
 /// </summary>
-internal sealed class DeadLetterReplayer(PipelineTransform transform, IPipelineStateStore state, ResiliencePipeline sinkRetry, TimeProvider clock)
+internal sealed class DeadLetterReplayer(PipelineTransform transform, IPipelineStateStore state, ResiliencePipeline sinkRetry, TimeProvider clock,
+    ViewAggregation? aggregation = null)
 {
     private const int PageSize = 100;
 
@@ -38,20 +40,27 @@ internal sealed class DeadLetterReplayer(PipelineTransform transform, IPipelineS
     private async Task<string?> ReplayOneAsync(ViewTarget live, DeadLetter letter, CancellationToken cancellationToken)
     {
         IReadOnlyList<SinkDocument> documents;
+        ChangeEvent? admitted;
         try
         {
             var change = Stored(letter) ?? await ReadAgainAsync(live, letter, cancellationToken).ConfigureAwait(false);
             if (change is null) return $"the source no longer has offset {letter.Position}, and the letter holds no change event to replay";
             // Everything the change projects is written: its documents never reached the view to be compared with.
-            documents = transform.Admit(change) is { } admitted ? transform.Project(admitted, changesOnly: false) : [];
+            admitted = transform.Admit(change);
+            documents = admitted is not null ? transform.Project(admitted, changesOnly: false) : [];
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
             return $"{error.GetType().Name}: {error.Message}";
         }
         if (documents.Count == 0) return null;
+        IReadOnlyList<GroupWrite> groups = [];
+        // An aggregating view takes the groups the replayed members change, as a live batch would give them.
+        if (aggregation is not null)
+            (documents, groups) = await aggregation.ApplyAsync(live, documents, documents.Select(d => d.Position).Distinct().ToDictionary(position => position, _ => admitted!), live.Offset.Value, cancellationToken).ConfigureAwait(false);
         var batch = new SinkBatch(Pipeline, documents, live.Offset.Value) { BasedOn = live.Offset.Value, Fence = live.Fence };
         var result = await sinkRetry.ExecuteAsync(async token => await live.Sink.WriteAsync(batch, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        if (aggregation is not null) await aggregation.WrittenAsync(live, groups, cancellationToken).ConfigureAwait(false);
         return result.Rejected.Count == 0 ? null : string.Join("; ", result.Rejected.Select(r => r.Reason));
     }
 

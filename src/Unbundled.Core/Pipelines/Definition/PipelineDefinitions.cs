@@ -49,6 +49,7 @@ public sealed record SinkDefinition(string Name, ISinkConnectorFactory Connector
 /// <param name="Fingerprint">A hash of everything above as written, to tell when a view is stale against its definition.</param>
 /// <param name="At">Where it is declared.</param>
 /// <param name="Owner">The field of the view's documents that names their owner or tenant; every read path filters on it.</param>
+/// <param name="Aggregate">When set, the projection's documents are members of groups, and the view holds one document per group.</param>
 public sealed record PipelineDefinition(
     string Name,
     SourceDefinition Source,
@@ -59,7 +60,8 @@ public sealed record PipelineDefinition(
     BatchOptions Batch,
     string Fingerprint,
     SourceSpan At,
-    string? Owner = null);
+    string? Owner = null,
+    Aggregation.AggregateDefinition? Aggregate = null);
 
 /// <summary>What a worker does with an event its projection or sink refuses for good.</summary>
 public enum ErrorPolicy

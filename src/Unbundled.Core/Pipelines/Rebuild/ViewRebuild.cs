@@ -88,6 +88,7 @@ internal sealed class ViewRebuild(PipelineDefinition definition, IPipelineStateS
         if (_retired is not { } old) return;
         await Task.Delay(GracePeriod, cancellationToken).ConfigureAwait(false);
         await sinkRetry.ExecuteAsync(async token => await ((IGenerationalSink)old.Sink).DropAsync(token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        await writer.ForgetAsync(old, cancellationToken).ConfigureAwait(false);
         // The old generation's server-side cursor (a replication slot) would hold WAL back forever.
         if (old.Source is IGenerationalSource cursor)
             await sinkRetry.ExecuteAsync(async token => await cursor.DropAsync(token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);

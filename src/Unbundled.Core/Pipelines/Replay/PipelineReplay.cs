@@ -38,8 +38,9 @@ internal sealed class PipelineReplay(PipelineCatalog pipelines, IServiceProvider
     }
 
     /// <inheritdoc />
+    /// <remarks>An aggregating pipeline cannot either: a stretch of its source gives members, not the groups they were in.</remarks>
     public async Task<bool> CanReplayAsync(string pipeline, CancellationToken cancellationToken) =>
-        !(await LookupAsync(pipeline).ConfigureAwait(false)).KeepsPosition;
+        Require(pipeline).Definition.Aggregate is null && !(await LookupAsync(pipeline).ConfigureAwait(false)).KeepsPosition;
 
     /// <inheritdoc />
     public async Task<long> ReadHeadAsync(string pipeline, CancellationToken cancellationToken) =>

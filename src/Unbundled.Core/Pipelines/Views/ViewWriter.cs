@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Polly;
+using Unbundled.Pipelines.Aggregation;
 using Unbundled.Pipelines.Projection;
 using Unbundled.Pipelines.DeadLetters;
 using Unbundled.Pipelines.State;
@@ -16,7 +17,8 @@ namespace Unbundled.Pipelines.Views;
 /// documents to the sink (retrying with backoff while it fails), stores what could not be derived or
 /// was refused in the dead-letter store, and only then moves the generation's offset.
 /// </summary>
-internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter deadLetters, ResiliencePipeline sinkRetry, TimeProvider clock, Action<ChangeEvent>? truncated = null)
+internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter deadLetters, ResiliencePipeline sinkRetry, TimeProvider clock, Action<ChangeEvent>? truncated = null,
+    ViewAggregation? aggregation = null)
 {
     /// <summary>At most this many changes are linked from one batch write's span.</summary>
     private const int MaxLinks = 128;
@@ -44,6 +46,10 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         }
         return newest;
     }
+
+    /// <summary>Forgets what a retired generation kept beside its sink (an aggregating view's members and groups).</summary>
+    public Task ForgetAsync(ViewTarget retired, CancellationToken cancellationToken) =>
+        aggregation?.DropAsync(retired, cancellationToken) ?? Task.CompletedTask;
 
     /// <summary>
     /// Writes <paramref name="batch"/> to <paramref name="target"/>. With <paramref name="stopAtPoison"/>, a record that
@@ -135,6 +141,9 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         if (reached <= target.Offset.Value && documents.Count == 0) return derived.Poisoned;
 
         if (derived.Unavailable) await UnavailableValues.FillAsync(documents, target.Sink, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<GroupWrite> groups = [];
+        // An aggregating view's sink takes the documents of the groups its members changed, not the members.
+        if (aggregation is not null) (documents, groups) = await aggregation.ApplyAsync(target, Newest(documents), derived.From, reached, cancellationToken).ConfigureAwait(false);
         // A source that keeps its own position (a consumer group) numbers records per reader: the view's store cannot vouch for that number.
         var write = new SinkBatch(Pipeline, target.Sink is IPassThroughSink ? documents : Newest(documents), reached) { BasedOn = target.Source.KeepsPosition ? -1 : target.Offset.Value, Fence = target.Fence };
         // One write serves many changes: it is linked to each one's derivation rather than parented by one of them.
@@ -149,6 +158,7 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
             derived.From.TryGetValue(r.Document.Position, out var source) ? DeadLetterEvent.Serialize(source) : JsonSerializer.Serialize(r.Document.Document),
             r.Reason, clock.GetUtcNow())).ToList(), cancellationToken).ConfigureAwait(false);
         await target.Offset.AdvanceAsync(reached, cancellationToken).ConfigureAwait(false);
+        if (aggregation is not null) await aggregation.WrittenAsync(target, groups, cancellationToken).ConfigureAwait(false);
         return derived.Poisoned;
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
 using System.Threading.Channels;
+using Unbundled.Pipelines.Aggregation;
 using Unbundled.Pipelines.DeadLetters;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Pipelines.Leases;
@@ -82,9 +83,13 @@ public sealed class PipelineWorker : BackgroundService
             .Build();
         var bound = services.GetService<IOptions<DeadLetterOptions>>()?.Value ?? new DeadLetterOptions();
         var clock = services.GetService<TimeProvider>() ?? TimeProvider.System;
-        _writer = new ViewWriter(transform, new DeadLetterWriter(_definition.Name, state, bound, _progress, monitor, logger), _sinkRetry, clock, Truncated);
+        var aggregation = _definition.Aggregate is { } aggregate
+            ? new ViewAggregation(new Aggregator(aggregate), services.GetService<IAggregateStore>()
+                ?? throw new InvalidOperationException($"pipeline '{_definition.Name}' aggregates, and its log store keeps no aggregate state"), _definition.Name)
+            : null;
+        _writer = new ViewWriter(transform, new DeadLetterWriter(_definition.Name, state, bound, _progress, monitor, logger), _sinkRetry, clock, Truncated, aggregation);
         _replays = replays.Register(_definition.Name);
-        _replayer = new DeadLetterReplayer(transform, state, _sinkRetry, clock);
+        _replayer = new DeadLetterReplayer(transform, state, _sinkRetry, clock, aggregation);
         _rebuild = new ViewRebuild(_definition, state, _progress, _view, _rebuildRequest, _writer, _sinkRetry, OpenAsync, logger);
     }
 

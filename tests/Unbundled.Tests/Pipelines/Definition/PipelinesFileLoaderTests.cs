@@ -1,3 +1,4 @@
+using Unbundled.Pipelines.Aggregation;
 using Unbundled.Pipelines.Projection;
 using Unbundled.Connectors.Redis;
 using Unbundled.Pipelines.Definition;
@@ -41,6 +42,14 @@ public sealed class PipelinesFileLoaderTests
         { "bad pipeline name", PipelinesFileCorpus.Valid.Replace("  items:", "  Items!:"), "pipelines.yaml:11:3: error: 'Items!' is not a valid pipeline name: use lowercase letters, digits, '-' and '_', starting with a letter or digit" },
         { "enabled is no boolean", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    enabled: sometimes"), "pipelines.yaml:16:14: error: 'enabled' of pipeline 'items' is 'sometimes'; it must be true or false" },
         { "a mistake in a disabled pipeline", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cash\n    enabled: false"), "pipelines.yaml:15:9: error: pipeline 'items' names the sink 'cash', which is not declared in 'sinks'. Did you mean 'cache'?" },
+        { "aggregate without group-by", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    aggregate:\n      fields: { open: count }"), "pipelines.yaml:17:7: error: 'aggregate' of pipeline 'items' has no 'group-by': give the template of a member's group, e.g. \"{after.customer}\"" },
+        { "aggregate with an unknown function", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    aggregate:\n      group-by: \"{after.listId}\"\n      fields: { open: counts }"), "pipelines.yaml:18:23: error: field 'open' of 'aggregate' of pipeline 'items' is 'counts'; write count, or one of { sum | min | max | avg | collect | distinct-count: <path> }" },
+        { "aggregate field with two functions", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    aggregate:\n      group-by: \"{after.listId}\"\n      fields: { n: { sum: after.n, max: after.n } }"), "pipelines.yaml:18:20: error: field 'n' of 'aggregate' of pipeline 'items' must name exactly one of sum, min, max, avg, collect, distinct-count with the path it reads" },
+        { "aggregate collect limit", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    aggregate:\n      group-by: \"{after.listId}\"\n      fields: { titles: { collect: after.title, limit: 5000 } }"), "pipelines.yaml:18:56: error: 'limit' of field 'titles' of 'aggregate' of pipeline 'items' is '5000'; it must be a whole number from 1 to 1000" },
+        { "aggregate bad path", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    aggregate:\n      group-by: \"{after.listId}\"\n      fields: { total: { sum: aftr.n } }"), "pipelines.yaml:18:31: error: field 'total' of 'aggregate' of pipeline 'items': 'aftr.n' does not start with one of key, op, ts_ms, source, before, after; did you mean 'after'? A member's fields are read as after.<field>" },
+        { "aggregate order on a sum", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    aggregate:\n      group-by: \"{after.listId}\"\n      fields: { total: { sum: after.n, order: desc } }"), "pipelines.yaml:18:47: error: 'order' of field 'total' of 'aggregate' of pipeline 'items': only collect is ordered and limited" },
+        { "aggregate bad group template", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    aggregate:\n      group-by: \"{after.listId\"\n      fields: { open: count }"), "pipelines.yaml:17:17: error: 'group-by' of pipeline 'items': '{after.listId' has a '{' that is never closed at character 1" },
+        { "aggregate field named group", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    aggregate:\n      group-by: \"{after.listId}\"\n      fields: { group: count }"), "pipelines.yaml:18:17: error: field 'group' of 'aggregate' of pipeline 'items': the name is taken by the group's key, which every group's document holds" },
         { "empty pipelines", PipelinesFileCorpus.Valid[..PipelinesFileCorpus.Valid.IndexOf("pipelines:")] + "pipelines: {}\n", "pipelines.yaml:10:12: error: the 'pipelines' section is empty: declare at least one pipeline" },
     };
 
@@ -99,6 +108,34 @@ public sealed class PipelinesFileLoaderValidTests
 
         var selection = Assert.IsType<SelectProjection>(Assert.Single(document.Pipelines).Projection);
         Assert.Equal([new SelectField(SelectProjector.Spread, new PathValue("after"))], selection.Fields);
+    }
+
+    [Fact]
+    public void An_aggregate_loads_its_group_template_membership_and_fields()
+    {
+        var yaml = PipelinesFileCorpus.Valid.Replace("    to: cache", """
+                to: cache
+                aggregate:
+                  group-by: "{after.listId}"
+                  where: after.done == false
+                  fields:
+                    open: count
+                    titles: { collect: after.title, order-by: after.createdAt, order: desc, limit: 5 }
+                    first: { min: after.createdAt }
+                    people: { distinct-count: after.createdBy }
+            """.TrimEnd());
+
+        var aggregate = PipelinesFileCorpus.Loader().Parse(yaml, "pipelines.yaml").Document!.Pipelines.Single().Aggregate!;
+
+        Assert.Equal("{after.listId}", aggregate.GroupBy);
+        Assert.Equal("after.done == false", aggregate.Where!.Text);
+        Assert.Equal(
+            [
+                new AggregateField("open", AggregateFunction.Count, null),
+                new AggregateField("titles", AggregateFunction.Collect, "after.title", "after.createdAt", Descending: true, Limit: 5),
+                new AggregateField("first", AggregateFunction.Min, "after.createdAt"),
+                new AggregateField("people", AggregateFunction.DistinctCount, "after.createdBy"),
+            ], aggregate.Fields);
     }
 
     [Fact]

@@ -162,13 +162,14 @@ public sealed partial class PipelinesFileLoader(
         }
         if (reading.Mapping(value, $"pipeline '{name}'") is not { } body) return null;
         var where = $"pipeline '{name}'";
-        reading.OnlyKeys(body, where, "from", "where", "projection", "select", "to", "on-error", "batch", "owner", "enabled");
+        reading.OnlyKeys(body, where, "from", "where", "projection", "select", "aggregate", "to", "on-error", "batch", "owner", "enabled");
         var before = reading.Problems.Count;
 
         var source = Reference(reading, body, "from", where, sources, sourceNodes.Keys, "source");
         var sink = Reference(reading, body, "to", where, sinks, sinkNodes.Keys, "sink");
         var filter = YamlReading.Child(body, "where") is { } whereNode ? ReadFilter(reading, whereNode, where) : null;
         var projection = ReadProjection(reading, body, where);
+        var aggregate = YamlReading.Child(body, "aggregate") is { } aggregateNode ? AggregateReader.Read(reading, aggregateNode, where) : null;
         var onError = ErrorPolicy.DeadLetter;
         if (YamlReading.Child(body, "on-error") is { } onErrorNode && reading.Scalar(onErrorNode, $"'on-error' of {where}") is { } policy)
         {
@@ -202,7 +203,7 @@ public sealed partial class PipelinesFileLoader(
             return null;
         }
         var fingerprint = DefinitionFingerprint.Of(value, sourceNodes[source.Name], sinkNodes[sink.Name]);
-        return new PipelineDefinition(name, source, filter, projection, sink, onError, batch, fingerprint, reading.At(body), owner);
+        return new PipelineDefinition(name, source, filter, projection, sink, onError, batch, fingerprint, reading.At(body), owner, aggregate);
     }
 
     private static T? Reference<T>(YamlReading reading, YamlMappingNode body, string key, string where, IReadOnlyDictionary<string, T> known,

@@ -1,0 +1,118 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Unbundled.Log.Postgres;
+using Unbundled.Log.Sqlite;
+using Unbundled.Pipelines.Aggregation;
+using Unbundled.Tests.Services;
+
+namespace Unbundled.Tests.Contract;
+
+/// <summary>What every aggregate store must do, whatever database holds it: members replaced by newer versions only, groups recomputed and handed out until written.</summary>
+public abstract class AggregateStoreContract
+{
+    /// <summary>A store no other test uses.</summary>
+    protected abstract Task<IAggregateStore> CreateStoreAsync([CallerMemberName] string test = "");
+
+    private static MemberChange Member(string key, long version, string? group, int value) =>
+        new(key, version, group, group is null ? null : new JsonObject { ["n"] = value });
+
+    // The group's document: its members' sum, or nothing when it has none.
+    private static JsonObject? Sum(string group, IReadOnlyList<JsonObject> members) =>
+        members.Count == 0 ? null : new JsonObject { ["group"] = group, ["sum"] = members.Sum(m => (int)m["n"]!) };
+
+    [Fact]
+    public async Task Members_join_move_and_leave_and_each_group_is_computed_from_its_members_now()
+    {
+        var store = await CreateStoreAsync();
+        var first = await store.ApplyAsync("v", [Member("a", 1, "x", 1), Member("b", 1, "x", 2), Member("c", 1, "y", 5)], Sum, default);
+        await store.WrittenAsync("v", first, default);
+
+        // b moves to y, c leaves every group, a changes its value.
+        var second = await store.ApplyAsync("v", [Member("b", 2, "y", 2), Member("c", 2, null, 0), Member("a", 2, "x", 10)], Sum, default);
+
+        Assert.Equal(10, (int)second.Single(g => g.Group == "x").Document!["sum"]!);
+        Assert.Equal(2, (int)second.Single(g => g.Group == "y").Document!["sum"]!);
+        Assert.True(second.All(g => g.Revision == 2));
+        var emptied = await store.ApplyAsync("v", [Member("b", 3, null, 0)], Sum, default);
+        Assert.Null(emptied.Single(g => g.Group == "y").Document);
+    }
+
+    [Fact]
+    public async Task A_version_not_newer_than_the_members_changes_nothing_even_after_a_delete()
+    {
+        var store = await CreateStoreAsync();
+        await store.WrittenAsync("v", await store.ApplyAsync("v", [Member("a", 5, "x", 1)], Sum, default), default);
+        await store.WrittenAsync("v", await store.ApplyAsync("v", [Member("a", 6, null, 0)], Sum, default), default);
+
+        // An older redelivery of the member must not bring it back.
+        Assert.Empty(await store.ApplyAsync("v", [Member("a", 4, "x", 1), Member("a", 6, "x", 1)], Sum, default));
+    }
+
+    [Fact]
+    public async Task A_group_not_written_yet_is_handed_out_again_until_it_is()
+    {
+        var store = await CreateStoreAsync();
+        var applied = await store.ApplyAsync("v", [Member("a", 1, "x", 1)], Sum, default);
+
+        // The sink never got it (a crash): the next batch, even one about another group, gives it again.
+        var next = await store.ApplyAsync("v", [Member("b", 1, "y", 2)], Sum, default);
+        Assert.Equal(["x", "y"], next.Select(g => g.Group).Order());
+        await store.WrittenAsync("v", next, default);
+        Assert.Empty(await store.ApplyAsync("v", [], Sum, default));
+        // Written at an older revision does not clear a newer one.
+        var changed = await store.ApplyAsync("v", [Member("a", 2, "x", 7)], Sum, default);
+        await store.WrittenAsync("v", applied, default);
+        Assert.Equal(changed.Select(g => (g.Group, g.Revision)), (await store.ApplyAsync("v", [], Sum, default)).Select(g => (g.Group, g.Revision)));
+    }
+
+    [Fact]
+    public async Task Views_are_apart_and_a_dropped_one_is_forgotten()
+    {
+        var store = await CreateStoreAsync();
+        await store.ApplyAsync("v", [Member("a", 1, "x", 1)], Sum, default);
+        await store.ApplyAsync("w", [Member("a", 1, "x", 3)], Sum, default);
+
+        await store.DropAsync("v", default);
+
+        Assert.Empty(await store.ApplyAsync("v", [], Sum, default));
+        Assert.Equal(3, (int)(await store.ApplyAsync("w", [], Sum, default)).Single().Document!["sum"]!);
+        Assert.Equal(1, (int)(await store.ApplyAsync("v", [Member("a", 1, "x", 1)], Sum, default)).Single().Document!["sum"]!);
+    }
+}
+
+public sealed class SqliteAggregateStoreContractTests : AggregateStoreContract, IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    protected override Task<IAggregateStore> CreateStoreAsync([CallerMemberName] string test = "") =>
+        Task.FromResult<IAggregateStore>(new SqliteAggregateStore(Options.Create(new SqliteLogOptions { Path = _directory.File(test + ".db") })));
+
+    public void Dispose() => _directory.Dispose();
+}
+
+[Collection(PostgresCollection.Name)]
+[Trait(TestCategory.Name, TestCategory.Servers)]
+public sealed class PostgresAggregateStoreContractTests(PostgresServer server) : AggregateStoreContract, IAsyncLifetime
+{
+    private readonly List<(PostgresAggregateStore Store, string Schema)> _stores = [];
+
+    protected override Task<IAggregateStore> CreateStoreAsync([CallerMemberName] string test = "")
+    {
+        var schema = PostgresServer.UniqueSchema(test);
+        var store = new PostgresAggregateStore(Options.Create(new PostgresLogOptions { ConnectionString = server.ConnectionString, Schema = schema }));
+        _stores.Add((store, schema));
+        return Task.FromResult<IAggregateStore>(store);
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var (store, schema) in _stores)
+        {
+            await store.DisposeAsync();
+            await server.DropSchemaAsync(schema);
+        }
+    }
+}
