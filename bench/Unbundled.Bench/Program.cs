@@ -15,6 +15,7 @@ IReadOnlyDictionary<string, Func<bool, Task<BenchResult>>> scenarios = new Dicti
     ["view-latency"] = ViewLatencyScenario.RunAsync,
     ["change-cost"] = ChangeCostScenario.RunAsync,
     ["sustained"] = SustainedScenario.RunAsync,
+    ["aggregate-replay"] = AggregateReplayScenario.RunAsync,
     ["pg-cdc"] = PostgresCdcScenario.CdcAsync,
     ["pg-snapshot"] = PostgresCdcScenario.SnapshotAsync,
     ["kafka-consume"] = KafkaScenario.ConsumeAsync,

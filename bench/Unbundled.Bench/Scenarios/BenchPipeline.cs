@@ -8,7 +8,8 @@ namespace Unbundled.Bench.Scenarios;
 internal static class BenchPipeline
 {
     /// <summary>Adds the pipeline <paramref name="name"/> from the log's <paramref name="model"/> type into the registered sink <paramref name="connector"/>.</summary>
-    public static UnbundledBuilder AddBenchPipeline(this UnbundledBuilder unbundled, string name, string model, ProjectionDefinition projection, string connector, object sinkOptions)
+    public static UnbundledBuilder AddBenchPipeline(this UnbundledBuilder unbundled, string name, string model, ProjectionDefinition projection, string connector, object sinkOptions,
+        Unbundled.Pipelines.Aggregation.AggregateDefinition? aggregate = null)
     {
         var at = new SourceSpan("bench", 1, 1);
         return unbundled.AddPipeline(new PipelineDefinition(name,
@@ -19,6 +20,7 @@ internal static class BenchPipeline
             ErrorPolicy.DeadLetter,
             new BatchOptions(1000),
             "bench",
-            at));
+            at,
+            Aggregate: aggregate));
     }
 }

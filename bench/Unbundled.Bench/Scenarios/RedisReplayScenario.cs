@@ -59,7 +59,7 @@ internal static class RedisReplayScenario
     }
 
     /// <summary>Fills an embedded log with <paramref name="entries"/> entries over models of type <c>list</c>, <see cref="VersionsPerModel"/> each (one create, then updates of <c>/n</c>).</summary>
-    internal static async Task FillLogAsync(string logFile, int entries, bool traced = false)
+    internal static async Task FillLogAsync(string logFile, int entries, bool traced = false, int teams = 0)
     {
         using var log = new SqliteCommandLog(Options.Create(new SqliteLogOptions { Path = logFile }));
         await log.InitializeAsync(default);
@@ -69,7 +69,10 @@ internal static class RedisReplayScenario
         await Parallel.ForEachAsync(Enumerable.Range(0, entries / perModel), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (m, ct) =>
         {
             var key = new ModelKey("list", $"l{m}");
-            var commands = new List<Command> { new() { Op = CommandOp.Create, Path = "", Value = new JsonObject { ["title"] = "list", ["n"] = 0 } } };
+            var created = new JsonObject { ["title"] = "list", ["n"] = 0 };
+            // Each model on one of a number of teams, for a grouped view to aggregate over.
+            if (teams > 0) created["team"] = $"t{m % teams}";
+            var commands = new List<Command> { new() { Op = CommandOp.Create, Path = "", Value = created } };
             for (var i = 1; i < perModel; i++) commands.Add(new Command { Op = CommandOp.Update, Path = "/n", Value = i });
             if (traced)
             {
@@ -81,7 +84,8 @@ internal static class RedisReplayScenario
         Console.WriteLine($"log filled with {entries} entries in {clock.Elapsed.TotalSeconds:0.0} s");
     }
 
-    private static async Task<(double EventsPerSecond, long PeakRss)> ReplayAsync(string logFile, string redis, string prefix, int entries, bool telemetry)
+    internal static async Task<(double EventsPerSecond, long PeakRss)> ReplayAsync(string logFile, string redis, string prefix, int entries, bool telemetry,
+        Unbundled.Pipelines.Aggregation.AggregateDefinition? aggregate = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -90,9 +94,10 @@ internal static class RedisReplayScenario
             .UseSqliteLog(options => options.Path = logFile)
             .AddModelType("list");
         builder.Services.AddRedisCacheSink(defaults => defaults.Connection = redis);
+        SelectField[] fields = [new("title", new PathValue("after.title")), new("n", new PathValue("after.n")), new("version", new PathValue("source.version"))];
         unbundled.AddBenchPipeline("replay", "list",
-            new SelectProjection("{key}", [new SelectField("title", new PathValue("after.title")), new SelectField("n", new PathValue("after.n")), new SelectField("version", new PathValue("source.version"))]),
-            RedisCacheSinkFactory.ConnectorName, new RedisCacheOptions { Prefix = prefix });
+            new SelectProjection("{key}", aggregate is null ? fields : [.. fields, new("team", new PathValue("after.team"))]),
+            RedisCacheSinkFactory.ConnectorName, new RedisCacheOptions { Prefix = prefix }, aggregate);
         using var host = builder.Build();
 
         await host.StartAsync();
@@ -119,7 +124,7 @@ internal static class RedisReplayScenario
         }
         var rate = (entries - from) / clock.Elapsed.TotalSeconds;
         await host.StopAsync();
-        Console.WriteLine($"pipeline{(telemetry ? " with telemetry" : "")}: {entries - from} events replayed into Redis in {clock.Elapsed.TotalSeconds:0.00} s = {rate:0} events/s"
+        Console.WriteLine($"pipeline{(telemetry ? " with telemetry" : aggregate is not null ? " into a grouped view" : "")}: {entries - from} events replayed into Redis in {clock.Elapsed.TotalSeconds:0.00} s = {rate:0} events/s"
             + (telemetry ? $"; {exported.Spans.Exported} spans and {exported.Metrics.Exported} metric exports" : ""));
         return (rate, peak);
     }

@@ -89,7 +89,9 @@ public sealed class PipeCommandTests(PostgresServer postgres) : IAsyncLifetime
 
     private Process Start(string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet", [ServerProcess.CliPath, .. arguments])
+        // A test run started in the background (nohup, a CI job) ignores SIGINT, and children inherit that: the pipe
+        // would never see the Ctrl-C sent to it. A terminal's Ctrl-C reaches a process whose SIGINT is at its default.
+        var start = new ProcessStartInfo("env", ["--default-signal=INT", "dotnet", ServerProcess.CliPath, .. arguments])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

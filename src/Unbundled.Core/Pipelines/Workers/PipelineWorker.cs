@@ -400,12 +400,13 @@ public sealed class PipelineWorker : BackgroundService
 
     private void Advanced(SourceBatch batch, long offset, TimeSpan took)
     {
+        // Counted before the offset shows: whoever waits for the offset then finds the counts too.
         _monitor.CountBatch(_definition.Name, took);
+        _monitor.CountEvents(_definition.Name, batch.Records.Count);
         if (_progress.State == PipelineState.Retrying)
             _logger.LogInformation("Pipeline {Pipeline} wrote to {Sink} again after failures", _definition.Name, _definition.Sink.Name);
         _progress.Enter(PipelineState.CatchingUp);
         _progress.Advanced(offset, batch.Records.Count, batch.CommittedAt ?? DateTimeOffset.UtcNow);
-        _monitor.CountEvents(_definition.Name, batch.Records.Count);
     }
 
     /// <summary>
