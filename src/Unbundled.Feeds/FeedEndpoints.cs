@@ -171,20 +171,19 @@ public static class FeedEndpoints
         if (string.IsNullOrEmpty(request.Channel)) return (null, FeedRefusal.BadRequest("name the channel to follow: channel=<channel>"));
         if (!feed.Channels.CanRender(request.Channel)) return (null, FeedRefusal.UnknownChannel(feed, request.Channel));
 
-        long after;
+        // No position: from now on (the session takes the head, or the live position of a feed that cannot replay).
+        long? after = null;
         if (request.Model is not null || request.Version is not null)
         {
             var (position, problem) = await PositionOfVersionAsync(feed, request, cancellationToken);
             if (problem is not null) return (null, problem);
             after = position;
         }
-        else if (request.After is null)
+        else if (request.After is not null)
         {
-            after = await feed.History.ReadHeadAsync(cancellationToken);
-        }
-        else if (!long.TryParse(request.After, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out after))
-        {
-            return (null, FeedRefusal.BadRequest($"'{request.After}' is not a log position (a whole number, 0 or more)"));
+            if (!long.TryParse(request.After, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var named))
+                return (null, FeedRefusal.BadRequest($"'{request.After}' is not a log position (a whole number, 0 or more)"));
+            after = named;
         }
 
         if (!await authorizer.CanSubscribeAsync(new FeedAuthorizationContext(http.User, http, feed.Pipeline, request.Channel), cancellationToken))
@@ -219,5 +218,5 @@ public static class FeedEndpoints
 
     private sealed record FeedRequest(string? Channel, string? After, string? Model, string? Version);
 
-    private sealed record Subscription(string Channel, long After, string? Tenant);
+    private sealed record Subscription(string Channel, long? After, string? Tenant);
 }

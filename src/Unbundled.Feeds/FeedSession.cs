@@ -23,18 +23,18 @@ public sealed class FeedSession(FeedTopic topic, FeedHistory history, PushFeedOp
     /// <summary>Whether the subscriber may see a message: control messages always, changes only of its own tenant.</summary>
     private bool Visible(FeedMessage message) => tenant is null || message.Type != FeedMessageType.Change || message.Owner == tenant;
 
-    /// <summary>Serves <paramref name="channel"/> from after <paramref name="after"/>; returns false when the subscriber was cut off.</summary>
-    public async Task<bool> RunAsync(string channel, long after, IFeedTransport transport, CancellationToken cancellationToken)
+    /// <summary>Serves <paramref name="channel"/> from after <paramref name="after"/> (null: from now on); returns false when the subscriber was cut off.</summary>
+    public async Task<bool> RunAsync(string channel, long? after, IFeedTransport transport, CancellationToken cancellationToken)
     {
         await topic.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
         if (!await history.CanReplayAsync(cancellationToken).ConfigureAwait(false)) return await RunLiveOnlyAsync(channel, after, transport, cancellationToken).ConfigureAwait(false);
         var head = await history.ReadHeadAsync(cancellationToken).ConfigureAwait(false);
-        var cursor = after;
-        if (after > head || head - after > options.MaxCatchUp)
+        var cursor = after ?? head;
+        if (cursor > head || head - cursor > options.MaxCatchUp)
         {
-            var reason = after > head
-                ? $"position {after} is beyond the end of the source ({head}); the source was reset or belongs to another deployment"
-                : $"position {after} is {head - after} entries behind the end of the source; a feed catches up at most {options.MaxCatchUp}";
+            var reason = cursor > head
+                ? $"position {cursor} is beyond the end of the source ({head}); the source was reset or belongs to another deployment"
+                : $"position {cursor} is {head - cursor} entries behind the end of the source; a feed catches up at most {options.MaxCatchUp}";
             await transport.SendAsync(FeedMessage.MustRefetch(channel, head, reason), cancellationToken).ConfigureAwait(false);
             cursor = head;
         }
@@ -59,15 +59,15 @@ public sealed class FeedSession(FeedTopic topic, FeedHistory history, PushFeedOp
     /// A feed whose source cannot be read again (a consumer group keeps its own position): nothing missed can be
     /// derived, so a subscriber behind the live position is told to refetch, as one too far behind is, and follows from there.
     /// </summary>
-    private async Task<bool> RunLiveOnlyAsync(string channel, long after, IFeedTransport transport, CancellationToken cancellationToken)
+    private async Task<bool> RunLiveOnlyAsync(string channel, long? after, IFeedTransport transport, CancellationToken cancellationToken)
     {
         var subscriber = new FeedSubscriber(channel, options.Buffer);
         var live = topic.Subscribe(subscriber);
         try
         {
-            if (after != live)
+            if (after is { } named && named != live)
                 await transport.SendAsync(FeedMessage.MustRefetch(channel, live,
-                    $"position {after} is not the feed's live position ({live}), and its source, a consumer group, cannot replay what was missed; read the view again"), cancellationToken).ConfigureAwait(false);
+                    $"position {named} is not the feed's live position ({live}), and its source, a consumer group, cannot replay what was missed; read the view again"), cancellationToken).ConfigureAwait(false);
             return await GoLiveAsync(subscriber, live, transport, cancellationToken).ConfigureAwait(false);
         }
         finally

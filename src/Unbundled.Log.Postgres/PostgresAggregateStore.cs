@@ -18,6 +18,9 @@ public sealed class PostgresAggregateStore(IOptions<PostgresLogOptions> options)
     protected override string Groups => $"{_schema}.aggregate_groups";
 
     /// <inheritdoc />
+    protected override string ViewLock => "SELECT pg_advisory_xact_lock(hashtext('unbundled.aggregate.' || @view))";
+
+    /// <inheritdoc />
     /// <remarks>Instances starting together take turns creating the tables, as the state store's do.</remarks>
     protected override IEnumerable<string> Preparation =>
         [$"SELECT pg_advisory_xact_lock(hashtext('unbundled.aggregates.' || '{options.Value.Schema.Replace("'", "''")}'))", $"CREATE SCHEMA IF NOT EXISTS {_schema}"];

@@ -41,7 +41,17 @@ public sealed class PostgresPipelineLeases(IOptions<PostgresLogOptions> options,
         {
             if (await mutex.TryAcquireAsync(TimeSpan.Zero, cancellationToken).ConfigureAwait(false) is { } handle)
             {
-                var fence = await RecordAsync(pipeline, cancellationToken).ConfigureAwait(false);
+                long fence;
+                try
+                {
+                    fence = await RecordAsync(pipeline, cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    // A lease without its token would be held until the process ends: it is given back.
+                    await handle.DisposeAsync().ConfigureAwait(false);
+                    throw;
+                }
                 logger.LogInformation("Instance {Instance} took the lease of pipeline {Pipeline} (fencing token {Fence})", Instance, pipeline, fence);
                 return new Lease(handle, fence);
             }

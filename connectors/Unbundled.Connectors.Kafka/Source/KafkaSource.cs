@@ -249,7 +249,6 @@ public sealed class KafkaSource : ISourceConnector, IGenerationalSource, IDescri
         }
     }
 
-    /// <summary>What the dead-letter store keeps of an unreadable message: where it was, its key and its raw value.</summary>
     /// <summary>The record's <c>traceparent</c> header, when it has a well-formed one.</summary>
     private static string? TraceParentOf(Headers? headers)
     {
@@ -258,6 +257,7 @@ public sealed class KafkaSource : ISourceConnector, IGenerationalSource, IDescri
         return System.Diagnostics.ActivityContext.TryParse(text, null, out _) ? text : null;
     }
 
+    /// <summary>What the dead-letter store keeps of an unreadable message: where it was, its key and its raw value.</summary>
     private static string RawOf(ConsumeResult<byte[], byte[]> message) => System.Text.Json.JsonSerializer.Serialize(new
     {
         topic = message.Topic,

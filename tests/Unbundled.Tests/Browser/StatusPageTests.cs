@@ -107,7 +107,7 @@ public sealed class StatusPageTests : IAsyncLifetime
         await page.WaitUntilAsync($"{Card("list-titles")}.querySelector('.rate-spark polyline').getAttribute('points').split(' ').length >= 3");
 
         // The dead letters, with the sink's reason; a replay through the unchanged definition fails again and the letter stays.
-        await page.ClickAsync($"section[data-pipeline='lists-by-code'] .show-letters");
+        await ClickAsync(page, "section[data-pipeline='lists-by-code'] .show-letters");
         await page.WaitUntilAsync($"{Card("lists-by-code")}.querySelectorAll('.letters tbody tr').length === 2");
         var reason = (string?)await page.EvaluateJsonAsync($"{Card("lists-by-code")}.querySelector('.letters tbody tr .reason').textContent");
         Assert.Contains("needs the field 'code'", reason);
@@ -116,22 +116,25 @@ public sealed class StatusPageTests : IAsyncLifetime
         await page.ScreenshotAsync(screenshot, new ScreenshotOptions { Type = ScreenshotType.Png, FullPage = true });
         Assert.True(new FileInfo(screenshot).Length > 20_000, "the screenshot is too small to hold the page");
 
-        await page.ClickAsync($"section[data-pipeline='lists-by-code'] .letters tbody tr .replay");
+        await ClickAsync(page, "section[data-pipeline='lists-by-code'] .letters tbody tr .replay");
         await page.WaitUntilAsync($"{Card("lists-by-code")}.querySelector('.outcome').textContent === 'replayed: 0 written, 1 failed again'");
         var letters = await _admin.GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>("/pipelines/lists-by-code/dead-letters");
         Assert.Equal(2, (int)letters!["total"]!);
 
         // Dropping one from the page removes it from the store and the count follows.
-        await page.ClickAsync($"section[data-pipeline='lists-by-code'] .letters tbody tr .drop");
+        await ClickAsync(page, "section[data-pipeline='lists-by-code'] .letters tbody tr .drop");
         await page.WaitUntilAsync($"{Card("lists-by-code")}.querySelectorAll('.letters tbody tr').length === 1");
         letters = await _admin.GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>("/pipelines/lists-by-code/dead-letters");
         Assert.Equal(1, (int)letters!["total"]!);
 
         // A view is rebuilt from the page: a new generation takes over, and the card follows it.
-        await page.ClickAsync($"section[data-pipeline='list-titles'] .rebuild-view");
+        await ClickAsync(page, "section[data-pipeline='list-titles'] .rebuild-view");
         await page.WaitUntilAsync($"{Card("list-titles")}.querySelector('.outcome').textContent.startsWith('rebuild requested')");
         await page.WaitUntilAsync($"{Card("list-titles")}.querySelector('.route').textContent.includes('generation 1') && {Card("list-titles")}.querySelector('.offset').textContent === '8'");
     }
+
+    /// <summary>Clicks in one step inside the page: the live feed may redraw a table between finding a button and clicking it.</summary>
+    private static Task ClickAsync(IPage page, string selector) => page.EvaluateExpressionAsync($"document.querySelector({System.Text.Json.JsonSerializer.Serialize(selector)}).click()");
 
     private static string Card(string pipeline) => $"document.querySelector(\"section[data-pipeline='{pipeline}']\")";
 

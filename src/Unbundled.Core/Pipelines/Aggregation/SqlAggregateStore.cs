@@ -31,6 +31,8 @@ public abstract class SqlAggregateStore : IAggregateStore
         await EnsureTablesAsync(connection, cancellationToken).ConfigureAwait(false);
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
         {
+            // Two writers of one view (a fenced-out owner and its successor) must not compute a group each from what the other has not committed.
+            if (ViewLock is { } viewLock) await ExecuteAsync(connection, transaction, viewLock, cancellationToken, ("view", view)).ConfigureAwait(false);
             var stored = await LoadMembersAsync(connection, transaction, view, members.Select(m => m.Member).Distinct().ToList(), cancellationToken).ConfigureAwait(false);
             var touched = new HashSet<string>(StringComparer.Ordinal);
             var changed = new Dictionary<string, MemberChange>(StringComparer.Ordinal);
@@ -47,10 +49,12 @@ public abstract class SqlAggregateStore : IAggregateStore
                 await ExecuteAsync(connection, transaction, $"""
                     INSERT INTO {Members} (view_name, member, version, grp, contribution) VALUES (@view, @member, @version, @grp, @contribution)
                     ON CONFLICT (view_name, member) DO UPDATE SET version = excluded.version, grp = excluded.grp, contribution = excluded.contribution
+                    WHERE {Members}.version < excluded.version
                     """, cancellationToken, ("view", view), ("member", member.Member), ("version", member.Version), ("grp", member.Group),
                     ("contribution", member.Contribution?.ToJsonString())).ConfigureAwait(false);
             }
-            foreach (var group in touched)
+            // In one order, so that two transactions touching the same groups cannot deadlock.
+            foreach (var group in touched.Order(StringComparer.Ordinal))
             {
                 var document = compute(group, await ContributionsAsync(connection, transaction, view, group, cancellationToken).ConfigureAwait(false));
                 await ExecuteAsync(connection, transaction, $"""
@@ -77,6 +81,20 @@ public abstract class SqlAggregateStore : IAggregateStore
     }
 
     /// <inheritdoc />
+    public async Task ResendAsync(string view, IReadOnlyList<string>? groups, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTablesAsync(connection, cancellationToken).ConfigureAwait(false);
+        if (groups is null)
+        {
+            await ExecuteAsync(connection, null, $"UPDATE {Groups} SET dirty = 1 WHERE view_name = @view", cancellationToken, ("view", view)).ConfigureAwait(false);
+            return;
+        }
+        foreach (var group in groups)
+            await ExecuteAsync(connection, null, $"UPDATE {Groups} SET dirty = 1 WHERE view_name = @view AND grp = @grp", cancellationToken, ("view", view), ("grp", group)).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async Task DropAsync(string view, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -84,6 +102,12 @@ public abstract class SqlAggregateStore : IAggregateStore
         await ExecuteAsync(connection, null, $"DELETE FROM {Members} WHERE view_name = @view", cancellationToken, ("view", view)).ConfigureAwait(false);
         await ExecuteAsync(connection, null, $"DELETE FROM {Groups} WHERE view_name = @view", cancellationToken, ("view", view)).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// A statement that serialises writers of one view until the transaction ends (parameter <c>@view</c>), when the
+    /// database does not already (SQLite's writers are serialised by the database itself).
+    /// </summary>
+    protected virtual string? ViewLock => null;
 
     /// <summary>Statements run first, in the transaction that creates the tables (a schema to create, a lock against another instance doing the same).</summary>
     protected virtual IEnumerable<string> Preparation => [];

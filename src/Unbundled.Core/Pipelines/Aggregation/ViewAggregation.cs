@@ -11,7 +11,11 @@ namespace Unbundled.Pipelines.Aggregation;
 /// store, for one aggregating pipeline. Each group's document goes out at the group's revision, so sinks stay
 /// version-guarded; groups the store has not seen written (a crash between the store and the sink) go out again.
 /// </summary>
-internal sealed class ViewAggregation(Aggregator aggregator, IAggregateStore store, string pipeline)
+/// <param name="aggregator">The pipeline's aggregation.</param>
+/// <param name="store">Where members and groups are kept.</param>
+/// <param name="pipeline">The pipeline.</param>
+/// <param name="instance">For a sink every instance writes (a push feed), this instance's name: each keeps the state of its own groups.</param>
+internal sealed class ViewAggregation(Aggregator aggregator, IAggregateStore store, string pipeline, string? instance = null)
 {
     /// <summary>The groups <paramref name="members"/> leave to write, as the documents the sink takes, up to offset <paramref name="reached"/>.</summary>
     public async Task<(List<SinkDocument> Documents, IReadOnlyList<GroupWrite> Groups)> ApplyAsync(ViewTarget target, IReadOnlyList<SinkDocument> members,
@@ -30,8 +34,12 @@ internal sealed class ViewAggregation(Aggregator aggregator, IAggregateStore sto
     public Task WrittenAsync(ViewTarget target, IReadOnlyList<GroupWrite> groups, CancellationToken cancellationToken) =>
         store.WrittenAsync(ViewOf(target), groups, cancellationToken);
 
+    /// <summary>Hands <paramref name="groups"/> (null: all) out again with the next batch.</summary>
+    public Task ResendAsync(ViewTarget target, IReadOnlyList<string>? groups, CancellationToken cancellationToken) =>
+        store.ResendAsync(ViewOf(target), groups, cancellationToken);
+
     /// <summary>Forgets a retired generation's members and groups.</summary>
     public Task DropAsync(ViewTarget retired, CancellationToken cancellationToken) => store.DropAsync(ViewOf(retired), cancellationToken);
 
-    private string ViewOf(ViewTarget target) => ViewOffset.NameOf(pipeline, target.Generation);
+    private string ViewOf(ViewTarget target) => ViewOffset.NameOf(pipeline, target.Generation) + (instance is null ? "" : $"@{instance}");
 }

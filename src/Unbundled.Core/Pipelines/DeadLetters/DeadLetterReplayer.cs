@@ -53,7 +53,9 @@ internal sealed class DeadLetterReplayer(PipelineTransform transform, IPipelineS
         {
             return $"{error.GetType().Name}: {error.Message}";
         }
-        if (documents.Count == 0) return null;
+        // A letter of an aggregating view may be a group document the sink refused, filed under the group: it is sent again.
+        if (aggregation is not null) await aggregation.ResendAsync(live, [letter.Key], cancellationToken).ConfigureAwait(false);
+        else if (documents.Count == 0) return null;
         IReadOnlyList<GroupWrite> groups = [];
         // An aggregating view takes the groups the replayed members change, as a live batch would give them.
         if (aggregation is not null)

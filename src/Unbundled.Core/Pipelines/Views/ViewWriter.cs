@@ -47,6 +47,10 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         return newest;
     }
 
+    /// <summary>The view's store lost its data: an aggregating view hands out every group again, since replayed members change nothing.</summary>
+    public Task ResendAllAsync(ViewTarget target, CancellationToken cancellationToken) =>
+        aggregation?.ResendAsync(target, null, cancellationToken) ?? Task.CompletedTask;
+
     /// <summary>Forgets what a retired generation kept beside its sink (an aggregating view's members and groups).</summary>
     public Task ForgetAsync(ViewTarget retired, CancellationToken cancellationToken) =>
         aggregation?.DropAsync(retired, cancellationToken) ?? Task.CompletedTask;
@@ -74,6 +78,7 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         // A feed passes every change on: its subscribers learn from each message that the model changed.
         var passThrough = target.Sink is IPassThroughSink;
         var traced = new List<ActivityLink>();
+        var truncates = new List<ChangeEvent>();
         foreach (var record in batch.Records)
         {
             var (raw, reason) = (record.Raw, record.Reason);
@@ -83,7 +88,8 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
                 // rebuild reads the source again beside it. A view that cannot be rebuilt keeps the event as a dead letter.
                 if (target.Sink is IGenerationalSink && truncated is not null)
                 {
-                    truncated(truncate);
+                    // Acted on when the batch commits: a batch derived ahead may be thrown away and derived again.
+                    truncates.Add(truncate);
                     previous = record.Offset;
                     continue;
                 }
@@ -125,7 +131,7 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
             previous = record.Offset;
         }
 
-        return new DerivedBatch(batch, documents, derivedFrom, letters, traced, reached, poisoned, unavailable);
+        return new DerivedBatch(batch, documents, derivedFrom, letters, traced, reached, poisoned, unavailable) { Truncates = truncates };
     }
 
     /// <summary>
@@ -135,12 +141,14 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
     public async Task<bool> CommitAsync(ViewTarget target, DerivedBatch derived, CancellationToken cancellationToken)
     {
         var (documents, reached) = (derived.Documents, derived.Reached);
+        foreach (var truncate in derived.Truncates) truncated!(truncate);
         SinkBatchResult result;
         // Dead letters are stored before the offset moves past them, so none is lost in a crash.
         await deadLetters.StoreAsync(derived.Letters, cancellationToken).ConfigureAwait(false);
         if (reached <= target.Offset.Value && documents.Count == 0) return derived.Poisoned;
 
-        if (derived.Unavailable) await UnavailableValues.FillAsync(documents, target.Sink, cancellationToken).ConfigureAwait(false);
+        // An aggregating view's sink holds groups, not the members a placeholder would be filled from.
+        if (derived.Unavailable && aggregation is null) await UnavailableValues.FillAsync(documents, target.Sink, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<GroupWrite> groups = [];
         // An aggregating view's sink takes the documents of the groups its members changed, not the members.
         if (aggregation is not null) (documents, groups) = await aggregation.ApplyAsync(target, Newest(documents), derived.From, reached, cancellationToken).ConfigureAwait(false);
@@ -155,7 +163,7 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         }
         // A refused document is stored with the event it came from, and why the sink refused it.
         await deadLetters.StoreAsync(result.Rejected.Select(r => new DeadLetter(0, Pipeline, r.Document.Position, r.Document.Key,
-            derived.From.TryGetValue(r.Document.Position, out var source) ? DeadLetterEvent.Serialize(source) : JsonSerializer.Serialize(r.Document.Document),
+            aggregation is null && derived.From.TryGetValue(r.Document.Position, out var source) ? DeadLetterEvent.Serialize(source) : JsonSerializer.Serialize(r.Document.Document),
             r.Reason, clock.GetUtcNow())).ToList(), cancellationToken).ConfigureAwait(false);
         await target.Offset.AdvanceAsync(reached, cancellationToken).ConfigureAwait(false);
         if (aggregation is not null) await aggregation.WrittenAsync(target, groups, cancellationToken).ConfigureAwait(false);
@@ -165,4 +173,8 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
 
 /// <summary>What one source batch derived: the documents for the sink, the letters for the dead-letter store, and the offset it reaches.</summary>
 internal sealed record DerivedBatch(SourceBatch Batch, List<SinkDocument> Documents, Dictionary<long, ChangeEvent> From, List<DeadLetter> Letters,
-    List<ActivityLink> Traced, long Reached, bool Poisoned, bool Unavailable);
+    List<ActivityLink> Traced, long Reached, bool Poisoned, bool Unavailable)
+{
+    /// <summary>The TRUNCATE events met, each of which asks for a rebuild once the batch commits.</summary>
+    public IReadOnlyList<ChangeEvent> Truncates { get; init; } = [];
+}

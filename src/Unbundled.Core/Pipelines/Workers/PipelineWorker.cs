@@ -85,7 +85,8 @@ public sealed class PipelineWorker : BackgroundService
         var clock = services.GetService<TimeProvider>() ?? TimeProvider.System;
         var aggregation = _definition.Aggregate is { } aggregate
             ? new ViewAggregation(new Aggregator(aggregate), services.GetService<IAggregateStore>()
-                ?? throw new InvalidOperationException($"pipeline '{_definition.Name}' aggregates, and its log store keeps no aggregate state"), _definition.Name)
+                ?? throw new InvalidOperationException($"pipeline '{_definition.Name}' aggregates, and its log store keeps no aggregate state"), _definition.Name,
+                _definition.Sink.Connector.RunsOnEveryInstance ? services.GetService<IOptions<PipelineLeaseOptions>>()?.Value.Instance ?? Environment.MachineName : null)
             : null;
         _writer = new ViewWriter(transform, new DeadLetterWriter(_definition.Name, state, bound, _progress, monitor, logger), _sinkRetry, clock, Truncated, aggregation);
         _replays = replays.Register(_definition.Name);
@@ -103,6 +104,9 @@ public sealed class PipelineWorker : BackgroundService
         if (leases is null)
         {
             await RunViewAsync(stoppingToken).ConfigureAwait(false);
+            // Without a lease there is no successor to stand by for: a store fenced by a later owner (another deployment
+            // on the same Redis prefix) stops the pipeline for an operator to look at.
+            if (_fenced) _progress.Enter(PipelineState.Faulted);
             return;
         }
         while (!stoppingToken.IsCancellationRequested)
@@ -189,6 +193,7 @@ public sealed class PipelineWorker : BackgroundService
             // The store saw a later owner: this instance lost the lease without noticing yet (a pause, a partition).
             // It stops writing; the loop gives the lease up and stands by like any other instance.
             _logger.LogError("Pipeline {Pipeline} stopped writing: {Reason}", _definition.Name, fenced.Message);
+            _progress.Failed(fenced);
             _fenced = true;
         }
         catch (Exception error)
@@ -219,6 +224,7 @@ public sealed class PipelineWorker : BackgroundService
         var caughtUpBefore = false;
         var headSeen = 0L;
         Task<SourceBatch>? prefetched = null;
+        var prefetchedFrom = 0L;
         // The prefetched batch, derived while the sink wrote the one before it.
         DerivedBatch? ahead = null;
         try
@@ -229,6 +235,12 @@ public sealed class PipelineWorker : BackgroundService
                 await ReplayDeadLettersAsync(stoppingToken).ConfigureAwait(false);
 
                 var live = _live!;
+                // A replay that found the view's data lost rewound the offset: a batch read ahead from the old one would skip records.
+                if (prefetched is not null && prefetchedFrom != live.Offset.Value)
+                {
+                    await ((Task)prefetched).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    (prefetched, ahead) = (null, null);
+                }
                 var batch = await (prefetched ?? ReadBatchAsync(live, live.Offset.Value, stoppingToken)).ConfigureAwait(false);
                 prefetched = null;
                 var advanced = batch.Offset > live.Offset.Value;
@@ -237,7 +249,7 @@ public sealed class PipelineWorker : BackgroundService
                     caughtUp = false;
                     var full = batch.MoreAvailable || batch.Records.Count == _definition.Batch.MaxSize;
                     // A backlog: read the next batch while this one is projected and written.
-                    if (full && !_rebuild.Running) prefetched = ReadBatchAsync(live, batch.Offset, stoppingToken);
+                    if (full && !_rebuild.Running) (prefetched, prefetchedFrom) = (ReadBatchAsync(live, batch.Offset, stoppingToken), batch.Offset);
                     if (full)
                     {
                         _progress.Enter(PipelineState.CatchingUp);
@@ -380,6 +392,12 @@ public sealed class PipelineWorker : BackgroundService
                 await RepairAsync(_live!, lost, cancellationToken).ConfigureAwait(false);
                 request.Done.TrySetException(lost);
             }
+            catch (SinkFencedException fenced)
+            {
+                // A later owner wrote the view: this one stops, as it would at a live batch.
+                request.Done.TrySetException(fenced);
+                throw;
+            }
             catch (Exception error) when (error is not OperationCanceledException)
             {
                 request.Done.TrySetException(error);
@@ -418,6 +436,7 @@ public sealed class PipelineWorker : BackgroundService
         _logger.LogError("Pipeline {Pipeline}: {Reason}; its view holds offset {Held}, not {Believed}: reading the source again from there to repair it",
             _definition.Name, lost.Message, lost.HeldOffset, target.Offset.Value);
         await target.Offset.RewindAsync(lost.HeldOffset, cancellationToken).ConfigureAwait(false);
+        await _writer.ResendAllAsync(target, cancellationToken).ConfigureAwait(false);
         _progress.Repairing(target.Offset.Value, lost.Message);
         _monitor.CountRepair(_definition.Name);
     }
