@@ -28,17 +28,7 @@ public sealed class LeaseLossTests(PostgresServer postgres) : IAsyncLifetime
     public async Task An_owner_whose_lease_session_is_terminated_stops_then_takes_the_lease_again_and_readers_never_see_a_server_error()
     {
         var redis = await LocalServices.GetAsync("UNBUNDLED_REDIS");
-        await File.WriteAllTextAsync(_directory.File("pipelines.yaml"), $$"""
-            sources:
-              lists: { models: [todo-list] }
-            sinks:
-              cache: { connector: redis, prefix: "{{_instance}}:", key: "list:{key}" }
-            pipelines:
-              titles: { from: lists, select: { fields: { title: after.title } }, to: cache }
-            """);
-        await using var server = await RunningServer.StartOnPostgresAsync(postgres.ConnectionString, _schema, redis, _instance, _directory.File("pipelines.yaml"));
-        await FlushAsync(server, 0, """{"op":"create","path":"","value":{"title":"Groceries","todos":[]}}""");
-        await server.WaitForStatusAsync("titles", status => (string?)status["state"] == "Running" && (long)status["offset"]! >= 1);
+        await using var server = await StartWithOneListAsync(redis);
 
         using var stop = new CancellationTokenSource();
         var answers = new List<HttpStatusCode>();
@@ -71,17 +61,7 @@ public sealed class LeaseLossTests(PostgresServer postgres) : IAsyncLifetime
     public async Task An_owner_whose_store_was_written_under_a_later_fencing_token_stops_writing_and_takes_the_lease_anew()
     {
         var redis = await LocalServices.GetAsync("UNBUNDLED_REDIS");
-        await File.WriteAllTextAsync(_directory.File("pipelines.yaml"), $$"""
-            sources:
-              lists: { models: [todo-list] }
-            sinks:
-              cache: { connector: redis, prefix: "{{_instance}}:", key: "list:{key}" }
-            pipelines:
-              titles: { from: lists, select: { fields: { title: after.title } }, to: cache }
-            """);
-        await using var server = await RunningServer.StartOnPostgresAsync(postgres.ConnectionString, _schema, redis, _instance, _directory.File("pipelines.yaml"));
-        await FlushAsync(server, 0, """{"op":"create","path":"","value":{"title":"Groceries","todos":[]}}""");
-        await server.WaitForStatusAsync("titles", status => (string?)status["state"] == "Running" && (long)status["offset"]! >= 1);
+        await using var server = await StartWithOneListAsync(redis);
         Assert.Equal(1L, await FenceAsync());
 
         // A successor took the lease under the next token and wrote, while this owner, paused, still believed it held the lease.
@@ -99,6 +79,23 @@ public sealed class LeaseLossTests(PostgresServer postgres) : IAsyncLifetime
         await server.WaitForStatusAsync("titles", status => (long)status["offset"]! >= 2 && (string?)status["state"] == "Running");
         Assert.Equal(3L, await FenceAsync());
         Assert.Equal("Weekend", (string?)(await server.Client.GetFromJsonAsync<JsonObject>("/views/titles/list:groceries"))!["document"]!["title"]);
+    }
+
+    /// <summary>This instance on the PostgreSQL log with a Redis view of list titles, holding one list.</summary>
+    private async Task<RunningServer> StartWithOneListAsync(string redis)
+    {
+        await File.WriteAllTextAsync(_directory.File("pipelines.yaml"), $$"""
+            sources:
+              lists: { models: [todo-list] }
+            sinks:
+              cache: { connector: redis, prefix: "{{_instance}}:", key: "list:{key}" }
+            pipelines:
+              titles: { from: lists, select: { fields: { title: after.title } }, to: cache }
+            """);
+        var server = await RunningServer.StartOnPostgresAsync(postgres.ConnectionString, _schema, redis, _instance, _directory.File("pipelines.yaml"));
+        await FlushAsync(server, 0, """{"op":"create","path":"","value":{"title":"Groceries","todos":[]}}""");
+        await server.WaitForStatusAsync("titles", status => (string?)status["state"] == "Running" && (long)status["offset"]! >= 1);
+        return server;
     }
 
     private async Task<long?> FenceAsync()
