@@ -17,7 +17,9 @@ public static class PostgresLogRegistration
         builder.Services.TryAddSingleton<PostgresCommandLog>();
         builder.Services.TryAddSingleton<ICommandLog>(provider => provider.GetRequiredService<PostgresCommandLog>());
         builder.Services.TryAddSingleton<IPipelineStateStore, PostgresPipelineStateStore>();
-        builder.Services.TryAddSingleton<Unbundled.Pipelines.Aggregation.IAggregateStore, PostgresAggregateStore>();
+        builder.Services.TryAddSingleton<Unbundled.Pipelines.State.SqlStateDatabase, PostgresStateDatabase>();
+        builder.Services.TryAddSingleton<Unbundled.Pipelines.Aggregation.IAggregateStore, Unbundled.Pipelines.Aggregation.SqlAggregateStore>();
+        builder.Services.TryAddSingleton<Unbundled.Pipelines.Joins.IJoinStore, Unbundled.Pipelines.Joins.SqlJoinStore>();
         // Several instances may share this log: each pipeline that must not run twice runs where its lease is held.
         builder.Services.AddOptions<PipelineLeaseOptions>();
         builder.Services.TryAddSingleton<IPipelineLeases, PostgresPipelineLeases>();

@@ -17,7 +17,9 @@ public static class SqliteLogRegistration
         builder.Services.TryAddSingleton<SqliteCommandLog>();
         builder.Services.TryAddSingleton<ICommandLog>(provider => provider.GetRequiredService<SqliteCommandLog>());
         builder.Services.TryAddSingleton<IPipelineStateStore, SqlitePipelineStateStore>();
-        builder.Services.TryAddSingleton<Unbundled.Pipelines.Aggregation.IAggregateStore, SqliteAggregateStore>();
+        builder.Services.TryAddSingleton<Unbundled.Pipelines.State.SqlStateDatabase, SqliteStateDatabase>();
+        builder.Services.TryAddSingleton<Unbundled.Pipelines.Aggregation.IAggregateStore, Unbundled.Pipelines.Aggregation.SqlAggregateStore>();
+        builder.Services.TryAddSingleton<Unbundled.Pipelines.Joins.IJoinStore, Unbundled.Pipelines.Joins.SqlJoinStore>();
         return builder;
     }
 }

@@ -86,7 +86,7 @@ public sealed class SqliteAggregateStoreContractTests : AggregateStoreContract, 
     private readonly TempDirectory _directory = new();
 
     protected override Task<IAggregateStore> CreateStoreAsync([CallerMemberName] string test = "") =>
-        Task.FromResult<IAggregateStore>(new SqliteAggregateStore(Options.Create(new SqliteLogOptions { Path = _directory.File(test + ".db") })));
+        Task.FromResult<IAggregateStore>(new SqlAggregateStore(new SqliteStateDatabase(Options.Create(new SqliteLogOptions { Path = _directory.File(test + ".db") }))));
 
     public void Dispose() => _directory.Dispose();
 }
@@ -95,23 +95,23 @@ public sealed class SqliteAggregateStoreContractTests : AggregateStoreContract, 
 [Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class PostgresAggregateStoreContractTests(PostgresServer server) : AggregateStoreContract, IAsyncLifetime
 {
-    private readonly List<(PostgresAggregateStore Store, string Schema)> _stores = [];
+    private readonly List<(PostgresStateDatabase Database, string Schema)> _stores = [];
 
     protected override Task<IAggregateStore> CreateStoreAsync([CallerMemberName] string test = "")
     {
         var schema = PostgresServer.UniqueSchema(test);
-        var store = new PostgresAggregateStore(Options.Create(new PostgresLogOptions { ConnectionString = server.ConnectionString, Schema = schema }));
-        _stores.Add((store, schema));
-        return Task.FromResult<IAggregateStore>(store);
+        var database = new PostgresStateDatabase(Options.Create(new PostgresLogOptions { ConnectionString = server.ConnectionString, Schema = schema }));
+        _stores.Add((database, schema));
+        return Task.FromResult<IAggregateStore>(new SqlAggregateStore(database));
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        foreach (var (store, schema) in _stores)
+        foreach (var (database, schema) in _stores)
         {
-            await store.DisposeAsync();
+            await database.DisposeAsync();
             await server.DropSchemaAsync(schema);
         }
     }

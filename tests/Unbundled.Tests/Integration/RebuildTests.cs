@@ -100,8 +100,9 @@ public sealed class RebuildTests : IAsyncLifetime
 
         Assert.Equal(expected, (int)status["generation"]!);
         Assert.Null(status["rebuild"]);
-        // Writes really went on while the rebuild ran (the rate it holds is the bench's business, not this test's).
-        Assert.True(flushesDuring >= 20, $"only {flushesDuring} flushes during the rebuild");
+        // Writes really went on while the rebuild ran (the rate it holds is the bench's business, not this test's; how many
+        // land in the window depends on how fast the rebuild is, and 20 failed a CI run whose rebuild was quick).
+        Assert.True(flushesDuring >= 1, "no flush was answered while the rebuild ran");
         Assert.Empty(readerFailures);
         Assert.True(reads > 10);
 

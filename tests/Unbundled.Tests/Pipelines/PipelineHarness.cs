@@ -83,6 +83,13 @@ public sealed class PipelineHarness : IAsyncDisposable
         return await Master.FlushAsync(new FlushRequest(key, state.Version, commands, "tester"), default);
     }
 
+    /// <summary>Flushes commands to any model as <paramref name="caller"/>, based on its current version.</summary>
+    public async Task<FlushResult> FlushAsAsync(string caller, ModelKey key, params Command[] commands)
+    {
+        var state = await Master.ReadAsync(key, null, default);
+        return await Master.FlushAsync(new FlushRequest(key, state.Version, commands, caller), default);
+    }
+
     /// <summary>Waits until every pipeline's offset reached the log's head.</summary>
     public async Task CatchUpAsync(params string[] pipelines)
     {

@@ -1,27 +1,23 @@
 using System.Data.Common;
 using System.Text.Json.Nodes;
+using Unbundled.Pipelines.State;
+using static Unbundled.Pipelines.State.SqlStateDatabase;
 
 namespace Unbundled.Pipelines.Aggregation;
 
-/// <summary>
-/// <see cref="IAggregateStore"/> in plain SQL that SQLite and PostgreSQL both speak (upserts with
-/// <c>ON CONFLICT</c>, named parameters); each log store supplies its connections and table names.
-/// </summary>
-public abstract class SqlAggregateStore : IAggregateStore
+/// <summary><see cref="IAggregateStore"/> in the log's database, in SQL that SQLite and PostgreSQL both speak.</summary>
+public sealed class SqlAggregateStore(SqlStateDatabase database) : IAggregateStore
 {
     /// <summary>How many keys one <c>IN</c> list holds.</summary>
     private const int Chunk = 500;
 
     private int _ready;
 
-    /// <summary>An open connection to the log's database.</summary>
-    protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
+    private string Members => database.Table("aggregate_members");
 
-    /// <summary>The members table's name, qualified as the database needs.</summary>
-    protected abstract string Members { get; }
+    private string Groups => database.Table("aggregate_groups");
 
-    /// <summary>The groups table's name, qualified as the database needs.</summary>
-    protected abstract string Groups { get; }
+    private Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => database.OpenAsync(cancellationToken);
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<GroupWrite>> ApplyAsync(string view, IReadOnlyList<MemberChange> members, Func<string, IReadOnlyList<JsonObject>, JsonObject?> compute,
@@ -32,7 +28,7 @@ public abstract class SqlAggregateStore : IAggregateStore
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
         {
             // Two writers of one view (a fenced-out owner and its successor) must not compute a group each from what the other has not committed.
-            if (ViewLock is { } viewLock) await ExecuteAsync(connection, transaction, viewLock, cancellationToken, ("view", view)).ConfigureAwait(false);
+            if (database.ViewLock is { } viewLock) await ExecuteAsync(connection, transaction, viewLock, cancellationToken, ("view", view)).ConfigureAwait(false);
             var stored = await LoadMembersAsync(connection, transaction, view, members.Select(m => m.Member).Distinct().ToList(), cancellationToken).ConfigureAwait(false);
             var touched = new HashSet<string>(StringComparer.Ordinal);
             var changed = new Dictionary<string, MemberChange>(StringComparer.Ordinal);
@@ -103,33 +99,13 @@ public abstract class SqlAggregateStore : IAggregateStore
         await ExecuteAsync(connection, null, $"DELETE FROM {Groups} WHERE view_name = @view", cancellationToken, ("view", view)).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// A statement that serialises writers of one view until the transaction ends (parameter <c>@view</c>), when the
-    /// database does not already (SQLite's writers are serialised by the database itself).
-    /// </summary>
-    protected virtual string? ViewLock => null;
-
-    /// <summary>Statements run first, in the transaction that creates the tables (a schema to create, a lock against another instance doing the same).</summary>
-    protected virtual IEnumerable<string> Preparation => [];
-
-    private async Task EnsureTablesAsync(DbConnection connection, CancellationToken cancellationToken)
-    {
-        if (Volatile.Read(ref _ready) == 1) return;
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var statement in Preparation.Concat(
-        [
-
-            $"CREATE TABLE IF NOT EXISTS {Members} (view_name TEXT NOT NULL, member TEXT NOT NULL, version BIGINT NOT NULL, grp TEXT, contribution TEXT, PRIMARY KEY (view_name, member))",
-            $"CREATE INDEX IF NOT EXISTS aggregate_members_by_group ON {Members} (view_name, grp)",
-            $"CREATE TABLE IF NOT EXISTS {Groups} (view_name TEXT NOT NULL, grp TEXT NOT NULL, revision BIGINT NOT NULL, document TEXT, dirty INTEGER NOT NULL, PRIMARY KEY (view_name, grp))",
-            $"CREATE INDEX IF NOT EXISTS aggregate_groups_unwritten ON {Groups} (view_name, dirty)",
-        ]))
-        {
-            await ExecuteAsync(connection, transaction, statement, cancellationToken).ConfigureAwait(false);
-        }
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        Volatile.Write(ref _ready, 1);
-    }
+    private Task EnsureTablesAsync(DbConnection connection, CancellationToken cancellationToken) => database.EnsureAsync(connection,
+    [
+        $"CREATE TABLE IF NOT EXISTS {Members} (view_name TEXT NOT NULL, member TEXT NOT NULL, version BIGINT NOT NULL, grp TEXT, contribution TEXT, PRIMARY KEY (view_name, member))",
+        $"CREATE INDEX IF NOT EXISTS aggregate_members_by_group ON {Members} (view_name, grp)",
+        $"CREATE TABLE IF NOT EXISTS {Groups} (view_name TEXT NOT NULL, grp TEXT NOT NULL, revision BIGINT NOT NULL, document TEXT, dirty INTEGER NOT NULL, PRIMARY KEY (view_name, grp))",
+        $"CREATE INDEX IF NOT EXISTS aggregate_groups_unwritten ON {Groups} (view_name, dirty)",
+    ], () => Volatile.Read(ref _ready) == 1, () => Volatile.Write(ref _ready, 1), cancellationToken);
 
     private async Task<Dictionary<string, (long Version, string? Group)>> LoadMembersAsync(DbConnection connection, DbTransaction transaction, string view, List<string> keys,
         CancellationToken cancellationToken)
@@ -165,26 +141,5 @@ public abstract class SqlAggregateStore : IAggregateStore
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             dirty.Add(new GroupWrite(reader.GetString(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : JsonNode.Parse(reader.GetString(2))!.AsObject()));
         return dirty;
-    }
-
-    private static async Task ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
-    {
-        await using var command = Command(connection, transaction, sql, parameters);
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, IEnumerable<(string Name, object? Value)> parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        foreach (var (name, value) in parameters)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            parameter.Value = value ?? DBNull.Value;
-            command.Parameters.Add(parameter);
-        }
-        return command;
     }
 }

@@ -16,7 +16,7 @@ namespace Unbundled.Pipelines.DeadLetters;
 /// older than the view's state changes nothing; one that fails again stays, with its new reason.
 /// </summary>
 internal sealed class DeadLetterReplayer(PipelineTransform transform, IPipelineStateStore state, ResiliencePipeline sinkRetry, TimeProvider clock,
-    ViewAggregation? aggregation = null)
+    ViewAggregation? aggregation = null, Joins.ViewJoin? join = null)
 {
     private const int PageSize = 100;
 
@@ -60,9 +60,13 @@ internal sealed class DeadLetterReplayer(PipelineTransform transform, IPipelineS
         // An aggregating view takes the groups the replayed members change, as a live batch would give them.
         if (aggregation is not null)
             (documents, groups) = await aggregation.ApplyAsync(live, documents, documents.Select(d => d.Position).Distinct().ToDictionary(position => position, _ => admitted!), live.Offset.Value, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<Joins.JoinedWrite> joined = [];
+        if (join is not null)
+            (documents, joined) = await join.ApplyAsync(live, documents, [], documents.Select(d => d.Position).Distinct().ToDictionary(position => position, _ => admitted!), live.Offset.Value, cancellationToken).ConfigureAwait(false);
         var batch = new SinkBatch(Pipeline, documents, live.Offset.Value) { BasedOn = live.Offset.Value, Fence = live.Fence };
         var result = await sinkRetry.ExecuteAsync(async token => await live.Sink.WriteAsync(batch, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         if (aggregation is not null) await aggregation.WrittenAsync(live, groups, cancellationToken).ConfigureAwait(false);
+        if (join is not null) await join.WrittenAsync(live, joined, cancellationToken).ConfigureAwait(false);
         return result.Rejected.Count == 0 ? null : string.Join("; ", result.Rejected.Select(r => r.Reason));
     }
 

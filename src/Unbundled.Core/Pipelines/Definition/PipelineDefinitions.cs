@@ -50,6 +50,7 @@ public sealed record SinkDefinition(string Name, ISinkConnectorFactory Connector
 /// <param name="At">Where it is declared.</param>
 /// <param name="Owner">The field of the view's documents that names their owner or tenant; every read path filters on it.</param>
 /// <param name="Aggregate">When set, the projection's documents are members of groups, and the view holds one document per group.</param>
+/// <param name="Join">When set, each document embeds the row of another table of the source that its key template names.</param>
 public sealed record PipelineDefinition(
     string Name,
     SourceDefinition Source,
@@ -61,7 +62,8 @@ public sealed record PipelineDefinition(
     string Fingerprint,
     SourceSpan At,
     string? Owner = null,
-    Aggregation.AggregateDefinition? Aggregate = null);
+    Aggregation.AggregateDefinition? Aggregate = null,
+    Joins.JoinDefinition? Join = null);
 
 /// <summary>What a worker does with an event its projection or sink refuses for good.</summary>
 public enum ErrorPolicy

@@ -38,9 +38,9 @@ internal sealed class PipelineReplay(PipelineCatalog pipelines, IServiceProvider
     }
 
     /// <inheritdoc />
-    /// <remarks>An aggregating pipeline cannot either: a stretch of its source gives members, not the groups they were in.</remarks>
+    /// <remarks>An aggregating or joining pipeline cannot either: a stretch of its source gives members or documents, not the groups they were in or the rows they embedded then.</remarks>
     public async Task<bool> CanReplayAsync(string pipeline, CancellationToken cancellationToken) =>
-        Require(pipeline).Definition.Aggregate is null && !(await LookupAsync(pipeline).ConfigureAwait(false)).KeepsPosition;
+        Require(pipeline).Definition is { Aggregate: null, Join: null } && !(await LookupAsync(pipeline).ConfigureAwait(false)).KeepsPosition;
 
     /// <inheritdoc />
     public async Task<long> ReadHeadAsync(string pipeline, CancellationToken cancellationToken) =>

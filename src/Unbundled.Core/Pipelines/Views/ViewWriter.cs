@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Polly;
 using Unbundled.Pipelines.Aggregation;
+using Unbundled.Pipelines.Joins;
 using Unbundled.Pipelines.Projection;
 using Unbundled.Pipelines.DeadLetters;
 using Unbundled.Pipelines.State;
@@ -18,7 +19,7 @@ namespace Unbundled.Pipelines.Views;
 /// was refused in the dead-letter store, and only then moves the generation's offset.
 /// </summary>
 internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter deadLetters, ResiliencePipeline sinkRetry, TimeProvider clock, Action<ChangeEvent>? truncated = null,
-    ViewAggregation? aggregation = null)
+    ViewAggregation? aggregation = null, ViewJoin? join = null)
 {
     /// <summary>At most this many changes are linked from one batch write's span.</summary>
     private const int MaxLinks = 128;
@@ -48,12 +49,18 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
     }
 
     /// <summary>The view's store lost its data: an aggregating view hands out every group again, since replayed members change nothing.</summary>
-    public Task ResendAllAsync(ViewTarget target, CancellationToken cancellationToken) =>
-        aggregation?.ResendAsync(target, null, cancellationToken) ?? Task.CompletedTask;
+    public async Task ResendAllAsync(ViewTarget target, CancellationToken cancellationToken)
+    {
+        if (aggregation is not null) await aggregation.ResendAsync(target, null, cancellationToken).ConfigureAwait(false);
+        if (join is not null) await join.ResendAllAsync(target, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Forgets what a retired generation kept beside its sink (an aggregating view's members and groups).</summary>
-    public Task ForgetAsync(ViewTarget retired, CancellationToken cancellationToken) =>
-        aggregation?.DropAsync(retired, cancellationToken) ?? Task.CompletedTask;
+    public async Task ForgetAsync(ViewTarget retired, CancellationToken cancellationToken)
+    {
+        if (aggregation is not null) await aggregation.DropAsync(retired, cancellationToken).ConfigureAwait(false);
+        if (join is not null) await join.DropAsync(retired, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Writes <paramref name="batch"/> to <paramref name="target"/>. With <paramref name="stopAtPoison"/>, a record that
@@ -79,6 +86,7 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         var passThrough = target.Sink is IPassThroughSink;
         var traced = new List<ActivityLink>();
         var truncates = new List<ChangeEvent>();
+        var rows = new List<JoinedRow>();
         foreach (var record in batch.Records)
         {
             var (raw, reason) = (record.Raw, record.Reason);
@@ -94,6 +102,13 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
                     continue;
                 }
                 (raw, reason) = (DeadLetterEvent.Serialize(truncate), $"TRUNCATE of {truncate.Source.Schema}.{truncate.Source.Table}: this view's sink cannot be rebuilt beside itself, so it keeps the rows it had");
+            }
+            else if (record.Change is { } row && join is not null && join.IsRow(row))
+            {
+                // A row of the joined table is kept by the engine, not derived: the documents that embed it are written again at commit.
+                rows.Add(ViewJoin.Row(row));
+                previous = record.Offset;
+                continue;
             }
             else if (record.Change is { } change)
             {
@@ -131,7 +146,7 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
             previous = record.Offset;
         }
 
-        return new DerivedBatch(batch, documents, derivedFrom, letters, traced, reached, poisoned, unavailable) { Truncates = truncates };
+        return new DerivedBatch(batch, documents, derivedFrom, letters, traced, reached, poisoned, unavailable) { Truncates = truncates, Rows = rows };
     }
 
     /// <summary>
@@ -152,6 +167,9 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         IReadOnlyList<GroupWrite> groups = [];
         // An aggregating view's sink takes the documents of the groups its members changed, not the members.
         if (aggregation is not null) (documents, groups) = await aggregation.ApplyAsync(target, Newest(documents), derived.From, reached, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<JoinedWrite> joined = [];
+        // A joining view's sink takes each document with its row, and again every document whose row changed.
+        if (join is not null) (documents, joined) = await join.ApplyAsync(target, Newest(documents), derived.Rows, derived.From, reached, cancellationToken).ConfigureAwait(false);
         // A source that keeps its own position (a consumer group) numbers records per reader: the view's store cannot vouch for that number.
         var write = new SinkBatch(Pipeline, target.Sink is IPassThroughSink ? documents : Newest(documents), reached) { BasedOn = target.Source.KeepsPosition ? -1 : target.Offset.Value, Fence = target.Fence };
         // One write serves many changes: it is linked to each one's derivation rather than parented by one of them.
@@ -167,6 +185,7 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
             r.Reason, clock.GetUtcNow())).ToList(), cancellationToken).ConfigureAwait(false);
         await target.Offset.AdvanceAsync(reached, cancellationToken).ConfigureAwait(false);
         if (aggregation is not null) await aggregation.WrittenAsync(target, groups, cancellationToken).ConfigureAwait(false);
+        if (join is not null) await join.WrittenAsync(target, joined, cancellationToken).ConfigureAwait(false);
         return derived.Poisoned;
     }
 }
@@ -177,4 +196,7 @@ internal sealed record DerivedBatch(SourceBatch Batch, List<SinkDocument> Docume
 {
     /// <summary>The TRUNCATE events met, each of which asks for a rebuild once the batch commits.</summary>
     public IReadOnlyList<ChangeEvent> Truncates { get; init; } = [];
+
+    /// <summary>For a joining view, the rows of the joined table met.</summary>
+    public IReadOnlyList<JoinedRow> Rows { get; init; } = [];
 }

@@ -7,6 +7,7 @@ using Polly.Retry;
 using System.Threading.Channels;
 using Unbundled.Pipelines.Aggregation;
 using Unbundled.Pipelines.DeadLetters;
+using Unbundled.Pipelines.Joins;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Pipelines.Leases;
 using Unbundled.Pipelines.Observability;
@@ -88,9 +89,13 @@ public sealed class PipelineWorker : BackgroundService
                 ?? throw new InvalidOperationException($"pipeline '{_definition.Name}' aggregates, and its log store keeps no aggregate state"), _definition.Name,
                 _definition.Sink.Connector.RunsOnEveryInstance ? services.GetService<IOptions<PipelineLeaseOptions>>()?.Value.Instance ?? Environment.MachineName : null)
             : null;
-        _writer = new ViewWriter(transform, new DeadLetterWriter(_definition.Name, state, bound, _progress, monitor, logger), _sinkRetry, clock, Truncated, aggregation);
+        var join = _definition.Join is { } joined
+            ? new ViewJoin(joined, services.GetService<IJoinStore>()
+                ?? throw new InvalidOperationException($"pipeline '{_definition.Name}' joins, and its log store keeps no join state"), _definition.Name)
+            : null;
+        _writer = new ViewWriter(transform, new DeadLetterWriter(_definition.Name, state, bound, _progress, monitor, logger), _sinkRetry, clock, Truncated, aggregation, join);
         _replays = replays.Register(_definition.Name);
-        _replayer = new DeadLetterReplayer(transform, state, _sinkRetry, clock, aggregation);
+        _replayer = new DeadLetterReplayer(transform, state, _sinkRetry, clock, aggregation, join);
         _rebuild = new ViewRebuild(_definition, state, _progress, _view, _rebuildRequest, _writer, _sinkRetry, OpenAsync, logger);
     }
 

@@ -50,6 +50,9 @@ public sealed class PipelinesFileLoaderTests
         { "aggregate order on a sum", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    aggregate:\n      group-by: \"{after.listId}\"\n      fields: { total: { sum: after.n, order: desc } }"), "pipelines.yaml:18:47: error: 'order' of field 'total' of 'aggregate' of pipeline 'items': only collect is ordered and limited" },
         { "aggregate bad group template", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    aggregate:\n      group-by: \"{after.listId\"\n      fields: { open: count }"), "pipelines.yaml:17:17: error: 'group-by' of pipeline 'items': '{after.listId' has a '{' that is never closed at character 1" },
         { "aggregate field named group", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    aggregate:\n      group-by: \"{after.listId}\"\n      fields: { group: count }"), "pipelines.yaml:18:17: error: field 'group' of 'aggregate' of pipeline 'items': the name is taken by the group's key, which every group's document holds" },
+        { "join without on", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    join: { table: user, as: author }"), "pipelines.yaml:16:11: error: 'join' of pipeline 'items' has no 'on': give the template of the row's key over each document, e.g. \"{after.createdBy}\"" },
+        { "join under a bad field", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    join: { table: user, on: \"{after.createdBy}\", as: \"the author\" }"), "pipelines.yaml:16:55: error: 'as' of 'join' of pipeline 'items' is 'the author'; it must be a field name (letters, digits, '_' and '-')" },
+        { "join and aggregate", PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    join: { table: user, on: \"{after.createdBy}\", as: author }\n    aggregate: { group-by: \"{after.listId}\", fields: { n: count } }"), "pipelines.yaml:16:11: error: pipeline 'items' has both 'aggregate' and 'join'; a pipeline either groups its documents or embeds rows in them" },
         { "empty pipelines", PipelinesFileCorpus.Valid[..PipelinesFileCorpus.Valid.IndexOf("pipelines:")] + "pipelines: {}\n", "pipelines.yaml:10:12: error: the 'pipelines' section is empty: declare at least one pipeline" },
     };
 
@@ -136,6 +139,15 @@ public sealed class PipelinesFileLoaderValidTests
                 new AggregateField("first", AggregateFunction.Min, "after.createdAt"),
                 new AggregateField("people", AggregateFunction.DistinctCount, "after.createdBy"),
             ], aggregate.Fields);
+    }
+
+    [Fact]
+    public void A_join_loads_its_table_key_template_and_field()
+    {
+        var yaml = PipelinesFileCorpus.Valid.Replace("    to: cache", "    to: cache\n    join: { table: user, on: \"{after.createdBy}\", as: author }");
+
+        Assert.Equal(new Unbundled.Pipelines.Joins.JoinDefinition("user", "{after.createdBy}", "author"),
+            PipelinesFileCorpus.Loader().Parse(yaml, "pipelines.yaml").Document!.Pipelines.Single().Join);
     }
 
     [Fact]

@@ -162,7 +162,7 @@ public sealed partial class PipelinesFileLoader(
         }
         if (reading.Mapping(value, $"pipeline '{name}'") is not { } body) return null;
         var where = $"pipeline '{name}'";
-        reading.OnlyKeys(body, where, "from", "where", "projection", "select", "aggregate", "to", "on-error", "batch", "owner", "enabled");
+        reading.OnlyKeys(body, where, "from", "where", "projection", "select", "aggregate", "join", "to", "on-error", "batch", "owner", "enabled");
         var before = reading.Problems.Count;
 
         var source = Reference(reading, body, "from", where, sources, sourceNodes.Keys, "source");
@@ -170,6 +170,9 @@ public sealed partial class PipelinesFileLoader(
         var filter = YamlReading.Child(body, "where") is { } whereNode ? ReadFilter(reading, whereNode, where) : null;
         var projection = ReadProjection(reading, body, where);
         var aggregate = YamlReading.Child(body, "aggregate") is { } aggregateNode ? AggregateReader.Read(reading, aggregateNode, where) : null;
+        var join = YamlReading.Child(body, "join") is { } joinNode ? JoinReader.Read(reading, joinNode, where) : null;
+        if (YamlReading.Child(body, "join") is { } both && YamlReading.Child(body, "aggregate") is not null)
+            reading.Problem(both, $"{where} has both 'aggregate' and 'join'; a pipeline either groups its documents or embeds rows in them");
         var onError = ErrorPolicy.DeadLetter;
         if (YamlReading.Child(body, "on-error") is { } onErrorNode && reading.Scalar(onErrorNode, $"'on-error' of {where}") is { } policy)
         {
@@ -203,7 +206,7 @@ public sealed partial class PipelinesFileLoader(
             return null;
         }
         var fingerprint = DefinitionFingerprint.Of(value, sourceNodes[source.Name], sinkNodes[sink.Name]);
-        return new PipelineDefinition(name, source, filter, projection, sink, onError, batch, fingerprint, reading.At(body), owner, aggregate);
+        return new PipelineDefinition(name, source, filter, projection, sink, onError, batch, fingerprint, reading.At(body), owner, aggregate, join);
     }
 
     private static T? Reference<T>(YamlReading reading, YamlMappingNode body, string key, string where, IReadOnlyDictionary<string, T> known,

@@ -7,11 +7,12 @@ using Unbundled.Tests.Server;
 namespace Unbundled.Tests.Integration;
 
 /// <summary>
-/// The demo's aggregating view on the real server with the demo's pipelines.yaml: each person's open todos
-/// across every list, read through the view API while two people add, tick, move and delete.
+/// The demo's stateful views on the real server with the demo's pipelines.yaml, read through the view API while
+/// two people write: each person's open todos across every list (an aggregate), and each todo with its author's
+/// profile (a join), which follows a renamed profile.
 /// </summary>
 [Trait(TestCategory.Name, TestCategory.Servers)]
-public sealed class DemoAggregateTests : IAsyncLifetime
+public sealed class DemoStatefulViewsTests : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new();
     private RunningServer _server = null!;
@@ -51,11 +52,34 @@ public sealed class DemoAggregateTests : IAsyncLifetime
         await PersonAsync("bob", p => p is null);
     }
 
+    [Fact]
+    public async Task Each_todo_embeds_its_authors_profile_and_follows_a_rename()
+    {
+        await FlushModelAsync("alice", "user", "alice", 0, new { op = "create", path = "", value = new { name = "Alice Liddell" } });
+        await FlushAsync("alice", "groceries", 0, new { op = "create", path = "", value = new { title = "Groceries", todos = Array.Empty<object>() } });
+        await FlushAsync("alice", "groceries", 1, Add("milk", "Milk"));
+        await FlushAsync("bob", "groceries", 2, Add("eggs", "Eggs"));
+
+        await TodoAsync("groceries:milk", t => (string?)t?["author"]?["name"] == "Alice Liddell");
+        // Bob has no profile yet: his todo embeds none, until he makes one.
+        await TodoAsync("groceries:eggs", t => t is not null && t["author"] is null);
+        await FlushModelAsync("bob", "user", "bob", 0, new { op = "create", path = "", value = new { name = "Bob" } });
+        await TodoAsync("groceries:eggs", t => (string?)t?["author"]?["name"] == "Bob");
+
+        await FlushModelAsync("alice", "user", "alice", 1, new { op = "update", path = "/name", value = "Alice" });
+        var milk = await TodoAsync("groceries:milk", t => (string?)t?["author"]?["name"] == "Alice");
+        Assert.Equal("Milk", (string?)milk!["title"]);
+    }
+
+    private async Task<JsonObject?> TodoAsync(string key, Func<JsonObject?, bool> expected) => await ViewAsync("todos-with-authors", $"todo:{key}", expected);
+
     private static object Add(string id, string title) => new { op = "create", path = "/todos/-", value = new { id, title, done = false } };
 
-    private async Task FlushAsync(string user, string list, long baseVersion, object command)
+    private Task FlushAsync(string user, string list, long baseVersion, object command) => FlushModelAsync(user, "todo-list", list, baseVersion, command);
+
+    private async Task FlushModelAsync(string user, string type, string id, long baseVersion, object command)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/models/todo-list/{list}/flush")
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/models/{type}/{id}/flush")
         {
             Content = JsonContent.Create(new { baseVersion, commands = new[] { command } }),
             Headers = { { "X-Unbundled-User", user } },
@@ -64,18 +88,20 @@ public sealed class DemoAggregateTests : IAsyncLifetime
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
     }
 
-    /// <summary>The person's document once <paramref name="expected"/> holds of it (null: there is none), waiting for the view to catch up.</summary>
-    private async Task<JsonObject?> PersonAsync(string person, Func<JsonObject?, bool> expected)
+    private Task<JsonObject?> PersonAsync(string person, Func<JsonObject?, bool> expected) => ViewAsync("open-todos-per-person", $"person:{person}", expected);
+
+    /// <summary>The view's document once <paramref name="expected"/> holds of it (null: there is none), waiting for the view to catch up.</summary>
+    private async Task<JsonObject?> ViewAsync(string view, string key, Func<JsonObject?, bool> expected)
     {
         JsonObject? document = null;
         for (var attempt = 0; attempt < 100; attempt++)
         {
-            using var response = await _server.Client.GetAsync($"/views/open-todos-per-person/person:{person}");
+            using var response = await _server.Client.GetAsync($"/views/{view}/{key}");
             document = response.StatusCode == HttpStatusCode.NotFound ? null : (await response.Content.ReadFromJsonAsync<JsonObject>())!["document"]!.AsObject();
             if (expected(document)) return document;
             await Task.Delay(100);
         }
-        Assert.Fail($"{person}'s document never came to the expected state; it is {document?.ToJsonString() ?? "absent"}");
+        Assert.Fail($"{view}'s {key} never came to the expected state; it is {document?.ToJsonString() ?? "absent"}");
         return null;
     }
 }

@@ -1,0 +1,37 @@
+using System.Text.Json.Nodes;
+
+namespace Unbundled.Pipelines.Joins;
+
+/// <summary>
+/// Where joining views keep both sides, beside the command log in the same database: each document as the projection
+/// derived it (with the key of the row it embeds) and each row of the joined table, with their versions; and per
+/// document a revision and whether the view has its newest form yet.
+/// </summary>
+public interface IJoinStore
+{
+    /// <summary>
+    /// Applies <paramref name="documents"/> and <paramref name="rows"/> to <paramref name="view"/> in one transaction, each only
+    /// when newer than what is kept, and answers every document the view does not hold in its newest form: those that
+    /// changed, those whose row changed, and any a crash kept from the view before, each joined with <paramref name="join"/>.
+    /// </summary>
+    Task<IReadOnlyList<JoinedWrite>> ApplyAsync(string view, IReadOnlyList<JoinedDocument> documents, IReadOnlyList<JoinedRow> rows,
+        Func<JsonObject, JsonObject?, JsonObject> join, CancellationToken cancellationToken);
+
+    /// <summary>Notes that the view holds these documents at these revisions.</summary>
+    Task WrittenAsync(string view, IReadOnlyList<JoinedWrite> written, CancellationToken cancellationToken);
+
+    /// <summary>Marks every document as not held by the view (its store lost its data).</summary>
+    Task ResendAllAsync(string view, CancellationToken cancellationToken);
+
+    /// <summary>Forgets everything of <paramref name="view"/> (a retired generation).</summary>
+    Task DropAsync(string view, CancellationToken cancellationToken);
+}
+
+/// <summary>A document as the projection derived it (null: deleted), and the key of the row it embeds.</summary>
+public sealed record JoinedDocument(string Key, long Version, string? RowKey, JsonObject? Document);
+
+/// <summary>A row of the joined table as a change left it (null: deleted).</summary>
+public sealed record JoinedRow(string Key, long Version, JsonObject? Row);
+
+/// <summary>A document to write with its row embedded (null: delete it), at the document's revision.</summary>
+public sealed record JoinedWrite(string Key, long Revision, JsonObject? Document);

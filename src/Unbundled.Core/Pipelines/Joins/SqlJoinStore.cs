@@ -1,0 +1,103 @@
+using System.Data.Common;
+using System.Text.Json.Nodes;
+using Unbundled.Pipelines.State;
+using static Unbundled.Pipelines.State.SqlStateDatabase;
+
+namespace Unbundled.Pipelines.Joins;
+
+/// <summary><see cref="IJoinStore"/> in the log's database, in SQL that SQLite and PostgreSQL both speak.</summary>
+public sealed class SqlJoinStore(SqlStateDatabase database) : IJoinStore
+{
+    private int _ready;
+
+    private string Documents => database.Table("join_documents");
+
+    private string Rows => database.Table("join_rows");
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<JoinedWrite>> ApplyAsync(string view, IReadOnlyList<JoinedDocument> documents, IReadOnlyList<JoinedRow> rows,
+        Func<JsonObject, JsonObject?, JsonObject> join, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTablesAsync(connection, cancellationToken).ConfigureAwait(false);
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (database.ViewLock is { } viewLock) await ExecuteAsync(connection, transaction, viewLock, cancellationToken, ("view", view)).ConfigureAwait(false);
+            foreach (var row in rows)
+            {
+                // A row newer than the one kept replaces it, and every document embedding it is to be written again.
+                await using var upsert = Command(connection, transaction, $"""
+                    INSERT INTO {Rows} AS r (view_name, row_key, version, row_json) VALUES (@view, @key, @version, @row)
+                    ON CONFLICT (view_name, row_key) DO UPDATE SET version = excluded.version, row_json = excluded.row_json WHERE r.version < excluded.version
+                    """, [("view", view), ("key", row.Key), ("version", row.Version), ("row", row.Row?.ToJsonString())]);
+                if (await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0) continue;
+                await ExecuteAsync(connection, transaction,
+                    $"UPDATE {Documents} SET revision = revision + 1, dirty = 1 WHERE view_name = @view AND row_key = @key AND document IS NOT NULL",
+                    cancellationToken, ("view", view), ("key", row.Key)).ConfigureAwait(false);
+            }
+            foreach (var document in documents)
+            {
+                await ExecuteAsync(connection, transaction, $"""
+                    INSERT INTO {Documents} AS d (view_name, doc_key, version, row_key, document, revision, dirty) VALUES (@view, @key, @version, @row, @document, 1, 1)
+                    ON CONFLICT (view_name, doc_key) DO UPDATE SET version = excluded.version, row_key = excluded.row_key, document = excluded.document,
+                        revision = d.revision + 1, dirty = 1
+                    WHERE d.version < excluded.version
+                    """, cancellationToken, ("view", view), ("key", document.Key), ("version", document.Version), ("row", document.RowKey),
+                    ("document", document.Document?.ToJsonString())).ConfigureAwait(false);
+            }
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await using var unwritten = Command(connection, null, $"""
+            SELECT d.doc_key, d.revision, d.document, r.row_json FROM {Documents} d
+            LEFT JOIN {Rows} r ON r.view_name = d.view_name AND r.row_key = d.row_key
+            WHERE d.view_name = @view AND d.dirty = 1
+            """, [("view", view)]);
+        await using var reader = await unwritten.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var writes = new List<JoinedWrite>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var document = reader.IsDBNull(2) ? null : JsonNode.Parse(reader.GetString(2))!.AsObject();
+            var row = reader.IsDBNull(3) ? null : JsonNode.Parse(reader.GetString(3)) as JsonObject;
+            writes.Add(new JoinedWrite(reader.GetString(0), reader.GetInt64(1), document is null ? null : join(document, row)));
+        }
+        return writes;
+    }
+
+    /// <inheritdoc />
+    public async Task WrittenAsync(string view, IReadOnlyList<JoinedWrite> written, CancellationToken cancellationToken)
+    {
+        if (written.Count == 0) return;
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        // A document changed again since (a revision above the one written) stays to be written.
+        foreach (var write in written)
+            await ExecuteAsync(connection, transaction, $"UPDATE {Documents} SET dirty = 0 WHERE view_name = @view AND doc_key = @key AND revision = @revision",
+                cancellationToken, ("view", view), ("key", write.Key), ("revision", write.Revision)).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task ResendAllAsync(string view, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTablesAsync(connection, cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, null, $"UPDATE {Documents} SET dirty = 1 WHERE view_name = @view", cancellationToken, ("view", view)).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task DropAsync(string view, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTablesAsync(connection, cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, null, $"DELETE FROM {Documents} WHERE view_name = @view", cancellationToken, ("view", view)).ConfigureAwait(false);
+        await ExecuteAsync(connection, null, $"DELETE FROM {Rows} WHERE view_name = @view", cancellationToken, ("view", view)).ConfigureAwait(false);
+    }
+
+    private Task EnsureTablesAsync(DbConnection connection, CancellationToken cancellationToken) => database.EnsureAsync(connection,
+    [
+        $"CREATE TABLE IF NOT EXISTS {Documents} (view_name TEXT NOT NULL, doc_key TEXT NOT NULL, version BIGINT NOT NULL, row_key TEXT, document TEXT, revision BIGINT NOT NULL, dirty INTEGER NOT NULL, PRIMARY KEY (view_name, doc_key))",
+        $"CREATE INDEX IF NOT EXISTS join_documents_by_row ON {Documents} (view_name, row_key)",
+        $"CREATE INDEX IF NOT EXISTS join_documents_unwritten ON {Documents} (view_name, dirty)",
+        $"CREATE TABLE IF NOT EXISTS {Rows} (view_name TEXT NOT NULL, row_key TEXT NOT NULL, version BIGINT NOT NULL, row_json TEXT, PRIMARY KEY (view_name, row_key))",
+    ], () => Volatile.Read(ref _ready) == 1, () => Volatile.Write(ref _ready, 1), cancellationToken);
+}

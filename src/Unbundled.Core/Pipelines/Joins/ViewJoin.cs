@@ -1,0 +1,65 @@
+using System.Text.Json.Nodes;
+using Unbundled.Pipelines.Offsets;
+using Unbundled.Pipelines.Projection;
+using Unbundled.Pipelines.Views;
+using Unbundled.Sdk.Events;
+using Unbundled.Sdk.Sinks;
+
+namespace Unbundled.Pipelines.Joins;
+
+/// <summary>
+/// Joins a batch's documents with the rows of the joined table, through the join store, for one joining pipeline.
+/// Each joined document goes out at its own revision, which grows whenever it or its row changes, so sinks stay
+/// version-guarded; documents the store has not seen written (a crash between the store and the sink) go out again.
+/// </summary>
+internal sealed class ViewJoin
+{
+    private readonly JoinDefinition _definition;
+    private readonly IJoinStore _store;
+    private readonly string _pipeline;
+    private readonly Func<ChangeEvent, string?> _on;
+
+    public ViewJoin(JoinDefinition definition, IJoinStore store, string pipeline)
+    {
+        (_definition, _store, _pipeline) = (definition, store, pipeline);
+        if (!EventPath.TryParseTemplate(definition.On, isKey: true, out _on, out var error)) throw new ArgumentException(error, nameof(definition));
+    }
+
+    /// <summary>Whether <paramref name="change"/> is a row of the joined table rather than a change the projection derives from.</summary>
+    public bool IsRow(ChangeEvent change) => string.Equals(change.Source.Table, _definition.Table, StringComparison.Ordinal);
+
+    /// <summary>The row a change of the joined table leaves (none after a delete).</summary>
+    public static JoinedRow Row(ChangeEvent change) => new(change.Key, change.Source.Version, change.Op == ChangeOp.Delete ? null : change.After as JsonObject);
+
+    /// <summary>The documents to write, joined, up to offset <paramref name="reached"/>.</summary>
+    public async Task<(List<SinkDocument> Documents, IReadOnlyList<JoinedWrite> Writes)> ApplyAsync(ViewTarget target, IReadOnlyList<SinkDocument> documents,
+        IReadOnlyList<JoinedRow> rows, IReadOnlyDictionary<long, ChangeEvent> origins, long reached, CancellationToken cancellationToken)
+    {
+        var joined = documents.Select(d => new JoinedDocument(d.Key, d.Version,
+            d.Document is { } document ? _on(origins[d.Position] with { Key = d.Key, After = document, Before = null }) : null, d.IsDelete ? null : d.Document)).ToList();
+        var writes = await _store.ApplyAsync(ViewOf(target), joined, rows, Join, cancellationToken).ConfigureAwait(false);
+        var output = writes.Select(w => w.Document is { } document
+            ? SinkDocument.Upsert(w.Key, w.Revision, reached, document)
+            : SinkDocument.Delete(w.Key, w.Revision, reached)).ToList();
+        return (output, writes);
+    }
+
+    /// <summary>Notes that the view holds <paramref name="writes"/>.</summary>
+    public Task WrittenAsync(ViewTarget target, IReadOnlyList<JoinedWrite> writes, CancellationToken cancellationToken) =>
+        _store.WrittenAsync(ViewOf(target), writes, cancellationToken);
+
+    /// <summary>Hands every document out again (the view's store lost its data).</summary>
+    public Task ResendAllAsync(ViewTarget target, CancellationToken cancellationToken) => _store.ResendAllAsync(ViewOf(target), cancellationToken);
+
+    /// <summary>Forgets a retired generation's documents and rows.</summary>
+    public Task DropAsync(ViewTarget retired, CancellationToken cancellationToken) => _store.DropAsync(ViewOf(retired), cancellationToken);
+
+    private JsonObject Join(JsonObject document, JsonObject? row)
+    {
+        var joined = document.DeepClone().AsObject();
+        joined[_definition.As] = row?.DeepClone();
+        return joined;
+    }
+
+    private string ViewOf(ViewTarget target) => ViewOffset.NameOf(_pipeline, target.Generation);
+}
