@@ -90,6 +90,36 @@ public sealed class PipelineHarness : IAsyncDisposable
         return await Master.FlushAsync(new FlushRequest(key, state.Version, commands, caller), default);
     }
 
+    /// <summary>
+    /// Runs <paramref name="steps"/> steps over <paramref name="pipeline"/>, crashing at the middle one between the view's state
+    /// store and its sink: the sink is down, the host stops while the worker retries, and a new host takes over from the log.
+    /// Answers the last host, caught up; the caller disposes it.
+    /// </summary>
+    public static async Task<PipelineHarness> RunWithCrashAsync(string logFile, PipelineDefinition pipeline, RecordingView view, int steps, Func<PipelineHarness, int, Task> step)
+    {
+        var harness = await StartAsync(logFile, [pipeline]);
+        try
+        {
+            for (var index = 0; index < steps; index++)
+            {
+                if (index == steps / 2) view.FailNext(1_000);
+                await step(harness, index);
+                if (index != steps / 2) continue;
+                await Task.Delay(300);
+                await harness.DisposeAsync();
+                view.FailNext(0);
+                harness = await StartAsync(logFile, [pipeline]);
+            }
+            await harness.CatchUpAsync(pipeline.Name);
+            return harness;
+        }
+        catch
+        {
+            await harness.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>Waits until every pipeline's offset reached the log's head.</summary>
     public async Task CatchUpAsync(params string[] pipelines)
     {
