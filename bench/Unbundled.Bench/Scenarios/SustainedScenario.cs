@@ -36,9 +36,9 @@ internal static class SustainedScenario
         {
             var pipelines = Path.Combine(directory.FullName, "pipelines.yaml");
             var yaml = (await File.ReadAllTextAsync(Path.Combine(LocalServices.RepositoryRoot(), "pipelines.yaml")))
-                .Replace("${UNBUNDLED_VIEWS:-data/views}", Path.Combine(directory.FullName, "views"), StringComparison.Ordinal)
-                // The run's Redis keys under a prefix of its own, removed at the end.
-                .Replace("connector: redis\n", $"connector: redis\n    prefix: \"{prefix}\"\n", StringComparison.Ordinal);
+                .Replace("${UNBUNDLED_VIEWS:-data/views}", Path.Combine(directory.FullName, "views"), StringComparison.Ordinal);
+            // The run's Redis keys under a prefix of its own, removed at the end: before a sink's own prefix, or as its prefix.
+            yaml = RunPrefix(yaml, prefix);
             await File.WriteAllTextAsync(pipelines, yaml);
             await using var app = UnbundledApp.Build([
                 "--urls=http://127.0.0.1:0",
@@ -81,6 +81,23 @@ internal static class SustainedScenario
             await RedisReplayScenario.CleanAsync(redis, prefix);
             directory.Delete(recursive: true);
         }
+    }
+
+    /// <summary>The demo's pipelines.yaml with every Redis sink's keys under <paramref name="prefix"/>.</summary>
+    private static string RunPrefix(string yaml, string prefix)
+    {
+        var lines = yaml.Split('\n').ToList();
+        for (var i = 0; i < lines.Count; i++)
+        {
+            if (lines[i].Trim() != "connector: redis") continue;
+            // The sink's own lines are those indented as deep as its connector.
+            var end = i + 1;
+            while (end < lines.Count && lines[end].StartsWith("    ", StringComparison.Ordinal) && !lines[end].StartsWith("     ", StringComparison.Ordinal)) end++;
+            var own = lines.FindIndex(i, end - i, l => l.TrimStart().StartsWith("prefix: \"", StringComparison.Ordinal));
+            if (own >= 0) lines[own] = lines[own].Replace("prefix: \"", $"prefix: \"{prefix}", StringComparison.Ordinal);
+            else lines.Insert(i + 1, $"    prefix: \"{prefix}\"");
+        }
+        return string.Join('\n', lines);
     }
 
     /// <summary>Creates the lists, each with its todos; answers each list's id and the version the flush left it at.</summary>
