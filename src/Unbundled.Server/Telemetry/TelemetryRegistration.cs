@@ -32,8 +32,7 @@ public static class TelemetryRegistration
     public static WebApplicationBuilder AddUnbundledTelemetry(this WebApplicationBuilder builder)
     {
         var settings = builder.Configuration.GetSection("Unbundled:Telemetry");
-        // Off altogether (no /metrics, no traces), for a host that collects nothing or measures what telemetry costs.
-        if (!settings.GetValue("Enabled", true)) return builder;
+        if (!Enabled(builder.Configuration)) return builder;
         var otlp = settings["OtlpEndpoint"] ?? builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
         var endpoint = Uri.TryCreate(otlp, UriKind.Absolute, out var parsed) ? parsed : null;
         var telemetry = builder.Services.AddOpenTelemetry()
@@ -54,10 +53,13 @@ public static class TelemetryRegistration
         return builder;
     }
 
+    /// <summary>Off altogether (no /metrics, no traces), for a host that collects nothing or measures what telemetry costs.</summary>
+    private static bool Enabled(IConfiguration configuration) => configuration.GetSection("Unbundled:Telemetry").GetValue("Enabled", true);
+
     /// <summary>Serves <c>/metrics</c> to administrators only: the figures tell an outsider how the deployment is used.</summary>
     public static WebApplication MapUnbundledMetrics(this WebApplication app)
     {
-        if (!app.Configuration.GetSection("Unbundled:Telemetry").GetValue("Enabled", true)) return app;
+        if (!Enabled(app.Configuration)) return app;
         app.UseAdminOnly(MetricsPath);
         app.MapPrometheusScrapingEndpoint(MetricsPath);
         return app;

@@ -56,13 +56,13 @@ internal sealed class DeadLetterReplayer(PipelineTransform transform, IPipelineS
         // A letter of an aggregating view may be a group document the sink refused, filed under the group: it is sent again.
         if (aggregation is not null) await aggregation.ResendAsync(live, [letter.Key], cancellationToken).ConfigureAwait(false);
         else if (documents.Count == 0) return null;
+        // Every document came from the one replayed change.
+        var origins = documents.Select(d => d.Position).Distinct().ToDictionary(position => position, _ => admitted!);
         IReadOnlyList<GroupWrite> groups = [];
         // An aggregating view takes the groups the replayed members change, as a live batch would give them.
-        if (aggregation is not null)
-            (documents, groups) = await aggregation.ApplyAsync(live, documents, documents.Select(d => d.Position).Distinct().ToDictionary(position => position, _ => admitted!), live.Offset.Value, cancellationToken).ConfigureAwait(false);
+        if (aggregation is not null) (documents, groups) = await aggregation.ApplyAsync(live, documents, origins, live.Offset.Value, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<Joins.JoinedWrite> joined = [];
-        if (join is not null)
-            (documents, joined) = await join.ApplyAsync(live, documents, [], documents.Select(d => d.Position).Distinct().ToDictionary(position => position, _ => admitted!), live.Offset.Value, cancellationToken).ConfigureAwait(false);
+        if (join is not null) (documents, joined) = await join.ApplyAsync(live, documents, [], origins, live.Offset.Value, cancellationToken).ConfigureAwait(false);
         var batch = new SinkBatch(Pipeline, documents, live.Offset.Value) { BasedOn = live.Offset.Value, Fence = live.Fence };
         var result = await sinkRetry.ExecuteAsync(async token => await live.Sink.WriteAsync(batch, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         if (aggregation is not null) await aggregation.WrittenAsync(live, groups, cancellationToken).ConfigureAwait(false);
