@@ -40,24 +40,29 @@ public sealed class SqlAggregateStore(SqlStateDatabase database) : IAggregateSto
                 stored[member.Member] = (member.Version, member.Group);
                 changed[member.Member] = member;
             }
+            var statements = new SqlStatements(connection, transaction);
             foreach (var member in changed.Values)
             {
-                await ExecuteAsync(connection, transaction, $"""
+                statements.Add($"""
                     INSERT INTO {Members} (view_name, member, version, grp, contribution) VALUES (@view, @member, @version, @grp, @contribution)
                     ON CONFLICT (view_name, member) DO UPDATE SET version = excluded.version, grp = excluded.grp, contribution = excluded.contribution
                     WHERE {Members}.version < excluded.version
-                    """, cancellationToken, ("view", view), ("member", member.Member), ("version", member.Version), ("grp", member.Group),
-                    ("contribution", member.Contribution?.ToJsonString())).ConfigureAwait(false);
+                    """, ("view", view), ("member", member.Member), ("version", member.Version), ("grp", member.Group),
+                    ("contribution", member.Contribution?.ToJsonString()));
             }
+            await statements.ExecuteAsync(cancellationToken).ConfigureAwait(false);
             // In one order, so that two transactions touching the same groups cannot deadlock.
-            foreach (var group in touched.Order(StringComparer.Ordinal))
+            var groups = touched.Order(StringComparer.Ordinal).ToList();
+            var contributions = await ContributionsAsync(connection, transaction, view, groups, cancellationToken).ConfigureAwait(false);
+            foreach (var group in groups)
             {
-                var document = compute(group, await ContributionsAsync(connection, transaction, view, group, cancellationToken).ConfigureAwait(false));
-                await ExecuteAsync(connection, transaction, $"""
+                var document = compute(group, contributions.TryGetValue(group, out var held) ? held : []);
+                statements.Add($"""
                     INSERT INTO {Groups} AS g (view_name, grp, revision, document, dirty) VALUES (@view, @grp, 1, @document, 1)
                     ON CONFLICT (view_name, grp) DO UPDATE SET revision = g.revision + 1, document = excluded.document, dirty = 1
-                    """, cancellationToken, ("view", view), ("grp", group), ("document", document?.ToJsonString())).ConfigureAwait(false);
+                    """, ("view", view), ("grp", group), ("document", document?.ToJsonString()));
             }
+            await statements.ExecuteAsync(cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
         return await DirtyAsync(connection, view, cancellationToken).ConfigureAwait(false);
@@ -69,10 +74,12 @@ public sealed class SqlAggregateStore(SqlStateDatabase database) : IAggregateSto
         if (written.Count == 0) return;
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var statements = new SqlStatements(connection, transaction);
         // A group changed again since (a revision above the one written) stays to be written.
         foreach (var group in written)
-            await ExecuteAsync(connection, transaction, $"UPDATE {Groups} SET dirty = 0 WHERE view_name = @view AND grp = @grp AND revision = @revision",
-                cancellationToken, ("view", view), ("grp", group.Group), ("revision", group.Revision)).ConfigureAwait(false);
+            statements.Add($"UPDATE {Groups} SET dirty = 0 WHERE view_name = @view AND grp = @grp AND revision = @revision",
+                ("view", view), ("grp", group.Group), ("revision", group.Revision));
+        await statements.ExecuteAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -86,8 +93,9 @@ public sealed class SqlAggregateStore(SqlStateDatabase database) : IAggregateSto
             await ExecuteAsync(connection, null, $"UPDATE {Groups} SET dirty = 1 WHERE view_name = @view", cancellationToken, ("view", view)).ConfigureAwait(false);
             return;
         }
-        foreach (var group in groups)
-            await ExecuteAsync(connection, null, $"UPDATE {Groups} SET dirty = 1 WHERE view_name = @view AND grp = @grp", cancellationToken, ("view", view), ("grp", group)).ConfigureAwait(false);
+        var statements = new SqlStatements(connection, null);
+        foreach (var group in groups) statements.Add($"UPDATE {Groups} SET dirty = 1 WHERE view_name = @view AND grp = @grp", ("view", view), ("grp", group));
+        await statements.ExecuteAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -123,13 +131,23 @@ public sealed class SqlAggregateStore(SqlStateDatabase database) : IAggregateSto
         return stored;
     }
 
-    private async Task<IReadOnlyList<JsonObject>> ContributionsAsync(DbConnection connection, DbTransaction transaction, string view, string group, CancellationToken cancellationToken)
+    private async Task<Dictionary<string, List<JsonObject>>> ContributionsAsync(DbConnection connection, DbTransaction transaction, string view, List<string> groups,
+        CancellationToken cancellationToken)
     {
-        await using var command = Command(connection, transaction, $"SELECT contribution FROM {Members} WHERE view_name = @view AND grp = @grp", [("view", view), ("grp", group)]);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var contributions = new List<JsonObject>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            contributions.Add(JsonNode.Parse(reader.GetString(0))!.AsObject());
+        var contributions = new Dictionary<string, List<JsonObject>>(StringComparer.Ordinal);
+        foreach (var chunk in groups.Chunk(Chunk))
+        {
+            await using var command = Command(connection, transaction,
+                $"SELECT grp, contribution FROM {Members} WHERE view_name = @view AND grp IN ({string.Join(", ", chunk.Select((_, i) => $"@g{i}"))})",
+                [("view", view), .. chunk.Select((group, i) => ($"g{i}", (object?)group))]);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var group = reader.GetString(0);
+                if (!contributions.TryGetValue(group, out var members)) contributions[group] = members = [];
+                members.Add(JsonNode.Parse(reader.GetString(1))!.AsObject());
+            }
+        }
         return contributions;
     }
 

@@ -22,29 +22,32 @@ public sealed class SqlJoinStore(SqlStateDatabase database) : IJoinStore
         await EnsureTablesAsync(connection, cancellationToken).ConfigureAwait(false);
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (database.ViewLock is { } viewLock) await ExecuteAsync(connection, transaction, viewLock, cancellationToken, ("view", view)).ConfigureAwait(false);
+            var statements = new SqlStatements(connection, transaction);
+            if (database.ViewLock is { } viewLock) statements.Add(viewLock, ("view", view));
             foreach (var row in rows)
             {
-                // A row newer than the one kept replaces it, and every document embedding it is to be written again.
-                await using var upsert = Command(connection, transaction, $"""
+                // A row newer than the one kept replaces it, and every document embedding it is to be written again: the
+                // documents are marked first, while the kept version still tells whether this row is newer.
+                statements.Add($"""
+                    UPDATE {Documents} SET revision = revision + 1, dirty = 1 WHERE view_name = @view AND row_key = @key AND document IS NOT NULL
+                    AND NOT EXISTS (SELECT 1 FROM {Rows} r WHERE r.view_name = @view AND r.row_key = @key AND r.version >= @version)
+                    """, ("view", view), ("key", row.Key), ("version", row.Version));
+                statements.Add($"""
                     INSERT INTO {Rows} AS r (view_name, row_key, version, row_json) VALUES (@view, @key, @version, @row)
                     ON CONFLICT (view_name, row_key) DO UPDATE SET version = excluded.version, row_json = excluded.row_json WHERE r.version < excluded.version
-                    """, [("view", view), ("key", row.Key), ("version", row.Version), ("row", row.Row?.ToJsonString())]);
-                if (await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0) continue;
-                await ExecuteAsync(connection, transaction,
-                    $"UPDATE {Documents} SET revision = revision + 1, dirty = 1 WHERE view_name = @view AND row_key = @key AND document IS NOT NULL",
-                    cancellationToken, ("view", view), ("key", row.Key)).ConfigureAwait(false);
+                    """, ("view", view), ("key", row.Key), ("version", row.Version), ("row", row.Row?.ToJsonString()));
             }
             foreach (var document in documents)
             {
-                await ExecuteAsync(connection, transaction, $"""
+                statements.Add($"""
                     INSERT INTO {Documents} AS d (view_name, doc_key, version, row_key, document, revision, dirty) VALUES (@view, @key, @version, @row, @document, 1, 1)
                     ON CONFLICT (view_name, doc_key) DO UPDATE SET version = excluded.version, row_key = excluded.row_key, document = excluded.document,
                         revision = d.revision + 1, dirty = 1
                     WHERE d.version < excluded.version
-                    """, cancellationToken, ("view", view), ("key", document.Key), ("version", document.Version), ("row", document.RowKey),
-                    ("document", document.Document?.ToJsonString())).ConfigureAwait(false);
+                    """, ("view", view), ("key", document.Key), ("version", document.Version), ("row", document.RowKey),
+                    ("document", document.Document?.ToJsonString()));
             }
+            await statements.ExecuteAsync(cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
         await using var unwritten = Command(connection, null, $"""
@@ -69,10 +72,12 @@ public sealed class SqlJoinStore(SqlStateDatabase database) : IJoinStore
         if (written.Count == 0) return;
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var statements = new SqlStatements(connection, transaction);
         // A document changed again since (a revision above the one written) stays to be written.
         foreach (var write in written)
-            await ExecuteAsync(connection, transaction, $"UPDATE {Documents} SET dirty = 0 WHERE view_name = @view AND doc_key = @key AND revision = @revision",
-                cancellationToken, ("view", view), ("key", write.Key), ("revision", write.Revision)).ConfigureAwait(false);
+            statements.Add($"UPDATE {Documents} SET dirty = 0 WHERE view_name = @view AND doc_key = @key AND revision = @revision",
+                ("view", view), ("key", write.Key), ("revision", write.Revision));
+        await statements.ExecuteAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -1,0 +1,47 @@
+using System.Data.Common;
+
+namespace Unbundled.Pipelines.State;
+
+/// <summary>
+/// Statements gathered to run in order, in one round trip where the provider batches them (Npgsql) and one by one
+/// where it does not (SQLite, which runs in process): a state store's write per document would otherwise cost a
+/// round trip each, and a joining view fell behind the write path on exactly that (#17's sustained bench).
+/// </summary>
+public sealed class SqlStatements(DbConnection connection, DbTransaction? transaction)
+{
+    private readonly List<(string Sql, (string Name, object? Value)[] Parameters)> _statements = [];
+
+    /// <summary>Adds <paramref name="sql"/> with <paramref name="parameters"/> (null values as SQL NULL).</summary>
+    public void Add(string sql, params (string Name, object? Value)[] parameters) => _statements.Add((sql, parameters));
+
+    /// <summary>Runs the statements added, in order, and forgets them.</summary>
+    public async Task ExecuteAsync(CancellationToken cancellationToken)
+    {
+        if (_statements.Count == 0) return;
+        if (!connection.CanCreateBatch)
+        {
+            foreach (var (sql, parameters) in _statements)
+                await SqlStateDatabase.ExecuteAsync(connection, transaction, sql, cancellationToken, parameters).ConfigureAwait(false);
+        }
+        else
+        {
+            await using var batch = connection.CreateBatch();
+            batch.Transaction = transaction;
+            foreach (var (sql, parameters) in _statements)
+            {
+                var command = batch.CreateBatchCommand();
+                command.CommandText = sql;
+                foreach (var (name, value) in parameters)
+                {
+                    var parameter = command.CreateParameter();
+                    parameter.ParameterName = name;
+                    parameter.Value = value ?? DBNull.Value;
+                    command.Parameters.Add(parameter);
+                }
+                batch.BatchCommands.Add(command);
+            }
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        _statements.Clear();
+    }
+}
