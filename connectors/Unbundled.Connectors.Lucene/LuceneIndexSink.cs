@@ -267,24 +267,36 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
             new StoredField(VersionField, document.Version),
             new StoredField(SourceField, document.Document!.ToJsonString()),
         };
-        foreach (var (name, value) in document.Document!)
-        {
-            if (value is null) continue;
-            switch (value.GetValueKind())
-            {
-                case JsonValueKind.String:
-                    var text = value.GetValue<string>();
-                    indexed.Add(new TextField(name, text, Field.Store.NO));
-                    indexed.Add(new TextField(AllField, text, Field.Store.NO));
-                    indexed.Add(new StringField(name + ".keyword", text, Field.Store.NO));
-                    break;
-                case JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False:
-                    indexed.Add(new StringField(name + ".keyword", value.ToJsonString(), Field.Store.NO));
-                    indexed.Add(new StringField(name, value.ToJsonString(), Field.Store.NO));
-                    break;
-            }
-        }
+        Index(indexed, "", document.Document!);
         return indexed;
+    }
+
+    /// <summary>
+    /// Indexes <paramref name="value"/>'s fields under their names: a nested object's under dotted names
+    /// (<c>author.name</c>) and an array's items each under the array's name, as Elasticsearch maps them, so a
+    /// joined view is searchable by the row it embeds.
+    /// </summary>
+    private static void Index(Document indexed, string name, JsonNode? value)
+    {
+        switch (value)
+        {
+            case JsonObject fields:
+                foreach (var (field, nested) in fields) Index(indexed, name.Length == 0 ? field : $"{name}.{field}", nested);
+                break;
+            case JsonArray items:
+                foreach (var item in items) Index(indexed, name, item);
+                break;
+            case JsonValue when value.GetValueKind() == JsonValueKind.String:
+                var text = value.GetValue<string>();
+                indexed.Add(new TextField(name, text, Field.Store.NO));
+                indexed.Add(new TextField(AllField, text, Field.Store.NO));
+                indexed.Add(new StringField(name + ".keyword", text, Field.Store.NO));
+                break;
+            case JsonValue when value.GetValueKind() is JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False:
+                indexed.Add(new StringField(name + ".keyword", value.ToJsonString(), Field.Store.NO));
+                indexed.Add(new StringField(name, value.ToJsonString(), Field.Store.NO));
+                break;
+        }
     }
 
     private static Analyzer CreateAnalyzer(LuceneAnalyzer analyzer) => analyzer switch

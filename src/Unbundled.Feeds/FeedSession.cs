@@ -56,8 +56,9 @@ public sealed class FeedSession(FeedTopic topic, FeedHistory history, PushFeedOp
     }
 
     /// <summary>
-    /// A feed whose source cannot be read again (a consumer group keeps its own position): nothing missed can be
-    /// derived, so a subscriber behind the live position is told to refetch, as one too far behind is, and follows from there.
+    /// A feed that cannot derive a stretch of its source again (a consumer group keeps its own position; an aggregate's
+    /// or a join's documents depend on state kept beside the view, not on that stretch): nothing missed can be derived, so a subscriber behind
+    /// the live position is told to refetch, as one too far behind is, and follows from there.
     /// </summary>
     private async Task<bool> RunLiveOnlyAsync(string channel, long? after, IFeedTransport transport, CancellationToken cancellationToken)
     {
@@ -67,7 +68,7 @@ public sealed class FeedSession(FeedTopic topic, FeedHistory history, PushFeedOp
         {
             if (after is { } named && named != live)
                 await transport.SendAsync(FeedMessage.MustRefetch(channel, live,
-                    $"position {named} is not the feed's live position ({live}), and its source, a consumer group, cannot replay what was missed; read the view again"), cancellationToken).ConfigureAwait(false);
+                    $"position {named} is not the feed's live position ({live}), and this feed cannot derive what was missed (its source is a consumer group, or its documents are groups or joins the engine keeps); read the view again"), cancellationToken).ConfigureAwait(false);
             return await GoLiveAsync(subscriber, live, transport, cancellationToken).ConfigureAwait(false);
         }
         finally

@@ -37,7 +37,7 @@ public sealed class DemoPageTests : IAsyncLifetime
     {
         var yaml = (await File.ReadAllTextAsync(Path.Combine(LocalServices.RepositoryRoot(), "pipelines.yaml")))
             .Replace("${UNBUNDLED_VIEWS:-data/views}", directory.File("views"), StringComparison.Ordinal);
-        return await RunningServer.StartWithPipelinesAsync(directory, yaml, 9, "--Unbundled:Server:TrustedUserHeader=X-Unbundled-User", "--Unbundled:Server:TrustedProxies:0=127.0.0.1");
+        return await RunningServer.StartWithPipelinesAsync(directory, yaml, 10, "--Unbundled:Server:TrustedUserHeader=X-Unbundled-User", "--Unbundled:Server:TrustedProxies:0=127.0.0.1");
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Unbundled.Tests.Browser;
+using Unbundled.Tests.Feeds;
 using Unbundled.Tests.Server;
 
 namespace Unbundled.Tests.Integration;
@@ -9,7 +10,8 @@ namespace Unbundled.Tests.Integration;
 /// <summary>
 /// The demo's stateful views on the real server with the demo's pipelines.yaml, read through the view API while
 /// two people write: each person's open todos across every list (an aggregate), and each todo with its author's
-/// profile (a join), which follows a renamed profile.
+/// profile (a join), which follows a renamed profile; the summaries followed as a push feed, and the todos
+/// searched by their author's name.
 /// </summary>
 [Trait(TestCategory.Name, TestCategory.Servers)]
 public sealed class DemoStatefulViewsTests : IAsyncLifetime
@@ -69,6 +71,57 @@ public sealed class DemoStatefulViewsTests : IAsyncLifetime
         await FlushModelAsync("alice", "user", "alice", 1, new { op = "update", path = "/name", value = "Alice" });
         var milk = await TodoAsync("groceries:milk", t => (string?)t?["author"]?["name"] == "Alice");
         Assert.Equal("Milk", (string?)milk!["title"]);
+    }
+
+    [Fact]
+    public async Task The_search_index_finds_todos_by_their_authors_name_and_follows_a_rename()
+    {
+        await FlushModelAsync("alice", "user", "alice", 0, new { op = "create", path = "", value = new { name = "Alice Liddell" } });
+        await FlushAsync("alice", "garden", 0, new { op = "create", path = "", value = new { title = "Garden", todos = Array.Empty<object>() } });
+        await FlushAsync("alice", "garden", 1, Add("roses", "Prune the roses"));
+        await FlushAsync("bob", "garden", 2, Add("hedge", "Trim the hedge"));
+
+        Assert.Equal(["garden:roses"], await SearchAsync("author.name:liddell", hits => hits.Count == 1));
+        await FlushModelAsync("alice", "user", "alice", 1, new { op = "update", path = "/name", value = "Alice Hargreaves" });
+        Assert.Equal(["garden:roses"], await SearchAsync("hargreaves", hits => hits.Count == 1));
+        Assert.Empty(await SearchAsync("liddell", hits => hits.Count == 0));
+    }
+
+    [Fact]
+    public async Task The_summaries_are_followed_live_as_a_push_feed()
+    {
+        await using var feed = await RawSse.OpenAsync(_server.Client, "/feeds/people-feed?channel=people");
+        await feed.ReadUntilAsync("ready");
+
+        await FlushAsync("carol", "errands", 0, new { op = "create", path = "", value = new { title = "Errands", todos = Array.Empty<object>() } });
+        await FlushAsync("carol", "errands", 1, Add("post", "Post the letter"));
+        await FlushAsync("carol", "errands", 2, Add("bank", "Go to the bank"));
+
+        var seen = new List<JsonObject>();
+        while (seen.LastOrDefault() is not { } last || (int?)last["open"] != 2)
+        {
+            var next = await feed.NextAsync();
+            Assert.NotNull(next);
+            if (next.Event == "change" && (string?)next.Data?["key"] == "carol") seen.Add(next.Data!["document"]!.AsObject());
+        }
+        Assert.Equal(["Go to the bank", "Post the letter"], seen[^1]["latest"]!.AsArray().Select(t => (string)t!));
+    }
+
+    /// <summary>The keys the search finds once <paramref name="expected"/> holds of its hits, waiting for the index to catch up.</summary>
+    private async Task<List<string>> SearchAsync(string query, Func<List<string>, bool> expected)
+    {
+        var keys = new List<string>();
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/search/todo-search?q={Uri.EscapeDataString(query)}") { Headers = { { "X-Unbundled-User", "alice" } } };
+            using var response = await _server.Client.SendAsync(request);
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+            keys = (await response.Content.ReadFromJsonAsync<JsonObject>())!["hits"]!.AsArray().Select(h => (string)h!["key"]!).ToList();
+            if (expected(keys)) return keys;
+            await Task.Delay(100);
+        }
+        Assert.Fail($"searching '{query}' never gave the expected hits; it gives {string.Join(", ", keys)}");
+        return keys;
     }
 
     private async Task<JsonObject?> TodoAsync(string key, Func<JsonObject?, bool> expected) => await ViewAsync("todos-with-authors", $"todo:{key}", expected);

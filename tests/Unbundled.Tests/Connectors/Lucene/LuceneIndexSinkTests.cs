@@ -85,6 +85,22 @@ public sealed class LuceneIndexSinkTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_embedded_objects_fields_are_searched_under_dotted_names_and_an_arrays_items_under_its_own()
+    {
+        // A joined view embeds its row (the author's profile); a collected aggregate holds an array.
+        await _sink.WriteAsync(new SinkBatch("todos", [SinkDocument.Upsert("d", 4, 4, new JsonObject
+        {
+            ["title"] = "Water the plants",
+            ["author"] = new JsonObject { ["name"] = "Alice Liddell", ["team"] = new JsonObject { ["id"] = 7 } },
+            ["tags"] = new JsonArray("garden", "weekly"),
+        })], 4), default);
+
+        Assert.Equal(["d"], (await _sink.SearchAsync(new("author.name:liddell", 10), default)).Hits.Select(h => h.Key));
+        Assert.Equal(["d"], (await _sink.SearchAsync(new("author.team.id.keyword:7 AND tags.keyword:weekly", 10), default)).Hits.Select(h => h.Key));
+        Assert.Equal(["d"], (await _sink.SearchAsync(new("alice", 10), default)).Hits.Select(h => h.Key));
+    }
+
+    [Fact]
     public async Task Deleted_documents_disappear_from_searches_at_once()
     {
         await _sink.WriteAsync(new SinkBatch("todos", [SinkDocument.Delete("a", 4, 4)], 4), default);
