@@ -37,10 +37,19 @@ public abstract class JoinStoreContract
         Assert.All(renamed, w => Assert.Equal(2, w.Revision));
         await store.WrittenAsync("v", renamed, default);
 
-        // A deleted row leaves its documents with no author; a deleted document is deleted.
-        var gone = await store.ApplyAsync("v", [Todo("b", 2, "ann", "B") with { Document = null }], [User("ann", 3, null)], Join, default);
+        // A deleted row leaves its documents with no author; a deleted document is deleted, in its last form (a sink's key template renders from it).
+        var gone = await store.ApplyAsync("v", [Todo("b", 2, "ann", "B") with { IsDelete = true }], [User("ann", 3, null)], Join, default);
         Assert.Equal(new Dictionary<string, string?> { ["a"] = null, ["b"] = null }, Authors(gone));
-        Assert.Null(gone.Single(w => w.Key == "b").Document);
+        var deleted = gone.Single(w => w.Key == "b");
+        Assert.True(deleted.IsDelete);
+        Assert.Equal("B", (string?)deleted.Document?["title"]);
+        await store.WrittenAsync("v", gone, default);
+
+        // A delete whose last form is unknown keeps the one stored; a row changed later does not bring the document back.
+        var again = await store.ApplyAsync("v", [Todo("a", 2, "ann", "A") with { Document = null, IsDelete = true }], [User("ann", 4, "Ann")], Join, default);
+        var a = Assert.Single(again);
+        Assert.True(a.IsDelete);
+        Assert.Equal("A", (string?)a.Document?["title"]);
     }
 
     [Fact]

@@ -9,7 +9,8 @@ namespace Unbundled.Tests.Integration;
 /// <summary>
 /// The real server on PostgreSQL and Redis, killed (SIGKILL) on a timer while clients keep flushing and
 /// pipelines are behind the head, then started again: every view must end equal to what an independent
-/// oracle folds from the raw log rows (an aggregate too, grouped again from scratch), every acknowledged
+/// oracle folds from the raw log rows (an aggregate too, grouped again from scratch, and a join with a second
+/// model type written alongside, joined again from scratch), every acknowledged
 /// flush must be in the log, and the NDJSON journal, append-only, must show each write once.
 /// </summary>
 [Collection(PostgresCollection.Name)]
@@ -31,6 +32,8 @@ public sealed class CrashRecoveryTests(PostgresServer postgres) : IAsyncLifetime
             sources:
               lists:
                 models: [todo-list]
+              lists-and-keepers:
+                models: [todo-list, user]
             sinks:
               cache:
                 connector: redis
@@ -43,6 +46,10 @@ public sealed class CrashRecoveryTests(PostgresServer postgres) : IAsyncLifetime
                 connector: redis
                 prefix: "{{_prefix}}"
                 key: "open:{group}"
+              kept:
+                connector: redis
+                prefix: "{{_prefix}}"
+                key: "kept:{listId}:{id}"
             pipelines:
               items-cache:
                 from: lists
@@ -66,6 +73,13 @@ public sealed class CrashRecoveryTests(PostgresServer postgres) : IAsyncLifetime
                     first: { collect: after.title, limit: 3 }
                 to: open
                 batch: { max-size: 4 }
+              # Both sides live in the log's database too: each todo with the profile named like its list.
+              items-with-keeper:
+                from: lists-and-keepers
+                projection: todo-items
+                join: { table: user, on: "{after.listId}", as: keeper }
+                to: kept
+                batch: { max-size: 4 }
             """);
         var port = ServerProcess.FreePort();
         var environment = new Dictionary<string, string> { ["UNBUNDLED_POSTGRES"] = postgres.ConnectionString, ["UNBUNDLED_REDIS"] = _redis };
@@ -85,6 +99,10 @@ public sealed class CrashRecoveryTests(PostgresServer postgres) : IAsyncLifetime
             {
                 if (await TodoWorkload.FlushSomethingAsync(http, own) is { } landed) lock (acknowledged) acknowledged.Add(landed);
             }
+        })).Append(Task.Run(async () =>
+        {
+            var own = new Random(3);
+            while (!stop.IsCancellationRequested) await TodoWorkload.FlushProfileAsync(http, own);
         })).ToList();
         try
         {
@@ -132,6 +150,19 @@ public sealed class CrashRecoveryTests(PostgresServer postgres) : IAsyncLifetime
         var open = await DerivedViews.RedisAsync(_redis, _prefix + "open:");
         Assert.Equal(groups.Keys.Order(), open.Keys.Order());
         foreach (var (group, document) in groups) Assert.True(JsonNode.DeepEquals(document, open[group]), $"{group}: {open[group].ToJsonString()} != {document.ToJsonString()}");
+
+        // The join equals each todo with its keeper's final profile (none when it never was or was deleted).
+        var keepers = await TodoItemsOracle.FoldAsync(postgres.ConnectionString, _schema, "user");
+        Assert.Contains(keepers.Values, k => k.State is not null);
+        var joined = expected.ToDictionary(e => e.Key, e =>
+        {
+            var document = e.Value.DeepClone().AsObject();
+            document["keeper"] = keepers.GetValueOrDefault((string)e.Value["listId"]!).State?.DeepClone();
+            return document;
+        });
+        var kept = await DerivedViews.RedisAsync(_redis, _prefix + "kept:");
+        Assert.Equal(joined.Keys.Order(), kept.Keys.Order());
+        foreach (var (key, document) in joined) Assert.True(JsonNode.DeepEquals(document, kept[key]), $"{key}: {kept[key].ToJsonString()} != {document.ToJsonString()}");
     }
 
     [Fact]
@@ -182,7 +213,7 @@ public sealed class CrashRecoveryTests(PostgresServer postgres) : IAsyncLifetime
         for (var attempt = 0; attempt < 300; attempt++)
         {
             pipelines = (await http.GetFromJsonAsync<JsonArray>("/pipelines"))!;
-            if (pipelines.Count == 3 && pipelines.All(p => (long)p!["offset"]! == (long)p["head"]!)) return;
+            if (pipelines.Count == 4 && pipelines.All(p => (long)p!["offset"]! == (long)p["head"]!)) return;
             await Task.Delay(200);
         }
         Assert.Fail($"the pipelines did not catch up within 60 s: {pipelines?.ToJsonString()}");

@@ -27,11 +27,14 @@ public interface IJoinStore
     Task DropAsync(string view, CancellationToken cancellationToken);
 }
 
-/// <summary>A document as the projection derived it (null: deleted), and the key of the row it embeds.</summary>
-public sealed record JoinedDocument(string Key, long Version, string? RowKey, JsonObject? Document);
+/// <summary>
+/// A document as the projection derived it, and the key of the row it embeds; a deleted one (<paramref name="IsDelete"/>)
+/// carries its last derived form when known, since a sink's key template renders deletes from it too.
+/// </summary>
+public sealed record JoinedDocument(string Key, long Version, string? RowKey, JsonObject? Document, bool IsDelete = false);
 
 /// <summary>A row of the joined table as a change left it (null: deleted).</summary>
 public sealed record JoinedRow(string Key, long Version, JsonObject? Row);
 
-/// <summary>A document to write with its row embedded (null: delete it), at the document's revision.</summary>
-public sealed record JoinedWrite(string Key, long Revision, JsonObject? Document);
+/// <summary>A document to write with its row embedded, or to delete (<paramref name="IsDelete"/>, with its last form when known), at the document's revision.</summary>
+public sealed record JoinedWrite(string Key, long Revision, JsonObject? Document, bool IsDelete = false);

@@ -29,7 +29,7 @@ public sealed class SqlJoinStore(SqlStateDatabase database) : IJoinStore
                 // A row newer than the one kept replaces it, and every document embedding it is to be written again: the
                 // documents are marked first, while the kept version still tells whether this row is newer.
                 statements.Add($"""
-                    UPDATE {Documents} SET revision = revision + 1, dirty = 1 WHERE view_name = @view AND row_key = @key AND document IS NOT NULL
+                    UPDATE {Documents} SET revision = revision + 1, dirty = 1 WHERE view_name = @view AND row_key = @key AND deleted = 0
                     AND NOT EXISTS (SELECT 1 FROM {Rows} r WHERE r.view_name = @view AND r.row_key = @key AND r.version >= @version)
                     """, ("view", view), ("key", row.Key), ("version", row.Version));
                 statements.Add($"""
@@ -40,18 +40,19 @@ public sealed class SqlJoinStore(SqlStateDatabase database) : IJoinStore
             foreach (var document in documents)
             {
                 statements.Add($"""
-                    INSERT INTO {Documents} AS d (view_name, doc_key, version, row_key, document, revision, dirty) VALUES (@view, @key, @version, @row, @document, 1, 1)
-                    ON CONFLICT (view_name, doc_key) DO UPDATE SET version = excluded.version, row_key = excluded.row_key, document = excluded.document,
-                        revision = d.revision + 1, dirty = 1
+                    INSERT INTO {Documents} AS d (view_name, doc_key, version, row_key, document, deleted, revision, dirty)
+                    VALUES (@view, @key, @version, @row, @document, @deleted, 1, 1)
+                    ON CONFLICT (view_name, doc_key) DO UPDATE SET version = excluded.version, row_key = excluded.row_key,
+                        document = COALESCE(excluded.document, d.document), deleted = excluded.deleted, revision = d.revision + 1, dirty = 1
                     WHERE d.version < excluded.version
                     """, ("view", view), ("key", document.Key), ("version", document.Version), ("row", document.RowKey),
-                    ("document", document.Document?.ToJsonString()));
+                    ("document", document.Document?.ToJsonString()), ("deleted", document.IsDelete ? 1 : 0));
             }
             await statements.ExecuteAsync(cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
         await using var unwritten = Command(connection, null, $"""
-            SELECT d.doc_key, d.revision, d.document, r.row_json FROM {Documents} d
+            SELECT d.doc_key, d.revision, d.document, r.row_json, d.deleted FROM {Documents} d
             LEFT JOIN {Rows} r ON r.view_name = d.view_name AND r.row_key = d.row_key
             WHERE d.view_name = @view AND d.dirty = 1
             """, [("view", view)]);
@@ -61,7 +62,10 @@ public sealed class SqlJoinStore(SqlStateDatabase database) : IJoinStore
         {
             var document = reader.IsDBNull(2) ? null : JsonNode.Parse(reader.GetString(2))!.AsObject();
             var row = reader.IsDBNull(3) ? null : JsonNode.Parse(reader.GetString(3)) as JsonObject;
-            writes.Add(new JoinedWrite(reader.GetString(0), reader.GetInt64(1), document is null ? null : join(document, row)));
+            // A deleted document goes out in its last form, unjoined: enough for a sink to find it by its key template.
+            writes.Add(reader.GetInt32(4) == 1
+                ? new JoinedWrite(reader.GetString(0), reader.GetInt64(1), document, IsDelete: true)
+                : new JoinedWrite(reader.GetString(0), reader.GetInt64(1), join(document!, row)));
         }
         return writes;
     }
@@ -100,7 +104,7 @@ public sealed class SqlJoinStore(SqlStateDatabase database) : IJoinStore
 
     private Task EnsureTablesAsync(DbConnection connection, CancellationToken cancellationToken) => database.EnsureAsync(connection,
     [
-        $"CREATE TABLE IF NOT EXISTS {Documents} (view_name TEXT NOT NULL, doc_key TEXT NOT NULL, version BIGINT NOT NULL, row_key TEXT, document TEXT, revision BIGINT NOT NULL, dirty INTEGER NOT NULL, PRIMARY KEY (view_name, doc_key))",
+        $"CREATE TABLE IF NOT EXISTS {Documents} (view_name TEXT NOT NULL, doc_key TEXT NOT NULL, version BIGINT NOT NULL, row_key TEXT, document TEXT, deleted INTEGER NOT NULL, revision BIGINT NOT NULL, dirty INTEGER NOT NULL, PRIMARY KEY (view_name, doc_key))",
         $"CREATE INDEX IF NOT EXISTS join_documents_by_row ON {Documents} (view_name, row_key)",
         $"CREATE INDEX IF NOT EXISTS join_documents_unwritten ON {Documents} (view_name, dirty)",
         $"CREATE TABLE IF NOT EXISTS {Rows} (view_name TEXT NOT NULL, row_key TEXT NOT NULL, version BIGINT NOT NULL, row_json TEXT, PRIMARY KEY (view_name, row_key))",

@@ -36,11 +36,11 @@ internal sealed class ViewJoin
         IReadOnlyList<JoinedRow> rows, IReadOnlyDictionary<long, ChangeEvent> origins, long reached, CancellationToken cancellationToken)
     {
         var joined = documents.Select(d => new JoinedDocument(d.Key, d.Version,
-            d.Document is { } document ? _on(origins[d.Position] with { Key = d.Key, After = document, Before = null }) : null, d.IsDelete ? null : d.Document)).ToList();
+            d.Document is { } document ? _on(origins[d.Position] with { Key = d.Key, After = document, Before = null }) : null, d.Document, d.IsDelete)).ToList();
         var writes = await _store.ApplyAsync(ViewOf(target), joined, rows, Join, cancellationToken).ConfigureAwait(false);
-        var output = writes.Select(w => w.Document is { } document
-            ? SinkDocument.Upsert(w.Key, w.Revision, reached, document)
-            : SinkDocument.Delete(w.Key, w.Revision, reached)).ToList();
+        var output = writes.Select(w => w.IsDelete
+            ? SinkDocument.Delete(w.Key, w.Revision, reached, w.Document)
+            : SinkDocument.Upsert(w.Key, w.Revision, reached, w.Document!)).ToList();
         return (output, writes);
     }
 

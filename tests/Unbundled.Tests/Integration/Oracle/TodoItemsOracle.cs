@@ -11,13 +11,16 @@ namespace Unbundled.Tests.Integration.Oracle;
 /// </summary>
 public static class TodoItemsOracle
 {
-    /// <summary>Every list's final state and version, folded from the log rows in position order.</summary>
-    public static async Task<Dictionary<string, (long Version, JsonObject? State)>> FoldAsync(string connectionString, string schema)
+    /// <summary>Every model's (a list's, unless <paramref name="type"/> says otherwise) final state and version, folded from the log rows in position order.</summary>
+    public static async Task<Dictionary<string, (long Version, JsonObject? State)>> FoldAsync(string connectionString, string schema, string type = "todo-list")
     {
         var lists = new Dictionary<string, (long Version, JsonObject? State)>();
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
-        await using var query = new NpgsqlCommand($"SELECT model_id, version, command::text FROM {schema}.command_log WHERE model_type = 'todo-list' ORDER BY position", connection);
+        await using var query = new NpgsqlCommand($"SELECT model_id, version, command::text FROM {schema}.command_log WHERE model_type = @type ORDER BY position", connection)
+        {
+            Parameters = { new("type", type) },
+        };
         await using var rows = await query.ExecuteReaderAsync();
         while (await rows.ReadAsync())
         {
@@ -68,6 +71,7 @@ public static class TodoItemsOracle
             case ("create", ""): return (JsonObject)value!;
             case ("delete", ""): return null;
             case ("update", "/title"): state!["title"] = value; return state;
+            case ("update", "/name"): state!["name"] = value; return state;
             case ("create", "/todos/-"): todos!.Add(value); return state;
             case ("update", "/todos/0/done"): todos![0]!["done"] = value; return state;
             case ("delete", "/todos/0"): todos!.RemoveAt(0); return state;

@@ -35,4 +35,27 @@ public static class TodoWorkload
             return null;
         }
     }
+
+    /// <summary>Flushes one random change to the <c>user</c> profile named like one of the six lists (created, renamed or deleted); true when acknowledged.</summary>
+    public static async Task<bool> FlushProfileAsync(HttpClient http, Random random)
+    {
+        var id = $"list-{random.Next(6)}";
+        try
+        {
+            var model = (await http.GetFromJsonAsync<JsonObject>($"/models/user/{id}"))!;
+            var version = (long)model["version"]!;
+            var roll = random.Next(100);
+            var command = model["state"] is null ? $$$"""{"op":"create","path":"","value":{"name":"n{{{roll}}}"}}"""
+                : roll < 85 ? $$"""{"op":"update","path":"/name","value":"n{{roll}}"}"""
+                : """{"op":"delete","path":""}""";
+            using var response = await http.PostAsync($"/models/user/{id}/flush",
+                new StringContent($$"""{"baseVersion":{{version}},"commands":[{{command}}]}""", Encoding.UTF8, "application/json"));
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception error) when (error is HttpRequestException or HttpIOException or TaskCanceledException or System.Text.Json.JsonException)
+        {
+            await Task.Delay(50);
+            return false;
+        }
+    }
 }
