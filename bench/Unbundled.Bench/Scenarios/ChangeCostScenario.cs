@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Unbundled.Connectors.Redis;
+using Unbundled.Log;
 using Unbundled.Log.Sqlite;
 using Unbundled.Master;
 using Unbundled.Model;
@@ -19,9 +20,13 @@ namespace Unbundled.Bench.Scenarios;
 
 /// <summary>
 /// What one change costs as the model grows: lists of 10, 100 and 1,000 todos, one todo ticked per
-/// flush, derived through the demo's <c>todo-items</c> projection into a Redis view; events/s over the
-/// ticks alone (the lists' creation is derived first, untimed). The value is the rate at 1,000 todos,
-/// the baseline the rate at 10: a change that cost the size of its model would give about 0.01.
+/// entry, derived through the demo's <c>todo-items</c> projection into a Redis view; events/s over the
+/// ticks alone. The lists' creation is derived first, untimed; then the ticks are appended to the log in
+/// one transaction and the clock runs from just before that append until the view's offset reaches the
+/// log's head. (Timing from the first offset past the creation, as this bench once did, missed most of
+/// the work: the worker derives its next batch while it writes one, so the offset jumps.) The value is
+/// the rate at 1,000 todos, the baseline the rate at 10: a change that cost the size of its model would
+/// give about 0.01.
 /// </summary>
 internal static class ChangeCostScenario
 {
@@ -29,12 +34,12 @@ internal static class ChangeCostScenario
 
     public static async Task<BenchResult> RunAsync(bool quick)
     {
-        var ticks = quick ? 2_000 : 10_000;
         var redis = await LocalServices.GetAsync("UNBUNDLED_REDIS");
         var rates = new Dictionary<int, double>();
-        foreach (var todos in new[] { 10, 100, 1_000 })
+        // Fewer ticks for larger lists, so that each size runs long enough to time and none for minutes.
+        foreach (var (todos, ticks) in new[] { (10, 20_000), (100, 10_000), (1_000, 2_000) })
         {
-            rates[todos] = await MeasureAsync(redis, todos, ticks);
+            rates[todos] = await MeasureAsync(redis, todos, quick ? ticks : ticks * 5);
             Console.WriteLine($"{todos,5} todos per list: {rates[todos]:0} events/s");
         }
         return new BenchResult("change-cost", rates[1_000], "events/s", rates[10]);
@@ -47,7 +52,7 @@ internal static class ChangeCostScenario
         var prefix = $"bench-cc-{Guid.NewGuid():N}:";
         try
         {
-            var created = await FillLogAsync(logFile, todos, ticks);
+            var (created, versions) = await CreateListsAsync(logFile, todos);
             var builder = Host.CreateApplicationBuilder();
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             var unbundled = builder.Services.AddUnbundled()
@@ -60,12 +65,12 @@ internal static class ChangeCostScenario
             using var host = builder.Build();
             await host.StartAsync();
             host.Services.GetRequiredService<PipelineMonitor>().TryGet("items", out var progress);
-            // The lists' creation is derived first, untimed; the clock runs over the ticks alone.
-            while (progress!.Offset < created) await Task.Delay(1);
-            var (clock, from) = (Stopwatch.StartNew(), progress.Offset);
-            var head = created + ticks;
+            await progress!.WaitForOffsetAsync(created, TimeSpan.FromMinutes(10), default);
+
+            var clock = Stopwatch.StartNew();
+            var head = await AppendTicksAsync(host.Services.GetRequiredService<ICommandLog>(), todos, ticks, versions);
             await progress.WaitForOffsetAsync(head, TimeSpan.FromMinutes(10), default);
-            var rate = (head - from) / clock.Elapsed.TotalSeconds;
+            var rate = ticks / clock.Elapsed.TotalSeconds;
             await host.StopAsync();
             return rate;
         }
@@ -77,8 +82,8 @@ internal static class ChangeCostScenario
         }
     }
 
-    /// <summary>Creates the lists, then appends the ticks round-robin over them; answers the position the creation ends at.</summary>
-    private static async Task<long> FillLogAsync(string logFile, int todos, int ticks)
+    /// <summary>Creates the lists through the master; answers the position the creation ends at and each list's version.</summary>
+    private static async Task<(long Created, long[] Versions)> CreateListsAsync(string logFile, int todos)
     {
         using var log = new SqliteCommandLog(Options.Create(new SqliteLogOptions { Path = logFile }));
         await log.InitializeAsync(default);
@@ -89,13 +94,19 @@ internal static class ChangeCostScenario
             var value = new JsonObject { ["title"] = $"list {list}", ["todos"] = new JsonArray([.. Enumerable.Range(0, todos).Select(t => (JsonNode)new JsonObject { ["id"] = $"t{t}", ["title"] = $"todo {t}", ["done"] = false })]) };
             versions[list] = (await master.FlushAsync(new FlushRequest(new ModelKey("todo-list", $"l{list}"), 0, [new Command { Op = CommandOp.Create, Path = "", Value = value }]), default)).Version;
         }
-        var created = await log.ReadHeadAsync(default);
-        for (var tick = 0; tick < ticks; tick++)
-        {
-            var (list, round) = (tick % Lists, tick / Lists);
-            var done = new Command { Op = CommandOp.Update, Path = $"/todos/[id=t{round % todos}]/done", Value = round / todos % 2 == 0 };
-            versions[list] = (await master.FlushAsync(new FlushRequest(new ModelKey("todo-list", $"l{list}"), versions[list], [done]), default)).Version;
-        }
-        return created;
+        return (await log.ReadHeadAsync(default), versions);
+    }
+
+    /// <summary>
+    /// Appends the ticks, round-robin over the lists' todos, straight to the log in one transaction (what a flush
+    /// costs is the write path's business, not the derivation's); answers the log's head after them.
+    /// </summary>
+    private static async Task<long> AppendTicksAsync(ICommandLog log, int todos, int ticks, long[] versions)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var appends = Enumerable.Range(0, Lists).Select(list => new ModelAppend(new ModelKey("todo-list", $"l{list}"), versions[list],
+            [.. Enumerable.Range(0, ticks / Lists).Select(round => new Command { Op = CommandOp.Update, Path = $"/todos/[id=t{round % todos}]/done", Value = round / todos % 2 == 0 })], now)).ToList();
+        var landed = await log.AppendAsync(appends, default);
+        return landed.Max(l => l.LastPosition);
     }
 }
