@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Unbundled.Model;
@@ -222,7 +223,8 @@ public static class ModelDocument
         };
     }
 
-    private static bool TryFindItem(JsonArray array, string token, out int index)
+    /// <summary>The index of the item <paramref name="token"/> (an index, or a key like <c>[id=abc]</c>) selects in <paramref name="array"/>; false when none or several.</summary>
+    public static bool TryFindItem(JsonArray array, string token, out int index)
     {
         if (!ItemKey.TryParse(token, out var key)) return TryIndex(token, out index) && index < array.Count;
         index = IndexOfKey(array, key);
@@ -244,8 +246,12 @@ public static class ModelDocument
         return found;
     }
 
+    // A value parsed from JSON is compared in its UTF-8 form: reading it as a string would allocate one per item,
+    // and a key lookup in a list of a thousand todos did a thousand allocations per command.
     private static bool Matches(JsonNode? item, ItemKey key) =>
-        item is JsonObject obj && obj[key.Member] is JsonValue value && value.TryGetValue<string>(out var text) && text == key.Value;
+        item is JsonObject obj && obj[key.Member] is JsonValue value && (value.TryGetValue<JsonElement>(out var element)
+            ? element.ValueKind == JsonValueKind.String && element.ValueEquals(key.Value)
+            : value.TryGetValue<string>(out var text) && text == key.Value);
 
     private static JsonNode? RequireValue(Command command) =>
         command.Value?.DeepClone() ?? throw new CommandFailedException($"{Name(command.Op)} needs a value");

@@ -18,6 +18,10 @@ public sealed class TodoItemsProjection : IProjection
     public string Name => ProjectionName;
 
     /// <inheritdoc />
+    /// <remarks>A todo's document holds the todo and the list's key, title and tenant, nothing of the other todos.</remarks>
+    public string? ItemsField => "todos";
+
+    /// <inheritdoc />
     public IEnumerable<SinkDocument> Project(ChangeEvent change)
     {
         var listId = change.Key;

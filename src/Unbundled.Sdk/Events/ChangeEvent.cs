@@ -33,6 +33,13 @@ public sealed record ChangeEvent
     [JsonPropertyName("ts_ms")]
     public long TsMs { get; init; }
 
+    /// <summary>
+    /// Where in the model the change wrote (its command's path, e.g. <c>/todos/[id=t5]/done</c>), when the source
+    /// knows it (the command log): everything outside that path is as it was. Null: anywhere.
+    /// </summary>
+    [JsonIgnore]
+    public string? Path { get; init; }
+
     /// <summary>The W3C <c>traceparent</c> of the write that made the change, when the source knows it; pipelines continue that trace.</summary>
     [JsonIgnore]
     public string? TraceParent { get; init; }

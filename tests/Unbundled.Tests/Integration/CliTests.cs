@@ -31,7 +31,7 @@ public sealed class CliTests : IDisposable
         var (exitCode, output, _) = await RunAsync("validate");
 
         Assert.Equal(0, exitCode);
-        Assert.Equal("pipelines.yaml: 2 source(s), 10 sink(s), 9 pipeline(s) and 1 switched off (log-to-kafka): valid", output.Trim());
+        Assert.Equal("pipelines.yaml: 2 source(s), 11 sink(s), 10 pipeline(s) and 1 switched off (log-to-kafka): valid", output.Trim());
     }
 
     [Fact]

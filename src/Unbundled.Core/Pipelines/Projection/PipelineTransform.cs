@@ -39,18 +39,22 @@ public sealed partial class PipelineTransform(PipelineDefinition definition, IPr
     /// The documents an admitted change writes or deletes: those the projection derives from the state
     /// after it that differ from what it derived from the state before (when that state was in the
     /// view), and deletes for documents that disappeared. Unless the projection opts out, ticking one
-    /// todo of a thousand writes one document, not a thousand. Without <paramref name="changesOnly"/>
+    /// todo of a thousand writes one document, not a thousand; when the projection derives per item
+    /// (<c>ItemsField</c>), it also projects that one todo rather than the thousand, twice. Without <paramref name="changesOnly"/>
     /// (a feed, whose subscribers learn from each message that the model changed), everything projected.
     /// </summary>
     public IReadOnlyList<SinkDocument> Project(ChangeEvent admitted, bool changesOnly = true)
     {
-        var after = projection.Project(admitted).ToList();
-        if (!changesOnly || !projection.WritesOnlyChanges || admitted.Before is not { } before || !InView(admitted)) return after;
+        if (!changesOnly || !projection.WritesOnlyChanges || admitted.Before is null || !InView(admitted)) return projection.Project(admitted).ToList();
+        // A change below one item of a projection that derives per item needs only that item, before and after.
+        var scoped = projection.ItemsField is { } field && ItemScope.Narrow(admitted, field) is { } narrowed ? narrowed : admitted;
+        var after = projection.Project(scoped).ToList();
+        var before = scoped.Before!;
 
         var previous = new Dictionary<string, SinkDocument>(StringComparer.Ordinal);
         try
         {
-            foreach (var document in projection.Project(admitted with { Op = ChangeOp.Read, Before = null, After = before }))
+            foreach (var document in projection.Project(scoped with { Op = ChangeOp.Read, Before = null, After = before }))
             {
                 if (!document.IsDelete) previous[document.Key] = document;
             }
@@ -59,7 +63,7 @@ public sealed partial class PipelineTransform(PipelineDefinition definition, IPr
         {
             // The state before could not be projected (it is in the dead-letter store): the view holds
             // nothing of it to compare with, and the change must not fail for it. Everything is written.
-            return after;
+            return ReferenceEquals(scoped, admitted) ? after : projection.Project(admitted).ToList();
         }
         var changed = new List<SinkDocument>(after.Count);
         var kept = new HashSet<string>(StringComparer.Ordinal);

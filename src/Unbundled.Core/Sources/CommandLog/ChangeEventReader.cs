@@ -44,6 +44,8 @@ public sealed class ChangeEventReader(ICommandLog log, string sourceName, int ca
             Source = new ChangeSource { Name = sourceName, Table = entry.Model.Type, Position = entry.Position, Version = entry.Version, TsMs = timestamp },
             TsMs = timestamp,
             TraceParent = entry.Command.Meta?.GetValueOrDefault(Tracing.UnbundledTracing.MetaName),
+            // A move writes two places, its path and where it came from.
+            Path = entry.Command.Op == CommandOp.Move ? null : entry.Command.Path,
         };
     }
 
