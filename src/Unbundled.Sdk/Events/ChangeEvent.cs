@@ -17,13 +17,32 @@ public sealed record ChangeEvent
     [JsonPropertyName("op")]
     public required ChangeOp Op { get; init; }
 
+    private JsonNode? _before;
+    private JsonNode? _after;
+    private Lazy<JsonNode?>? _beforeOnRead;
+    private Lazy<JsonNode?>? _afterOnRead;
+
     /// <summary>The model's document before the change; null for creates and snapshot reads.</summary>
     [JsonPropertyName("before")]
-    public JsonNode? Before { get; init; }
+    public JsonNode? Before { get => _beforeOnRead is { } deferred ? deferred.Value : _before; init => (_before, _beforeOnRead) = (value, null); }
 
     /// <summary>The model's document after the change; null for deletes.</summary>
     [JsonPropertyName("after")]
-    public JsonNode? After { get; init; }
+    public JsonNode? After { get => _afterOnRead is { } deferred ? deferred.Value : _after; init => (_after, _afterOnRead) = (value, null); }
+
+    /// <summary>
+    /// The one item of an array of the model that the change wrote in or below, when the source knows it (the
+    /// command log): a projection deriving per item of that array needs only this, not the whole model.
+    /// </summary>
+    [JsonIgnore]
+    public ItemChange? Item { get; init; }
+
+    /// <summary>
+    /// This event with <see cref="Before"/> and <see cref="After"/> computed when first read, once each, and then
+    /// kept: a source whose copy of a model costs the model's size copies it only for a consumer that reads it.
+    /// </summary>
+    public ChangeEvent WithStatesOnRead(Func<JsonNode?> before, Func<JsonNode?> after) =>
+        new(this) { _beforeOnRead = new Lazy<JsonNode?>(before), _afterOnRead = new Lazy<JsonNode?>(after) };
 
     /// <summary>Where the change came from.</summary>
     [JsonPropertyName("source")]
@@ -32,13 +51,6 @@ public sealed record ChangeEvent
     /// <summary>When the pipeline engine built the event, in Unix milliseconds.</summary>
     [JsonPropertyName("ts_ms")]
     public long TsMs { get; init; }
-
-    /// <summary>
-    /// Where in the model the change wrote (its command's path, e.g. <c>/todos/[id=t5]/done</c>), when the source
-    /// knows it (the command log): everything outside that path is as it was. Null: anywhere.
-    /// </summary>
-    [JsonIgnore]
-    public string? Path { get; init; }
 
     /// <summary>The W3C <c>traceparent</c> of the write that made the change, when the source knows it; pipelines continue that trace.</summary>
     [JsonIgnore]
@@ -72,6 +84,13 @@ public sealed record ChangeEvent
     [JsonIgnore]
     public bool HasUnavailableValues { get; init; }
 }
+
+/// <summary>
+/// One item of an array of a model, changed: the model with, in <paramref name="Field"/>, only that item as it was
+/// (<paramref name="Before"/>; an empty array when the change created it) and as it is (<paramref name="After"/>;
+/// empty when the change deleted it). Everything outside the array is as in the whole model.
+/// </summary>
+public sealed record ItemChange(string Field, JsonObject Before, JsonObject After);
 
 /// <summary>The Debezium <c>op</c> codes.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<ChangeOp>))]

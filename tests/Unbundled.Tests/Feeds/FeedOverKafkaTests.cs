@@ -40,7 +40,7 @@ public sealed class FeedOverKafkaTests(KafkaServer kafka) : IDisposable
         var change = await feed.ReadUntilAsync("change");
 
         Assert.Equal("must-refetch", refetch!.Event);
-        Assert.Contains("cannot replay", (string?)refetch.Data!["reason"]);
+        Assert.Contains("cannot derive what was missed", (string?)refetch.Data!["reason"]);
         Assert.Equal(refetch.Id, ready.Last().Id);
         Assert.Equal(4, (int)change.Last().Data!["document"]!["id"]!);
     }

@@ -45,11 +45,14 @@ public sealed partial class PipelineTransform(PipelineDefinition definition, IPr
     /// </summary>
     public IReadOnlyList<SinkDocument> Project(ChangeEvent admitted, bool changesOnly = true)
     {
-        if (!changesOnly || !projection.WritesOnlyChanges || admitted.Before is null || !InView(admitted)) return projection.Project(admitted).ToList();
-        // A change below one item of a projection that derives per item needs only that item, before and after.
-        var scoped = projection.ItemsField is { } field && ItemScope.Narrow(admitted, field) is { } narrowed ? narrowed : admitted;
+        if (!changesOnly || !projection.WritesOnlyChanges || !InView(admitted)) return projection.Project(admitted).ToList();
+        // A change below one item of a projection that derives per item needs only that item, before and after:
+        // the whole model's states are not even read, so the source never copies them.
+        var scoped = projection.ItemsField is { } field && admitted is { Op: ChangeOp.Update, Item: { } item } && item.Field == field
+            ? admitted with { Before = item.Before, After = item.After }
+            : admitted;
         var after = projection.Project(scoped).ToList();
-        var before = scoped.Before!;
+        if (scoped.Before is not { } before) return after;
 
         var previous = new Dictionary<string, SinkDocument>(StringComparer.Ordinal);
         try

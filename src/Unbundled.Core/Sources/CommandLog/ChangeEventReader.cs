@@ -8,24 +8,44 @@ namespace Unbundled.Sources.CommandLog;
 
 /// <summary>
 /// Turns log entries into change events with the model's whole document before and after the
-/// command. It remembers the documents of recently changed models (bounded), so replaying the log in
-/// order costs one copy and one apply per entry; a model it has forgotten is rebuilt from its stored
-/// snapshot and the entries after it.
+/// command. It keeps the documents of recently changed models (bounded) and applies each command to
+/// its own copy in place; an event's states are copied from that model's history only when a consumer
+/// reads them (<see cref="ModelHistory"/>), and the item of an array the command wrote is caught on the
+/// way (<see cref="ChangeEvent.Item"/>), so a consumer narrowed to that item never copies the model.
+/// A model it has forgotten is rebuilt from its stored snapshot and the entries after it.
 /// </summary>
 public sealed class ChangeEventReader(ICommandLog log, string sourceName, int cachedModels = 10_000) : IDisposable
 {
+    /// <summary>How many commands a history holds before the next one starts from a fresh copy.</summary>
+    private const int HistoryLength = 64;
+
     private readonly MemoryCache _documents = new(new MemoryCacheOptions { SizeLimit = cachedModels });
     private readonly MemoryCacheEntryOptions _one = new() { Size = 1 };
 
     /// <summary>The change event of one entry, which must come after the model's previous entry in log order.</summary>
     public async Task<ChangeEvent> ReadAsync(LogEntry entry, CancellationToken cancellationToken)
     {
-        var before = _documents.Get<Known>(entry.Model) is { } known && known.Version == entry.Version - 1
-            ? known.Document
-            : await RebuildAsync(entry.Model, entry.Version - 1, cancellationToken).ConfigureAwait(false);
+        var known = _documents.Get<Known>(entry.Model) is { } cached && cached.Version == entry.Version - 1
+            ? cached
+            : Known.Start(entry.Version - 1, await RebuildAsync(entry.Model, entry.Version - 1, cancellationToken).ConfigureAwait(false));
 
-        var after = ModelDocument.Apply(before?.DeepClone(), entry.Command, DocumentPath.Parse(entry.Command.Path));
-        _documents.Set(entry.Model, new Known(entry.Version, after), _one);
+        var path = DocumentPath.Parse(entry.Command.Path);
+        var item = ItemCapture.Before(known.Document, entry.Command, path);
+        JsonNode? document;
+        try
+        {
+            document = ModelDocument.Apply(known.Document, entry.Command, path);
+        }
+        catch
+        {
+            // The command may have failed half-way through the document it changes in place.
+            _documents.Remove(entry.Model);
+            throw;
+        }
+        // A long history starts again from a copy, so that a state is never many commands from the nearest one made.
+        var history = known.History.Head - known.History.From >= HistoryLength ? new ModelHistory(entry.Version, document?.DeepClone()) : known.History;
+        if (ReferenceEquals(history, known.History)) history.Add(entry.Command, path);
+        _documents.Set(entry.Model, new Known(entry.Version, document, history), _one);
 
         var isRoot = entry.Command.Path.Length == 0;
         var op = (isRoot, entry.Command.Op) switch
@@ -35,18 +55,17 @@ public sealed class ChangeEventReader(ICommandLog log, string sourceName, int ca
             _ => ChangeOp.Update,
         };
         var timestamp = entry.Timestamp.ToUnixTimeMilliseconds();
-        return new ChangeEvent
+        var change = new ChangeEvent
         {
             Key = entry.Model.Id,
             Op = op,
-            Before = before,
-            After = after,
             Source = new ChangeSource { Name = sourceName, Table = entry.Model.Type, Position = entry.Position, Version = entry.Version, TsMs = timestamp },
             TsMs = timestamp,
             TraceParent = entry.Command.Meta?.GetValueOrDefault(Tracing.UnbundledTracing.MetaName),
-            // A move writes two places, its path and where it came from.
-            Path = entry.Command.Op == CommandOp.Move ? null : entry.Command.Path,
+            Item = item?.After(document),
         };
+        var (previous, version) = (known.History, entry.Version);
+        return change.WithStatesOnRead(() => previous.StateAt(version - 1), () => history.StateAt(version));
     }
 
     /// <inheritdoc />
@@ -70,5 +89,9 @@ public sealed class ChangeEventReader(ICommandLog log, string sourceName, int ca
         return document;
     }
 
-    private sealed record Known(long Version, JsonNode? Document);
+    /// <summary>A model as the reader left it: its version, its document (changed in place by the next command) and the history its events' states come from.</summary>
+    private sealed record Known(long Version, JsonNode? Document, ModelHistory History)
+    {
+        public static Known Start(long version, JsonNode? document) => new(version, document, new ModelHistory(version, document?.DeepClone()));
+    }
 }
