@@ -15,6 +15,12 @@ public sealed record SourceContext(string Pipeline, string Source, IServiceProvi
     public int Generation { get; init; }
 
     /// <summary>
+    /// True when the pipeline reads, of a change below one item of an array, only that item (<see cref="Events.ChangeEvent.Item"/>):
+    /// a source whose copy of a whole model costs the model's size may then copy its states only when they are read.
+    /// </summary>
+    public bool ReadsOnlyChangedItems { get; init; }
+
+    /// <summary>
     /// True for a reader beside the pipeline's own, opened for heads, version lookups and replays (push-feed
     /// history): it must not create or take what the pipeline's reader owns (a replication slot, a consumer
     /// group's partitions), and may refuse reads it cannot serve without doing so.

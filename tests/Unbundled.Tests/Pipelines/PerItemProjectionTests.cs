@@ -14,8 +14,8 @@ using static Unbundled.Tests.Pipelines.PipelineHarness;
 namespace Unbundled.Tests.Pipelines;
 
 /// <summary>
-/// The command log's reader copies a model's states only for whoever reads them and catches the item a command
-/// wrote; a projection deriving per item (<c>ItemsField</c>) is then projected over that item alone. Random
+/// The command log's reader catches the item a command wrote, and copies a model's states as they are made or
+/// only for whoever reads them; a projection deriving per item (<c>ItemsField</c>) is projected over that item alone. Random
 /// commands of every shape, by key and by index, must derive exactly what projecting the whole model derives,
 /// and every state read later, in any order, must be the model as it was; the todos' ids stay unique, as the
 /// projection's promise asks.
@@ -60,12 +60,14 @@ public sealed class PerItemProjectionTests : IDisposable
         };
     }
 
-    [Fact]
-    public async Task Random_changes_read_from_the_log_derive_per_item_what_the_whole_model_derives_and_keep_every_state()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Random_changes_read_from_the_log_derive_per_item_what_the_whole_model_derives_and_keep_every_state(bool copyStatesAsMade)
     {
         using var log = new SqliteCommandLog(Options.Create(new SqliteLogOptions { Path = _directory.File("log.db") }));
         await log.InitializeAsync(default);
-        using var reader = new ChangeEventReader(log, "test");
+        using var reader = new ChangeEventReader(log, "test", copyStatesAsMade: copyStatesAsMade);
         var seen = new TodoCounting();
         var transform = new PipelineTransform(Pipeline("items", new RecordingView()), seen);
         var random = new Random(20261205);
@@ -124,7 +126,7 @@ public sealed class PerItemProjectionTests : IDisposable
     {
         using var log = new SqliteCommandLog(Options.Create(new SqliteLogOptions { Path = _directory.File("log.db") }));
         await log.InitializeAsync(default);
-        using var reader = new ChangeEventReader(log, "test");
+        using var reader = new ChangeEventReader(log, "test", copyStatesAsMade: false);
         var seen = new TodoCounting();
         var transform = new PipelineTransform(Pipeline("items", new RecordingView()), seen);
         var model = new ModelKey("todo-list", "l");

@@ -84,6 +84,15 @@ public sealed partial class PipelineTransform(PipelineDefinition definition, IPr
     }
 
     /// <summary>
+    /// Whether writing into <paramref name="sink"/> reads, of a change below one item, only that item: the projection
+    /// derives per item, no filter reads the model, and the sink takes changed documents rather than every one or the
+    /// changes themselves. The source may then copy a model's states only when they are read.
+    /// </summary>
+    public bool ReadsOnlyChangedItems(ISinkConnector sink) =>
+        projection is { WritesOnlyChanges: true, ItemsField: not null } && Definition.Where is null
+        && sink is not IPassThroughSink && !sink.WantsEveryDocument && !sink.WantsChanges;
+
+    /// <summary>
     /// Whether the state before the change was in the view: a model the filter only now admits had no
     /// documents to compare with. A filter that reads more than the model's state (<c>op</c>, <c>source.*</c>,
     /// <c>ts_ms</c>, <c>before.*</c>) cannot judge the previous event from this one, so nothing is assumed.

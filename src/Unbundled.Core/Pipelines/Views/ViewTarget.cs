@@ -1,8 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Polly;
-using Unbundled.Pipelines.Definition;
 using Unbundled.Pipelines.Offsets;
+using Unbundled.Pipelines.Projection;
 using Unbundled.Pipelines.State;
 using Unbundled.Sdk.Sinks;
 using Unbundled.Sdk.Sources;
@@ -35,9 +35,10 @@ internal sealed class ViewTarget : IAsyncDisposable
         services.GetService<IOptions<Leases.PipelineLeaseOptions>>()?.Value.Instance ?? Environment.MachineName;
 
     /// <summary>Creates, connects and positions the sink and source of one generation, retrying while either cannot be reached.</summary>
-    public static async Task<ViewTarget> OpenAsync(PipelineDefinition definition, int generation, long fence, IServiceProvider services, IPipelineStateStore state,
+    public static async Task<ViewTarget> OpenAsync(PipelineTransform transform, int generation, long fence, IServiceProvider services, IPipelineStateStore state,
         ResiliencePipeline retry, CancellationToken cancellationToken)
     {
+        var definition = transform.Definition;
         var sink = definition.Sink.Connector.Create(definition.Sink.Options, new SinkContext(definition.Name, services) { Generation = generation, OwnerField = definition.Owner });
         var source = definition.Source.Connector.Create(definition.Source.Options, new SourceContext(definition.Name, definition.Source.Name, services)
         {
@@ -45,6 +46,7 @@ internal sealed class ViewTarget : IAsyncDisposable
             // A feed's clients are this instance's own, and a view in this instance's files (a Lucene index, an NDJSON
             // journal) must hold every document: such a reader sees every change, not a share of them.
             Instance = definition.Sink.Connector.RunsOnEveryInstance || (sink is not IPassThroughSink && !sink.ServesReadsAnywhere) ? StableInstanceName(services) : null,
+            ReadsOnlyChangedItems = transform.ReadsOnlyChangedItems(sink),
         });
         var offset = new ViewOffset(sink, state, ViewOffset.NameOf(definition.Name, generation));
         await retry.ExecuteAsync(async token =>

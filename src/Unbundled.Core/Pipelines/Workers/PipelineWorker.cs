@@ -39,6 +39,7 @@ public sealed class PipelineWorker : BackgroundService
     private readonly IServiceProvider _services;
     private readonly ILogger<PipelineWorker> _logger;
     private readonly ResiliencePipeline _sinkRetry;
+    private readonly PipelineTransform _transform;
     private readonly ViewWriter _writer;
     private readonly ViewRebuild _rebuild;
     private readonly ChannelReader<DeadLetterReplays.ReplayRequest> _replays;
@@ -93,6 +94,7 @@ public sealed class PipelineWorker : BackgroundService
             ? new ViewJoin(joined, services.GetService<IJoinStore>()
                 ?? throw new InvalidOperationException($"pipeline '{_definition.Name}' joins, and its log store keeps no join state"), _definition.Name)
             : null;
+        _transform = transform;
         _writer = new ViewWriter(transform, new DeadLetterWriter(_definition.Name, state, bound, _progress, monitor, logger), _sinkRetry, clock, Truncated, aggregation, join);
         _replays = replays.Register(_definition.Name);
         _replayer = new DeadLetterReplayer(transform, state, _sinkRetry, clock, aggregation, join);
@@ -221,7 +223,7 @@ public sealed class PipelineWorker : BackgroundService
     }
 
     private Task<ViewTarget> OpenAsync(int generation, CancellationToken cancellationToken) =>
-        ViewTarget.OpenAsync(_definition, generation, _fence, _services, _state, _sinkRetry, cancellationToken);
+        ViewTarget.OpenAsync(_transform, generation, _fence, _services, _state, _sinkRetry, cancellationToken);
 
     private async Task RunAsync(CancellationToken stoppingToken)
     {

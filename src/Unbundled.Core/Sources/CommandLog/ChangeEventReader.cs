@@ -8,13 +8,18 @@ namespace Unbundled.Sources.CommandLog;
 
 /// <summary>
 /// Turns log entries into change events with the model's whole document before and after the
-/// command. It keeps the documents of recently changed models (bounded) and applies each command to
-/// its own copy in place; an event's states are copied from that model's history only when a consumer
-/// reads them (<see cref="ModelHistory"/>), and the item of an array the command wrote is caught on the
-/// way (<see cref="ChangeEvent.Item"/>), so a consumer narrowed to that item never copies the model.
+/// command, and the item of an array the command wrote (<see cref="ChangeEvent.Item"/>). It keeps the
+/// documents of recently changed models (bounded). By default each change copies the model once, as it
+/// is made. For a consumer that reads only the changed item (a projection narrowed to it), the reader
+/// applies commands to its own document in place and copies a state only when one is read
+/// (<see cref="ModelHistory"/>): a tick of one todo of a thousand then copies no todo but that one.
 /// A model it has forgotten is rebuilt from its stored snapshot and the entries after it.
 /// </summary>
-public sealed class ChangeEventReader(ICommandLog log, string sourceName, int cachedModels = 10_000) : IDisposable
+/// <param name="log">The log the entries come from, and models are rebuilt from.</param>
+/// <param name="sourceName">The source the events name.</param>
+/// <param name="cachedModels">How many models' documents are kept.</param>
+/// <param name="copyStatesAsMade">False when the consumer reads only the changed item of most changes: states are then copied only when read.</param>
+public sealed class ChangeEventReader(ICommandLog log, string sourceName, int cachedModels = 10_000, bool copyStatesAsMade = true) : IDisposable
 {
     /// <summary>How many commands a history holds before the next one starts from a fresh copy.</summary>
     private const int HistoryLength = 64;
@@ -27,26 +32,10 @@ public sealed class ChangeEventReader(ICommandLog log, string sourceName, int ca
     {
         var known = _documents.Get<Known>(entry.Model) is { } cached && cached.Version == entry.Version - 1
             ? cached
-            : Known.Start(entry.Version - 1, await RebuildAsync(entry.Model, entry.Version - 1, cancellationToken).ConfigureAwait(false));
+            : new Known(entry.Version - 1, await RebuildAsync(entry.Model, entry.Version - 1, cancellationToken).ConfigureAwait(false), null);
 
         var path = DocumentPath.Parse(entry.Command.Path);
         var item = ItemCapture.Before(known.Document, entry.Command, path);
-        JsonNode? document;
-        try
-        {
-            document = ModelDocument.Apply(known.Document, entry.Command, path);
-        }
-        catch
-        {
-            // The command may have failed half-way through the document it changes in place.
-            _documents.Remove(entry.Model);
-            throw;
-        }
-        // A long history starts again from a copy, so that a state is never many commands from the nearest one made.
-        var history = known.History.Head - known.History.From >= HistoryLength ? new ModelHistory(entry.Version, document?.DeepClone()) : known.History;
-        if (ReferenceEquals(history, known.History)) history.Add(entry.Command, path);
-        _documents.Set(entry.Model, new Known(entry.Version, document, history), _one);
-
         var isRoot = entry.Command.Path.Length == 0;
         var op = (isRoot, entry.Command.Op) switch
         {
@@ -62,10 +51,38 @@ public sealed class ChangeEventReader(ICommandLog log, string sourceName, int ca
             Source = new ChangeSource { Name = sourceName, Table = entry.Model.Type, Position = entry.Position, Version = entry.Version, TsMs = timestamp },
             TsMs = timestamp,
             TraceParent = entry.Command.Meta?.GetValueOrDefault(Tracing.UnbundledTracing.MetaName),
-            Item = item?.After(document),
         };
-        var (previous, version) = (known.History, entry.Version);
-        return change.WithStatesOnRead(() => previous.StateAt(version - 1), () => history.StateAt(version));
+
+        if (copyStatesAsMade)
+        {
+            // The document before is handed out as it is, so it must be one no command changes in place.
+            var before = known.History is { } owned ? owned.StateAt(known.Version) : known.Document;
+            var after = ModelDocument.Apply(before?.DeepClone(), entry.Command, path);
+            _documents.Set(entry.Model, new Known(entry.Version, after, null), _one);
+            return change with { Before = before, After = after, Item = item?.After(after) };
+        }
+
+        // The reader's own document, changed in place; one handed out before is copied once first, and starts the history.
+        var (document, history) = known.History is { } kept
+            ? (known.Document, kept.Head - kept.From >= HistoryLength ? null : kept)
+            : (known.Document?.DeepClone(), new ModelHistory(known.Version, known.Document));
+        try
+        {
+            document = ModelDocument.Apply(document, entry.Command, path);
+        }
+        catch
+        {
+            // The command may have failed half-way through the document it changes in place.
+            _documents.Remove(entry.Model);
+            throw;
+        }
+        var previous = known.History ?? history!;
+        // A long history starts again from a copy, so that a state is never many commands from the nearest one made.
+        if (history is null) history = new ModelHistory(entry.Version, document?.DeepClone());
+        else history.Add(entry.Command, path);
+        _documents.Set(entry.Model, new Known(entry.Version, document, history), _one);
+        var version = entry.Version;
+        return (change with { Item = item?.After(document) }).WithStatesOnRead(() => previous.StateAt(version - 1), () => history.StateAt(version));
     }
 
     /// <inheritdoc />
@@ -89,9 +106,10 @@ public sealed class ChangeEventReader(ICommandLog log, string sourceName, int ca
         return document;
     }
 
-    /// <summary>A model as the reader left it: its version, its document (changed in place by the next command) and the history its events' states come from.</summary>
-    private sealed record Known(long Version, JsonNode? Document, ModelHistory History)
-    {
-        public static Known Start(long version, JsonNode? document) => new(version, document, new ModelHistory(version, document?.DeepClone()));
-    }
+    /// <summary>
+    /// A model as the reader left it: its version and document, and, when the document is the reader's own (changed
+    /// in place by the next command), the history its events' states come from; without one, the document was handed
+    /// out and is never changed.
+    /// </summary>
+    private sealed record Known(long Version, JsonNode? Document, ModelHistory? History);
 }

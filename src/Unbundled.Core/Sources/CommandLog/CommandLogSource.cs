@@ -9,10 +9,11 @@ namespace Unbundled.Sources.CommandLog;
 /// model's whole document before and after it, and the version guarding sink writes is the model's
 /// version. Entries of other model types are skipped, but the batch's offset passes them.
 /// </summary>
-public sealed class CommandLogSource(ICommandLog log, IReadOnlyCollection<string> models, string sourceName, int cachedModels = 10_000) : ISourceConnector, IVersionedSource
+public sealed class CommandLogSource(ICommandLog log, IReadOnlyCollection<string> models, string sourceName, int cachedModels = 10_000, bool copyStatesAsMade = true)
+    : ISourceConnector, IVersionedSource
 {
     private readonly HashSet<string> _models = models.ToHashSet(StringComparer.Ordinal);
-    private readonly ChangeEventReader _events = new(log, sourceName, cachedModels);
+    private readonly ChangeEventReader _events = new(log, sourceName, cachedModels, copyStatesAsMade);
 
     /// <inheritdoc />
     public Task ConnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -33,5 +33,5 @@ public sealed class CommandLogSourceFactory(IReadOnlyCollection<string> modelTyp
 
     /// <inheritdoc />
     protected override ISourceConnector Create(CommandLogSourceOptions options, SourceContext context) =>
-        new CommandLogSource(context.Services.GetRequiredService<ICommandLog>(), options.Models, context.Source);
+        new CommandLogSource(context.Services.GetRequiredService<ICommandLog>(), options.Models, context.Source, copyStatesAsMade: !context.ReadsOnlyChangedItems);
 }
