@@ -38,7 +38,9 @@ public sealed class SelectProjector(SelectProjection selection) : IProjection
                 foreach (var (member, memberValue) in members) document[member] = memberValue?.DeepClone();
         }
         yield return deleted
-            ? SinkDocument.Delete(key, change.Source.Version, change.Source.Position, document)
+            // A delete whose before image the origin did not send (PostgreSQL under REPLICA IDENTITY DEFAULT) has no last
+            // form to give, rather than an empty one: a joining view then keeps the one it holds for the sink's key template.
+            ? SinkDocument.Delete(key, change.Source.Version, change.Source.Position, change.Before is null ? null : document)
             : SinkDocument.Upsert(key, change.Source.Version, change.Source.Position, document);
     }
 
