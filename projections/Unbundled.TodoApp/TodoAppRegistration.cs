@@ -16,7 +16,7 @@ public static class TodoAppRegistration
                 .Use(new TodoStampInterceptor())
                 .Use(new MaxTodosInterceptor(maxTodosPerList)))
             // A person's profile ({ "name": … }), keyed by the name the server knows them by.
-            .AddModelType("user", type => type.Use(new CallerIdentityInterceptor()))
+            .AddModelType("user", type => type.Use(new CallerIdentityInterceptor()).Use(new OwnProfileInterceptor()))
             .AddProjection(new TodoItemsProjection())
             .AddProjection(new ListSummariesProjection());
 }

@@ -74,6 +74,25 @@ public sealed class DemoStatefulViewsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_profile_is_its_owners_to_write()
+    {
+        await FlushModelAsync("alice", "user", "alice", 0, new { op = "create", path = "", value = new { name = "Alice" } });
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/models/user/alice/flush")
+        {
+            Content = JsonContent.Create(new { baseVersion = 1, commands = new[] { new { op = "update", path = "/name", value = "Mallory" } } }),
+            Headers = { { "X-Unbundled-User", "mallory" } },
+        };
+        using var refused = await _server.Client.SendAsync(request);
+
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("a profile is its owner's to write", await refused.Content.ReadAsStringAsync());
+        Assert.True((int)refused.StatusCode is >= 400 and < 500, $"{(int)refused.StatusCode}");
+        var profile = await _server.Client.GetFromJsonAsync<JsonObject>("/models/user/alice");
+        Assert.Equal("Alice", (string?)profile!["state"]!["name"]);
+    }
+
+    [Fact]
     public async Task The_search_index_finds_todos_by_their_authors_name_and_follows_a_rename()
     {
         await FlushModelAsync("alice", "user", "alice", 0, new { op = "create", path = "", value = new { name = "Alice Liddell" } });
