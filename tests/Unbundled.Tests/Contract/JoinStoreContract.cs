@@ -45,8 +45,9 @@ public abstract class JoinStoreContract
         Assert.Equal("B", (string?)deleted.Document?["title"]);
         await store.WrittenAsync("v", gone, default);
 
-        // A delete whose last form is unknown keeps the one stored; a row changed later does not bring the document back.
-        var again = await store.ApplyAsync("v", [Todo("a", 2, "ann", "A") with { Document = null, IsDelete = true }], [User("ann", 4, "Ann")], Join, default);
+        // A delete that knows only the key (Debezium's before under REPLICA IDENTITY DEFAULT: the rest null) keeps the
+        // form stored; a row changed later does not bring the document back.
+        var again = await store.ApplyAsync("v", [Todo("a", 2, "ann", "A") with { Document = new JsonObject { ["title"] = null }, IsDelete = true }], [User("ann", 4, "Ann")], Join, default);
         var a = Assert.Single(again);
         Assert.True(a.IsDelete);
         Assert.Equal("A", (string?)a.Document?["title"]);

@@ -103,7 +103,11 @@ public sealed class CrashRecoveryTests(PostgresServer postgres) : IAsyncLifetime
         })).Append(Task.Run(async () =>
         {
             var own = new Random(3);
-            while (!stop.IsCancellationRequested) await TodoWorkload.FlushProfileAsync(http, own);
+            while (!stop.IsCancellationRequested)
+            {
+                await TodoWorkload.FlushProfileAsync(http, own);
+                await Task.Delay(20);
+            }
         })).ToList();
         try
         {

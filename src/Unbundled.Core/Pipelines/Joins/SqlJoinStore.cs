@@ -43,7 +43,7 @@ public sealed class SqlJoinStore(SqlStateDatabase database) : IJoinStore
                     INSERT INTO {Documents} AS d (view_name, doc_key, version, row_key, document, deleted, revision, dirty)
                     VALUES (@view, @key, @version, @row, @document, @deleted, 1, 1)
                     ON CONFLICT (view_name, doc_key) DO UPDATE SET version = excluded.version, row_key = excluded.row_key,
-                        document = COALESCE(excluded.document, d.document), deleted = excluded.deleted, revision = d.revision + 1, dirty = 1
+                        document = CASE WHEN excluded.deleted = 1 THEN COALESCE(d.document, excluded.document) ELSE excluded.document END, deleted = excluded.deleted, revision = d.revision + 1, dirty = 1
                     WHERE d.version < excluded.version
                     """, ("view", view), ("key", document.Key), ("version", document.Version), ("row", document.RowKey),
                     ("document", document.Document?.ToJsonString()), ("deleted", document.IsDelete ? 1 : 0));

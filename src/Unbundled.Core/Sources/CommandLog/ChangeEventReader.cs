@@ -55,8 +55,8 @@ public sealed class ChangeEventReader(ICommandLog log, string sourceName, int ca
 
         if (copyStatesAsMade)
         {
-            // The document before is handed out as it is, so it must be one no command changes in place.
-            var before = known.History is { } owned ? owned.StateAt(known.Version) : known.Document;
+            // The document before is handed out as it is: in this mode no command changes a document in place.
+            var before = known.Document;
             var after = ModelDocument.Apply(before?.DeepClone(), entry.Command, path);
             _documents.Set(entry.Model, new Known(entry.Version, after, null), _one);
             return change with { Before = before, After = after, Item = item?.After(after) };
