@@ -37,14 +37,20 @@ public abstract class SqlStateDatabase
         var command = connection.CreateCommand();
         command.CommandText = sql;
         command.Transaction = transaction;
+        Bind(command.Parameters, command.CreateParameter, parameters);
+        return command;
+    }
+
+    /// <summary>Adds <paramref name="parameters"/> to a command's or a batch command's collection (null values as SQL NULL).</summary>
+    public static void Bind(DbParameterCollection collection, Func<DbParameter> create, IEnumerable<(string Name, object? Value)> parameters)
+    {
         foreach (var (name, value) in parameters)
         {
-            var parameter = command.CreateParameter();
+            var parameter = create();
             parameter.ParameterName = name;
             parameter.Value = value ?? DBNull.Value;
-            command.Parameters.Add(parameter);
+            collection.Add(parameter);
         }
-        return command;
     }
 
     /// <summary>Creates tables with <paramref name="statements"/> once per process, after <see cref="Preparation"/>, in one transaction.</summary>

@@ -31,13 +31,7 @@ public sealed class SqlStatements(DbConnection connection, DbTransaction? transa
             {
                 var command = batch.CreateBatchCommand();
                 command.CommandText = sql;
-                foreach (var (name, value) in parameters)
-                {
-                    var parameter = command.CreateParameter();
-                    parameter.ParameterName = name;
-                    parameter.Value = value ?? DBNull.Value;
-                    command.Parameters.Add(parameter);
-                }
+                SqlStateDatabase.Bind(command.Parameters, command.CreateParameter, parameters);
                 batch.BatchCommands.Add(command);
             }
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
