@@ -15,6 +15,12 @@ public sealed record SourceContext(string Pipeline, string Source, IServiceProvi
     public int Generation { get; init; }
 
     /// <summary>
+    /// The array of the model whose items the pipeline's projection derives from one by one (its <c>ItemsField</c>): a source
+    /// that knows which item a change wrote hands it out as <see cref="Events.ChangeEvent.Item"/>. Null: none is wanted.
+    /// </summary>
+    public string? ItemsField { get; init; }
+
+    /// <summary>
     /// True when the pipeline reads, of a change below one item of an array, only that item (<see cref="Events.ChangeEvent.Item"/>):
     /// a source whose copy of a whole model costs the model's size may then copy its states only when they are read.
     /// </summary>

@@ -67,7 +67,7 @@ public sealed class PerItemProjectionTests : IDisposable
     {
         using var log = new SqliteCommandLog(Options.Create(new SqliteLogOptions { Path = _directory.File("log.db") }));
         await log.InitializeAsync(default);
-        using var reader = new ChangeEventReader(log, "test", copyStatesAsMade: copyStatesAsMade);
+        using var reader = new ChangeEventReader(log, "test", itemsField: "todos", copyStatesAsMade: copyStatesAsMade);
         var seen = new TodoCounting();
         var transform = new PipelineTransform(Pipeline("items", new RecordingView()), seen);
         var random = new Random(20261205);
@@ -126,7 +126,7 @@ public sealed class PerItemProjectionTests : IDisposable
     {
         using var log = new SqliteCommandLog(Options.Create(new SqliteLogOptions { Path = _directory.File("log.db") }));
         await log.InitializeAsync(default);
-        using var reader = new ChangeEventReader(log, "test", copyStatesAsMade: false);
+        using var reader = new ChangeEventReader(log, "test", itemsField: "todos", copyStatesAsMade: false);
         var seen = new TodoCounting();
         var transform = new PipelineTransform(Pipeline("items", new RecordingView()), seen);
         var model = new ModelKey("todo-list", "l");

@@ -48,7 +48,7 @@ public sealed partial class PipelineTransform(PipelineDefinition definition, IPr
         if (!changesOnly || !projection.WritesOnlyChanges || !InView(admitted)) return projection.Project(admitted).ToList();
         // A change below one item of a projection that derives per item needs only that item, before and after:
         // the whole model's states are not even read, so the source never copies them.
-        var scoped = projection.ItemsField is { } field && admitted is { Op: ChangeOp.Update, Item: { } item } && item.Field == field
+        var scoped = ItemsField is { } field && admitted is { Op: ChangeOp.Update, Item: { } item } && item.Field == field
             ? admitted with { Before = item.Before, After = item.After }
             : admitted;
         var after = projection.Project(scoped).ToList();
@@ -83,13 +83,16 @@ public sealed partial class PipelineTransform(PipelineDefinition definition, IPr
         return changed;
     }
 
+    /// <summary>The array whose items the projection derives from one by one (<see cref="IProjection.ItemsField"/>), if any.</summary>
+    public string? ItemsField => projection.WritesOnlyChanges ? projection.ItemsField : null;
+
     /// <summary>
     /// Whether writing into <paramref name="sink"/> reads, of a change below one item, only that item: the projection
     /// derives per item, no filter reads the model, and the sink takes changed documents rather than every one or the
     /// changes themselves. The source may then copy a model's states only when they are read.
     /// </summary>
     public bool ReadsOnlyChangedItems(ISinkConnector sink) =>
-        projection is { WritesOnlyChanges: true, ItemsField: not null } && Definition.Where is null
+        ItemsField is not null && Definition.Where is null
         && sink is not IPassThroughSink && !sink.WantsEveryDocument && !sink.WantsChanges;
 
     /// <summary>

@@ -46,6 +46,7 @@ internal sealed class ViewTarget : IAsyncDisposable
             // A feed's clients are this instance's own, and a view in this instance's files (a Lucene index, an NDJSON
             // journal) must hold every document: such a reader sees every change, not a share of them.
             Instance = definition.Sink.Connector.RunsOnEveryInstance || (sink is not IPassThroughSink && !sink.ServesReadsAnywhere) ? StableInstanceName(services) : null,
+            ItemsField = transform.ItemsField,
             ReadsOnlyChangedItems = transform.ReadsOnlyChangedItems(sink),
         });
         var offset = new ViewOffset(sink, state, ViewOffset.NameOf(definition.Name, generation));

@@ -18,8 +18,9 @@ namespace Unbundled.Sources.CommandLog;
 /// <param name="log">The log the entries come from, and models are rebuilt from.</param>
 /// <param name="sourceName">The source the events name.</param>
 /// <param name="cachedModels">How many models' documents are kept.</param>
+/// <param name="itemsField">The array whose changed item the consumer derives from, caught as <see cref="ChangeEvent.Item"/>; null: none is caught.</param>
 /// <param name="copyStatesAsMade">False when the consumer reads only the changed item of most changes: states are then copied only when read.</param>
-public sealed class ChangeEventReader(ICommandLog log, string sourceName, int cachedModels = 10_000, bool copyStatesAsMade = true) : IDisposable
+public sealed class ChangeEventReader(ICommandLog log, string sourceName, int cachedModels = 10_000, string? itemsField = null, bool copyStatesAsMade = true) : IDisposable
 {
     /// <summary>How many commands a history holds before the next one starts from a fresh copy.</summary>
     private const int HistoryLength = 64;
@@ -35,7 +36,8 @@ public sealed class ChangeEventReader(ICommandLog log, string sourceName, int ca
             : new Known(entry.Version - 1, await RebuildAsync(entry.Model, entry.Version - 1, cancellationToken).ConfigureAwait(false), null);
 
         var path = DocumentPath.Parse(entry.Command.Path);
-        var item = ItemCapture.Before(known.Document, entry.Command, path);
+        // Only for a consumer deriving per item of that array: catching one costs copies of the model's other fields.
+        var item = itemsField is null ? null : ItemCapture.Before(known.Document, entry.Command, path, itemsField);
         var isRoot = entry.Command.Path.Length == 0;
         var op = (isRoot, entry.Command.Op) switch
         {
@@ -64,7 +66,7 @@ public sealed class ChangeEventReader(ICommandLog log, string sourceName, int ca
 
         // The reader's own document, changed in place; one handed out before is copied once first, and starts the history.
         var (document, history) = known.History is { } kept
-            ? (known.Document, kept.Head - kept.From >= HistoryLength ? null : kept)
+            ? (known.Document, kept.Length >= HistoryLength ? null : kept)
             : (known.Document?.DeepClone(), new ModelHistory(known.Version, known.Document));
         try
         {

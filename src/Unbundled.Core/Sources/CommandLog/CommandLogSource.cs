@@ -9,11 +9,12 @@ namespace Unbundled.Sources.CommandLog;
 /// model's whole document before and after it, and the version guarding sink writes is the model's
 /// version. Entries of other model types are skipped, but the batch's offset passes them.
 /// </summary>
-public sealed class CommandLogSource(ICommandLog log, IReadOnlyCollection<string> models, string sourceName, int cachedModels = 10_000, bool copyStatesAsMade = true)
+public sealed class CommandLogSource(ICommandLog log, IReadOnlyCollection<string> models, string sourceName, int cachedModels = 10_000, string? itemsField = null,
+    bool copyStatesAsMade = true)
     : ISourceConnector, IVersionedSource
 {
     private readonly HashSet<string> _models = models.ToHashSet(StringComparer.Ordinal);
-    private readonly ChangeEventReader _events = new(log, sourceName, cachedModels, copyStatesAsMade);
+    private readonly ChangeEventReader _events = new(log, sourceName, cachedModels, itemsField, copyStatesAsMade);
 
     /// <inheritdoc />
     public Task ConnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;

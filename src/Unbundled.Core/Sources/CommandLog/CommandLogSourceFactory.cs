@@ -33,5 +33,6 @@ public sealed class CommandLogSourceFactory(IReadOnlyCollection<string> modelTyp
 
     /// <inheritdoc />
     protected override ISourceConnector Create(CommandLogSourceOptions options, SourceContext context) =>
-        new CommandLogSource(context.Services.GetRequiredService<ICommandLog>(), options.Models, context.Source, copyStatesAsMade: !context.ReadsOnlyChangedItems);
+        new CommandLogSource(context.Services.GetRequiredService<ICommandLog>(), options.Models, context.Source, itemsField: context.ItemsField,
+            copyStatesAsMade: !context.ReadsOnlyChangedItems);
 }

@@ -21,11 +21,11 @@ internal sealed class ItemCapture
     private ItemCapture(string field, int slot, bool inside, int count, JsonNode? item, JsonObject model) =>
         (_field, _slot, _inside, _count, _item, _model) = (field, slot, inside, count, item, model);
 
-    /// <summary>Catches the item <paramref name="command"/> will write, or null when it writes more (the array itself, other fields, a move).</summary>
-    public static ItemCapture? Before(JsonNode? model, Command command, DocumentPath path)
+    /// <summary>Catches the item of <paramref name="field"/> that <paramref name="command"/> will write, or null when it writes more or elsewhere (the array itself, other fields, a move).</summary>
+    public static ItemCapture? Before(JsonNode? model, Command command, DocumentPath path, string field)
     {
-        if (command.Op == CommandOp.Move || path.Segments.Count < 2 || model is not JsonObject root || root[path.Segments[0]] is not JsonArray items) return null;
-        var (field, token) = (path.Segments[0], path.Segments[1]);
+        if (command.Op == CommandOp.Move || path.Segments.Count < 2 || path.Segments[0] != field || model is not JsonObject root || root[field] is not JsonArray items) return null;
+        var token = path.Segments[1];
         // The item's slot; an item created at a key's place goes in before that item, and at "-" after the last.
         var slot = token == "-" ? items.Count : ModelDocument.TryFindItem(items, token, out var found) ? found : -1;
         if (slot < 0) return null;

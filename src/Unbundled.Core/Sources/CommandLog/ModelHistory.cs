@@ -16,15 +16,12 @@ internal sealed class ModelHistory(long from, JsonNode? copy)
     private (long Version, JsonNode? State) _newest = (from, copy);
     private (long Version, JsonNode? State) _previous = (from, copy);
 
-    /// <summary>The version of the copy the states are made from.</summary>
-    public long From => from;
-
-    /// <summary>The newest version the history reaches.</summary>
-    public long Head
+    /// <summary>How many commands the history holds after its copy.</summary>
+    public int Length
     {
         get
         {
-            lock (_commands) return from + _commands.Count;
+            lock (_commands) return _commands.Count;
         }
     }
 
@@ -34,7 +31,7 @@ internal sealed class ModelHistory(long from, JsonNode? copy)
         lock (_commands) _commands.Add((command, path));
     }
 
-    /// <summary>The model's state at <paramref name="version"/> (from <see cref="From"/> to <see cref="Head"/>); consumers must not change it.</summary>
+    /// <summary>The model's state at <paramref name="version"/> (from the copy's to the newest command's); consumers must not change it.</summary>
     public JsonNode? StateAt(long version)
     {
         lock (_commands)
