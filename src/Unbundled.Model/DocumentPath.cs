@@ -61,6 +61,14 @@ public sealed class DocumentPath
     public static DocumentPath Parse(string text) =>
         TryParse(text, out var path, out var error) ? path : throw new FormatException(error);
 
+    /// <summary>This pointer with the token at <paramref name="index"/> replaced by <paramref name="segment"/> (unescaped).</summary>
+    public DocumentPath WithSegment(int index, string segment)
+    {
+        var segments = Segments.ToArray();
+        segments[index] = segment;
+        return new DocumentPath(string.Concat(segments.Select(s => "/" + s.Replace("~", "~0").Replace("/", "~1"))), segments);
+    }
+
     /// <inheritdoc />
     public override string ToString() => Text;
 }

@@ -239,19 +239,27 @@ public static class ModelDocument
         var found = -1;
         for (var i = 0; i < array.Count; i++)
         {
-            if (!Matches(array[i], key)) continue;
+            if (!HasKey(array[i], key)) continue;
             if (found >= 0) return Ambiguous;
             found = i;
         }
         return found;
     }
 
-    // A value parsed from JSON is compared in its UTF-8 form: reading it as a string would allocate one per item,
-    // and a key lookup in a list of a thousand todos did a thousand allocations per command.
-    private static bool Matches(JsonNode? item, ItemKey key) =>
+    /// <summary>True when <paramref name="item"/> is an object whose member <see cref="ItemKey.Member"/> is the string <see cref="ItemKey.Value"/>.</summary>
+    /// <remarks>A value parsed from JSON is compared in its UTF-8 form: reading it as a string would allocate one per item,
+    /// and a key lookup in a list of a thousand todos did a thousand allocations per command.</remarks>
+    public static bool HasKey(JsonNode? item, ItemKey key) =>
         item is JsonObject obj && obj[key.Member] is JsonValue value && (value.TryGetValue<JsonElement>(out var element)
             ? element.ValueKind == JsonValueKind.String && element.ValueEquals(key.Value)
             : value.TryGetValue<string>(out var text) && text == key.Value);
+
+    /// <summary>The string <paramref name="item"/> holds in <paramref name="member"/>, which a key may name it by; null when it holds none.</summary>
+    public static string? KeyOf(JsonNode? item, string member) =>
+        item is JsonObject obj && obj[member] is JsonValue value
+            ? value.TryGetValue<JsonElement>(out var element) ? element.ValueKind == JsonValueKind.String ? element.GetString() : null
+            : value.TryGetValue<string>(out var text) ? text : null
+            : null;
 
     private static JsonNode? RequireValue(Command command) =>
         command.Value?.DeepClone() ?? throw new CommandFailedException($"{Name(command.Op)} needs a value");

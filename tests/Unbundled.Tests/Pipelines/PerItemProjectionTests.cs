@@ -43,8 +43,10 @@ public sealed class PerItemProjectionTests : IDisposable
         string Key() => $"[id=t{random.Next(count + 2)}]";
         string Index() => random.Next(count + 1).ToString();
         string Item() => random.Next(2) == 0 ? Key() : Index();
-        return random.Next(11) switch
+        return random.Next(12) switch
         {
+            // Renaming an item's key, sometimes to one another item has: the reader's index of items by key must follow.
+            11 => new Command { Op = CommandOp.Update, Path = $"/todos/{Item()}/id", Value = $"t{random.Next(count + 2)}" },
             0 => new Command { Op = CommandOp.Update, Path = $"/todos/{Item()}/done", Value = random.Next(2) == 0 },
             1 => new Command { Op = CommandOp.Update, Path = $"/todos/{Item()}/title", Value = $"todo {random.Next(4)}" },
             2 => new Command { Op = CommandOp.Delete, Path = $"/todos/{Item()}" },
@@ -119,6 +121,50 @@ public sealed class PerItemProjectionTests : IDisposable
             }
         }
         Assert.True(narrowed > 1000, $"only {narrowed} of the changes were narrowed");
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Items_named_by_key_are_found_as_the_model_finds_them_when_keys_change_repeat_and_move(bool copyStatesAsMade)
+    {
+        using var log = new SqliteCommandLog(Options.Create(new SqliteLogOptions { Path = _directory.File("log.db") }));
+        await log.InitializeAsync(default);
+        using var reader = new ChangeEventReader(log, "test", itemsField: "todos", copyStatesAsMade: copyStatesAsMade);
+        var random = new Random(20261206);
+        var (position, byKey) = (0L, 0);
+        for (var run = 0; run < 40; run++)
+        {
+            var model = new ModelKey("todo-list", $"l{run}");
+            JsonNode? state = null;
+            for (var version = 1; version <= 150;)
+            {
+                var command = state is null
+                    ? new Command { Op = CommandOp.Create, Path = "", Value = new JsonObject { ["title"] = "list", ["todos"] = new JsonArray([.. Enumerable.Range(0, random.Next(8)).Select(i => (JsonNode)Todo(random, $"t{i}"))]) } }
+                    : RandomCommand(random, state.AsObject());
+                JsonNode? next;
+                try
+                {
+                    next = ModelDocument.Apply(state?.DeepClone(), command, DocumentPath.Parse(command.Path));
+                }
+                catch (CommandFailedException)
+                {
+                    // The log holds only what the master applied: a key that names no item, or two, never reaches the reader.
+                    continue;
+                }
+                var change = await reader.ReadAsync(new LogEntry(++position, model, version++, command, DateTimeOffset.UnixEpoch), default);
+                // Read in order, as a pipeline does; every state, and the item caught, is the model's own.
+                Assert.Equal(next?.ToJsonString(), change.After?.ToJsonString());
+                if (change.Item is { } item && command.Path.Contains('['))
+                {
+                    byKey++;
+                    var slot = item.After["todos"]!.AsArray().SingleOrDefault() ?? item.Before["todos"]!.AsArray().Single();
+                    Assert.Contains(next!["todos"]!.AsArray().Concat(state!["todos"]!.AsArray()), todo => JsonNode.DeepEquals(todo, slot));
+                }
+                state = next;
+            }
+        }
+        Assert.True(byKey > 800, $"only {byKey} changes named their item by key");
     }
 
     [Fact]

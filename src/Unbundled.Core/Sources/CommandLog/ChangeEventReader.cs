@@ -22,7 +22,7 @@ namespace Unbundled.Sources.CommandLog;
 /// <param name="copyStatesAsMade">False when the consumer reads only the changed item of most changes: states are then copied only when read.</param>
 public sealed class ChangeEventReader(ICommandLog log, string sourceName, int cachedModels = 10_000, string? itemsField = null, bool copyStatesAsMade = true) : IDisposable
 {
-    /// <summary>How many commands a history holds before the next one starts from a fresh copy.</summary>
+    /// <summary>How many commands a history holds at least before the next one starts from a fresh copy.</summary>
     private const int HistoryLength = 64;
 
     private readonly MemoryCache _documents = new(new MemoryCacheOptions { SizeLimit = cachedModels });
@@ -33,11 +33,9 @@ public sealed class ChangeEventReader(ICommandLog log, string sourceName, int ca
     {
         var known = _documents.Get<Known>(entry.Model) is { } cached && cached.Version == entry.Version - 1
             ? cached
-            : new Known(entry.Version - 1, await RebuildAsync(entry.Model, entry.Version - 1, cancellationToken).ConfigureAwait(false), null);
+            : new Known(entry.Version - 1, await RebuildAsync(entry.Model, entry.Version - 1, cancellationToken).ConfigureAwait(false), null, null);
 
         var path = DocumentPath.Parse(entry.Command.Path);
-        // Only for a consumer deriving per item of that array: catching one costs copies of the model's other fields.
-        var item = itemsField is null ? null : ItemCapture.Before(known.Document, entry.Command, path, itemsField);
         var isRoot = entry.Command.Path.Length == 0;
         var op = (isRoot, entry.Command.Op) switch
         {
@@ -59,18 +57,21 @@ public sealed class ChangeEventReader(ICommandLog log, string sourceName, int ca
         {
             // The document before is handed out as it is: in this mode no command changes a document in place.
             var before = known.Document;
-            var after = ModelDocument.Apply(before?.DeepClone(), entry.Command, path);
-            _documents.Set(entry.Model, new Known(entry.Version, after, null), _one);
-            return change with { Before = before, After = after, Item = item?.After(after) };
+            var caught = Catch(before, entry.Command, path, slots: null);
+            var after = ModelDocument.Apply(before?.DeepClone(), entry.Command, caught?.Path ?? path);
+            _documents.Set(entry.Model, new Known(entry.Version, after, null, null), _one);
+            return change with { Before = before, After = after, Item = caught?.After(after) };
         }
 
         // The reader's own document, changed in place; one handed out before is copied once first, and starts the history.
-        var (document, history) = known.History is { } kept
-            ? (known.Document, kept.Length >= HistoryLength ? null : kept)
-            : (known.Document?.DeepClone(), new ModelHistory(known.Version, known.Document));
+        var (document, history, slots) = known.History is { } kept
+            ? (known.Document, kept.Length >= HistoryLimit(known.Document) ? null : kept, known.Slots!)
+            : (known.Document?.DeepClone(), new ModelHistory(known.Version, known.Document), new ItemSlots());
+        var item = Catch(document, entry.Command, path, slots);
+        var applied = item?.Path ?? path;
         try
         {
-            document = ModelDocument.Apply(document, entry.Command, path);
+            document = ModelDocument.Apply(document, entry.Command, applied);
         }
         catch
         {
@@ -78,17 +79,28 @@ public sealed class ChangeEventReader(ICommandLog log, string sourceName, int ca
             _documents.Remove(entry.Model);
             throw;
         }
+        if (itemsField is not null) slots.Keep(entry.Command, applied, itemsField);
         var previous = known.History ?? history!;
         // A long history starts again from a copy, so that a state is never many commands from the nearest one made.
         if (history is null) history = new ModelHistory(entry.Version, document?.DeepClone());
-        else history.Add(entry.Command, path);
-        _documents.Set(entry.Model, new Known(entry.Version, document, history), _one);
+        else history.Add(entry.Command, applied);
+        _documents.Set(entry.Model, new Known(entry.Version, document, history, slots), _one);
         var version = entry.Version;
         return (change with { Item = item?.After(document) }).WithStatesOnRead(() => previous.StateAt(version - 1), () => history.StateAt(version));
     }
 
+    // Only for a consumer deriving per item of that array: catching one costs copies of the model's other fields.
+    private ItemCapture? Catch(JsonNode? document, Command command, DocumentPath path, ItemSlots? slots) =>
+        itemsField is null ? null : ItemCapture.Before(document, command, path, itemsField, slots);
+
     /// <inheritdoc />
     public void Dispose() => _documents.Dispose();
+
+    // A fresh copy costs the model's size, so a history holds as many commands as the model has items: copying a
+    // list of a thousand todos every 64 ticks cost more than the ticks (and its garbage, more still), while the
+    // commands kept stay within the size of the model itself.
+    private int HistoryLimit(JsonNode? document) =>
+        Math.Max(HistoryLength, itemsField is not null && document is JsonObject root && root[itemsField] is JsonArray items ? items.Count : 0);
 
     private async Task<JsonNode?> RebuildAsync(ModelKey model, long version, CancellationToken cancellationToken)
     {
@@ -113,5 +125,6 @@ public sealed class ChangeEventReader(ICommandLog log, string sourceName, int ca
     /// in place by the next command), the history its events' states come from; without one, the document was handed
     /// out and is never changed.
     /// </summary>
-    private sealed record Known(long Version, JsonNode? Document, ModelHistory? History);
+    /// <remarks>With a history, <paramref name="Slots"/> finds the items of the reader's own document by key.</remarks>
+    private sealed record Known(long Version, JsonNode? Document, ModelHistory? History, ItemSlots? Slots);
 }

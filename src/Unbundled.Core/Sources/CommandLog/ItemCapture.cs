@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Unbundled.Model;
 using Unbundled.Sdk.Events;
@@ -18,18 +19,28 @@ internal sealed class ItemCapture
     private readonly JsonNode? _item;
     private readonly JsonObject _model;
 
-    private ItemCapture(string field, int slot, bool inside, int count, JsonNode? item, JsonObject model) =>
-        (_field, _slot, _inside, _count, _item, _model) = (field, slot, inside, count, item, model);
+    private ItemCapture(string field, int slot, bool inside, int count, JsonNode? item, JsonObject model, DocumentPath path) =>
+        (_field, _slot, _inside, _count, _item, _model, Path) = (field, slot, inside, count, item, model, path);
 
-    /// <summary>Catches the item of <paramref name="field"/> that <paramref name="command"/> will write, or null when it writes more or elsewhere (the array itself, other fields, a move).</summary>
-    public static ItemCapture? Before(JsonNode? model, Command command, DocumentPath path, string field)
+    /// <summary>The command's path with the item's key replaced by its slot: applying the command there finds the item without looking for it again.</summary>
+    public DocumentPath Path { get; }
+
+    /// <summary>
+    /// Catches the item of <paramref name="field"/> that <paramref name="command"/> will write, or null when it writes more or elsewhere (the array itself,
+    /// other fields, a move); <paramref name="slots"/>, when given, finds an item named by key.
+    /// </summary>
+    public static ItemCapture? Before(JsonNode? model, Command command, DocumentPath path, string field, ItemSlots? slots)
     {
         if (command.Op == CommandOp.Move || path.Segments.Count < 2 || path.Segments[0] != field || model is not JsonObject root || root[field] is not JsonArray items) return null;
         var token = path.Segments[1];
+        var byKey = ItemKey.TryParse(token, out var key);
         // The item's slot; an item created at a key's place goes in before that item, and at "-" after the last.
-        var slot = token == "-" ? items.Count : ModelDocument.TryFindItem(items, token, out var found) ? found : -1;
+        var slot = token == "-" ? items.Count
+            : byKey && slots is not null ? slots.Find(items, key)
+            : ModelDocument.TryFindItem(items, token, out var found) ? found : -1;
         if (slot < 0) return null;
-        return new ItemCapture(field, slot, path.Segments.Count > 2, items.Count, slot < items.Count ? items[slot]?.DeepClone() : null, Others(root, field));
+        var resolved = byKey ? path.WithSegment(1, slot.ToString(CultureInfo.InvariantCulture)) : path;
+        return new ItemCapture(field, slot, path.Segments.Count > 2, items.Count, slot < items.Count ? items[slot]?.DeepClone() : null, Others(root, field), resolved);
     }
 
     /// <summary>The change of the item caught, now that the command has run on <paramref name="model"/>; null when it did not touch one item only.</summary>
