@@ -92,8 +92,15 @@ public sealed partial class PipelineTransform(PipelineDefinition definition, IPr
     /// changes themselves. The source may then copy a model's states only when they are read.
     /// </summary>
     public bool ReadsOnlyChangedItems(ISinkConnector sink) =>
-        ItemsField is not null && Definition.Where is null
-        && sink is not IPassThroughSink && !sink.WantsEveryDocument && !sink.WantsChanges;
+        ItemsField is not null && Definition.Where is null && !DerivesEveryDocument(sink) && (Definition.Aggregate is not null || !sink.WantsChanges);
+
+    /// <summary>
+    /// Whether every change derives every document of its model, not only those it changed: for a sink that passes each
+    /// on (a feed) or wants them all (one with a TTL). Not for an aggregating view, whose sink takes groups: a member that
+    /// did not change gives what it gave before. (The people feed upserted all ten todos of a list at each tick.)
+    /// </summary>
+    public bool DerivesEveryDocument(ISinkConnector sink) =>
+        Definition.Aggregate is null && (sink is IPassThroughSink || sink.WantsEveryDocument);
 
     /// <summary>
     /// Whether the state before the change was in the view: a model the filter only now admits had no

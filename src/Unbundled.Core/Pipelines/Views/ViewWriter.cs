@@ -82,8 +82,6 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         var previous = from;
         var poisoned = false;
         var unavailable = false;
-        // A feed passes every change on: its subscribers learn from each message that the model changed.
-        var passThrough = target.Sink is IPassThroughSink;
         var traced = new List<ActivityLink>();
         var truncates = new List<ChangeEvent>();
         var rows = new List<JoinedRow>();
@@ -123,7 +121,7 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
                 {
                     if (transform.Admit(change) is { } admitted)
                     {
-                        var projected = transform.Project(admitted, changesOnly: !passThrough && !target.Sink.WantsEveryDocument);
+                        var projected = transform.Project(admitted, changesOnly: !transform.DerivesEveryDocument(target.Sink));
                         if (target.Sink.WantsChanges) documents.AddRange(projected.Select(d => d with { Change = admitted }));
                         else documents.AddRange(projected);
                         derivedFrom[record.Offset] = admitted;
