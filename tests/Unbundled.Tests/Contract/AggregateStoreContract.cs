@@ -14,6 +14,9 @@ public abstract class AggregateStoreContract
     /// <summary>A store no other test uses.</summary>
     protected abstract Task<IAggregateStore> CreateStoreAsync([CallerMemberName] string test = "");
 
+    /// <summary>A second store over the database the last one created uses, as another server instance has.</summary>
+    protected abstract IAggregateStore AnotherInstance();
+
     private static MemberChange Member(string key, long version, string? group, int value) =>
         new(key, version, group, group is null ? null : new JsonObject { ["n"] = value });
 
@@ -67,6 +70,33 @@ public abstract class AggregateStoreContract
     }
 
     [Fact]
+    public async Task A_group_another_instance_changed_since_is_computed_from_what_the_database_holds()
+    {
+        var store = await CreateStoreAsync();
+        var other = AnotherInstance();
+        await store.ApplyAsync("v", [Member("a", 1, "x", 1)], Sum, default);
+        // The view's owner moved to the other instance and back: what the first one computed last is out of date.
+        await other.ApplyAsync("v", [Member("b", 1, "x", 2)], Sum, default);
+
+        var x = (await store.ApplyAsync("v", [Member("c", 1, "x", 4)], Sum, default)).Single(g => g.Group == "x");
+
+        Assert.Equal((7, 3L), ((int)x.Document!["sum"]!, x.Revision));
+    }
+
+    [Fact]
+    public async Task Members_of_a_batch_that_failed_count_nowhere()
+    {
+        var store = await CreateStoreAsync();
+        await store.ApplyAsync("v", [Member("a", 1, "x", 1)], Sum, default);
+        await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            store.ApplyAsync("v", [Member("b", 1, "x", 2), Member("a", 2, null, 0)], (_, _) => throw new InvalidOperationException("compute failed"), default));
+
+        var x = (await store.ApplyAsync("v", [Member("c", 1, "x", 4)], Sum, default)).Single(g => g.Group == "x");
+
+        Assert.Equal((5, 2L), ((int)x.Document!["sum"]!, x.Revision));
+    }
+
+    [Fact]
     public async Task Views_are_apart_and_a_dropped_one_is_forgotten()
     {
         var store = await CreateStoreAsync();
@@ -85,8 +115,16 @@ public sealed class SqliteAggregateStoreContractTests : AggregateStoreContract, 
 {
     private readonly TempDirectory _directory = new();
 
-    protected override Task<IAggregateStore> CreateStoreAsync([CallerMemberName] string test = "") =>
-        Task.FromResult<IAggregateStore>(new SqlAggregateStore(new SqliteStateDatabase(Options.Create(new SqliteLogOptions { Path = _directory.File(test + ".db") }))));
+    private string? _last;
+
+    protected override Task<IAggregateStore> CreateStoreAsync([CallerMemberName] string test = "")
+    {
+        _last = _directory.File(test + ".db");
+        return Task.FromResult(AnotherInstance());
+    }
+
+    protected override IAggregateStore AnotherInstance() =>
+        new SqlAggregateStore(new SqliteStateDatabase(Options.Create(new SqliteLogOptions { Path = _last! })));
 
     public void Dispose() => _directory.Dispose();
 }
@@ -97,22 +135,22 @@ public sealed class PostgresAggregateStoreContractTests(PostgresServer server) :
 {
     private readonly List<(PostgresStateDatabase Database, string Schema)> _stores = [];
 
-    protected override Task<IAggregateStore> CreateStoreAsync([CallerMemberName] string test = "")
+    protected override Task<IAggregateStore> CreateStoreAsync([CallerMemberName] string test = "") => Task.FromResult<IAggregateStore>(Open(PostgresServer.UniqueSchema(test)));
+
+    protected override IAggregateStore AnotherInstance() => Open(_stores[^1].Schema);
+
+    private SqlAggregateStore Open(string schema)
     {
-        var schema = PostgresServer.UniqueSchema(test);
         var database = new PostgresStateDatabase(Options.Create(new PostgresLogOptions { ConnectionString = server.ConnectionString, Schema = schema }));
         _stores.Add((database, schema));
-        return Task.FromResult<IAggregateStore>(new SqlAggregateStore(database));
+        return new SqlAggregateStore(database);
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        foreach (var (database, schema) in _stores)
-        {
-            await database.DisposeAsync();
-            await server.DropSchemaAsync(schema);
-        }
+        foreach (var (database, _) in _stores) await database.DisposeAsync();
+        foreach (var schema in _stores.Select(s => s.Schema).Distinct()) await server.DropSchemaAsync(schema);
     }
 }
