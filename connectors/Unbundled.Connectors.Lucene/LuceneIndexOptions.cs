@@ -25,6 +25,12 @@ public sealed class LuceneIndexOptions
     /// <summary>How text fields are analysed, for indexing and for queries alike.</summary>
     public LuceneAnalyzer Analyzer { get; set; } = LuceneAnalyzer.Standard;
 
+    /// <summary>
+    /// How long written batches may wait for a Lucene commit (zero: each batch commits). Readers see a batch at once;
+    /// after a crash the engine replays what was not committed.
+    /// </summary>
+    public TimeSpan CommitInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The longest one search may run before it is refused as too costly.</summary>
     public TimeSpan SearchBudget { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -22,9 +22,10 @@ namespace Unbundled.Connectors.Lucene;
 /// its key (<c>_id</c>), version (<c>_version</c>) and JSON (<c>_source</c>); its string fields are
 /// analysed for search, each under its own name and all together under <c>_all</c>, and every scalar
 /// is also indexed as an exact term under <c>name.keyword</c>. A delete leaves a tombstone so that
-/// replayed older writes stay ignored. Each batch ends with one Lucene commit carrying the
-/// pipeline's offset in its commit data: writes and offset are durable together or not at all.
-/// Readers see each batch as soon as it is committed (near-real-time searcher refresh on the next read).
+/// replayed older writes stay ignored. A Lucene commit carries the pipeline's offset in its commit
+/// data, at most once per <see cref="LuceneIndexOptions.CommitInterval"/> (<see cref="IntervalCommits"/>):
+/// writes and offset are durable together or not at all. Readers see each batch as soon as it is
+/// written (near-real-time searcher refresh on the next read).
 /// </summary>
 public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options, int generation = 0) : IGenerationalSink, ISearchableSink
 {
@@ -34,7 +35,6 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
     private const string SourceField = "_source";
     private const string DeletedField = "_deleted";
     private const string AllField = "_all";
-    private const string OffsetKey = "unbundled.offset";
     private const int MaxUnrefreshedVersions = 100_000;
 
     private readonly string _root = options.Directory.Replace("{pipeline}", pipeline);
@@ -44,6 +44,7 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
     private LuceneDirectory? _directory;
     private Analyzer? _analyzer;
     private IndexWriter? _writer;
+    private IntervalCommits? _commits;
     private SearcherManager? _searchers;
 
     /// <summary>
@@ -69,12 +70,12 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
         _directory = FSDirectory.Open(_path);
         _writer = new IndexWriter(_directory, new IndexWriterConfig(Version, _analyzer) { OpenMode = OpenMode.CREATE_OR_APPEND });
         _searchers = new SearcherManager(_writer, applyAllDeletes: true, searcherFactory: null);
+        _commits = new IntervalCommits(_writer, options.CommitInterval);
         return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public Task<long> LoadOffsetAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(Writer.CommitData.TryGetValue(OffsetKey, out var offset) ? long.Parse(offset, CultureInfo.InvariantCulture) : 0L);
+    public Task<long> LoadOffsetAsync(CancellationToken cancellationToken) => Task.FromResult(Commits.Offset);
 
     /// <inheritdoc />
     public async Task<SinkBatchResult> WriteAsync(SinkBatch batch, CancellationToken cancellationToken)
@@ -82,6 +83,15 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
         if (batch.BasedOn > 0 && (!System.IO.Directory.Exists(_path) || !DirectoryReader.IndexExists(_directory)))
         {
             // The index folder was deleted under the open writer: start an empty index and have the engine replay.
+            // What the writer holds uncommitted goes with it (a rollback, rather than the commit a close makes).
+            try
+            {
+                _writer?.Rollback();
+            }
+            catch (IOException)
+            {
+                // The files the rollback would tidy are gone already.
+            }
             await DisposeAsync().ConfigureAwait(false);
             _unrefreshedVersions.Clear();
             await ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -91,6 +101,18 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
     }
 
     private SinkBatchResult Write(SinkBatch batch)
+    {
+        Commits.Write(() => Apply(batch), batch.Offset);
+        Volatile.Write(ref _stale, true);
+        if (_unrefreshedVersions.Count >= MaxUnrefreshedVersions)
+        {
+            Refresh();
+            _unrefreshedVersions.Clear();
+        }
+        return SinkBatchResult.Success;
+    }
+
+    private void Apply(SinkBatch batch)
     {
         var writer = Writer;
         // Only the newest write of a key in a batch reaches the index: a rebuild replays every
@@ -115,17 +137,6 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
         {
             _searchers.Release(searcher);
         }
-
-        var offset = Math.Max(batch.Offset, Writer.CommitData.TryGetValue(OffsetKey, out var kept) ? long.Parse(kept, CultureInfo.InvariantCulture) : 0);
-        writer.SetCommitData(new Dictionary<string, string> { [OffsetKey] = offset.ToString(CultureInfo.InvariantCulture) });
-        writer.Commit();
-        Volatile.Write(ref _stale, true);
-        if (_unrefreshedVersions.Count >= MaxUnrefreshedVersions)
-        {
-            Refresh();
-            _unrefreshedVersions.Clear();
-        }
-        return SinkBatchResult.Success;
     }
 
     /// <inheritdoc />
@@ -196,8 +207,11 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
 
     /// <inheritdoc />
     /// <remarks>Readers in this process switch with the pipeline's sink; the file <c>active-generation</c> tells others.</remarks>
-    public async Task ActivateAsync(CancellationToken cancellationToken) =>
+    public async Task ActivateAsync(CancellationToken cancellationToken)
+    {
+        Commits.CommitNow();
         await File.WriteAllTextAsync(Path.Combine(_root, "active-generation"), generation.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+    }
 
     /// <inheritdoc />
     public async Task DropAsync(CancellationToken cancellationToken)
@@ -217,16 +231,21 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
     /// <inheritdoc />
     public ValueTask DisposeAsync()
     {
+        _commits?.Dispose();
         _searchers?.Dispose();
+        // Closing commits what the last interval left uncommitted, with its offset.
         _writer?.Dispose();
         _directory?.Dispose();
         _analyzer?.Dispose();
         _searchers = null;
         _writer = null;
+        _commits = null;
         return ValueTask.CompletedTask;
     }
 
     private IndexWriter Writer => _writer ?? throw new InvalidOperationException("The Lucene sink is not connected.");
+
+    private IntervalCommits Commits => _commits ?? throw new InvalidOperationException("The Lucene sink is not connected.");
 
     /// <summary>A searcher that sees every committed batch, refreshed on the first read after a write.</summary>
     private IndexSearcher AcquireFresh(SearcherManager searchers)

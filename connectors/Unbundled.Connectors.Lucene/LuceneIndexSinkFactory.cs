@@ -18,6 +18,7 @@ public sealed class LuceneIndexSinkFactory : SinkConnectorFactory<LuceneIndexOpt
     protected override IEnumerable<(string Option, string Message)> Validate(LuceneIndexOptions options)
     {
         if (string.IsNullOrWhiteSpace(options.Directory)) yield return ("directory", "it must name a folder");
+        if (options.CommitInterval < TimeSpan.Zero) yield return ("commit-interval", "it cannot be negative");
     }
 
     /// <inheritdoc />

@@ -158,13 +158,20 @@ internal static class SustainedScenario
         var sampling = Task.Run(async () =>
         {
             using var second = new PeriodicTimer(TimeSpan.FromSeconds(1));
+            // Each line's flush p99 and GC pauses are of its ten seconds alone, so that a stall shows when it happened.
+            var (printed, paused, gen2) = (0, GC.GetTotalPauseDuration(), GC.CollectionCount(2));
             while (clock.Elapsed < time && await second.WaitForNextTickAsync())
             {
                 var (entries, pipeline) = await lag.WorstAsync();
                 lock (samples) samples.Add((clock.Elapsed.TotalSeconds, entries, pipeline ?? "none"));
                 rss.Add(Process.GetCurrentProcess().WorkingSet64 / 1048576.0);
-                if (samples.Count % 10 == 0)
-                    Console.WriteLine($"  {clock.Elapsed.TotalSeconds,4:0} s: {Volatile.Read(ref sent)} sent, {Volatile.Read(ref answered)} answered; largest lag {entries} entries ({pipeline}); RSS {rss[^1]:0} MB");
+                if (samples.Count % 10 != 0) continue;
+                double[] recent;
+                lock (latencies) (recent, printed) = (latencies.Skip(printed).Order().ToArray(), latencies.Count);
+                var (pause, collections) = (GC.GetTotalPauseDuration(), GC.CollectionCount(2));
+                Console.WriteLine($"  {clock.Elapsed.TotalSeconds,4:0} s: {Volatile.Read(ref sent)} sent, {Volatile.Read(ref answered)} answered, p99 {FeedLatencyScenario.Percentile(recent, 0.99):0} ms; " +
+                    $"largest lag {entries} entries ({pipeline}); RSS {rss[^1]:0} MB; GC paused {(pause - paused).TotalMilliseconds:0} ms, {collections - gen2} gen2");
+                (paused, gen2) = (pause, collections);
             }
         });
         // Open loop: flush n is sent at n / rate seconds whether or not the ones before it were answered.

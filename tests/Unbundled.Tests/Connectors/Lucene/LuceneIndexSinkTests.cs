@@ -116,6 +116,47 @@ public sealed class LuceneIndexSinkTests : IAsyncLifetime
         Assert.StartsWith("'title:(milk' is not a Lucene query", error.Message);
     }
 
+    [Fact]
+    public async Task Batches_are_searchable_at_once_and_committed_with_their_offset_once_the_commit_interval_ends()
+    {
+        using var folder = new TempDirectory();
+        await using var sink = new LuceneIndexSink("todos", new LuceneIndexOptions { Directory = folder.Path, CommitInterval = TimeSpan.FromMilliseconds(300) });
+        await sink.ConnectAsync(default);
+        await sink.WriteAsync(new SinkBatch("todos", [Todo("a", 1, "first", done: false)], 1), default);
+        await sink.WriteAsync(new SinkBatch("todos", [Todo("b", 2, "second", done: false)], 2), default);
+
+        // The first batch committed at once; the second came within the interval after it: searchable, not yet committed.
+        Assert.Equal(["a", "b"], (await sink.SearchAsync(new("*:*", 10), default)).Hits.Select(h => h.Key).Order());
+        Assert.Equal(2, await sink.LoadOffsetAsync(default));
+        Assert.Equal("1", CommittedOffset(folder.Path));
+        // The interval's end commits it, with no batch to carry it.
+        for (var waited = 0; CommittedOffset(folder.Path) != "2"; waited += 50)
+        {
+            Assert.True(waited < 10_000, "the interval's end committed nothing");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task A_commit_interval_of_zero_commits_every_batch()
+    {
+        using var folder = new TempDirectory();
+        await using var sink = new LuceneIndexSink("todos", new LuceneIndexOptions { Directory = folder.Path, CommitInterval = TimeSpan.Zero });
+        await sink.ConnectAsync(default);
+        await sink.WriteAsync(new SinkBatch("todos", [Todo("a", 1, "first", done: false)], 1), default);
+        await sink.WriteAsync(new SinkBatch("todos", [Todo("b", 2, "second", done: false)], 2), default);
+
+        Assert.Equal("2", CommittedOffset(folder.Path));
+    }
+
+    // What another process, or this one after a crash, would find: the offset of the index's last commit.
+    private static string? CommittedOffset(string path)
+    {
+        using var folder = FSDirectory.Open(path);
+        var newest = DirectoryReader.ListCommits(folder).MaxBy(c => c.Generation)!;
+        return newest.UserData.TryGetValue("unbundled.offset", out var offset) ? offset : null;
+    }
+
     public async Task DisposeAsync()
     {
         await _sink.DisposeAsync();
