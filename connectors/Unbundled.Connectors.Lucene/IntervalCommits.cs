@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using Lucene.Net.Index;
 
 namespace Unbundled.Connectors.Lucene;
@@ -18,9 +19,11 @@ internal sealed class IntervalCommits : IDisposable
     private readonly TimeSpan _interval;
     private readonly System.Threading.Lock _lock = new();
     private readonly Timer? _timer;
-    private long _lastCommit;
+    // Long ago: the first batch commits at once.
+    private long _lastCommit = long.MinValue / 2;
     private bool _pending;
     private bool _stopped;
+    private ExceptionDispatchInfo? _failed;
 
     /// <summary>Commits <paramref name="writer"/> at most once per <paramref name="interval"/>; zero commits every batch.</summary>
     public IntervalCommits(IndexWriter writer, TimeSpan interval)
@@ -33,11 +36,16 @@ internal sealed class IntervalCommits : IDisposable
     public long Offset => _writer.CommitData.TryGetValue(OffsetKey, out var offset) ? long.Parse(offset, CultureInfo.InvariantCulture) : 0;
 
     /// <summary>Runs a batch's <paramref name="writes"/> and notes <paramref name="offset"/> with them; commits both when the interval has passed.</summary>
-    /// <remarks>Commits fall between batches only, so what a commit holds is exactly what its offset says.</remarks>
+    /// <remarks>
+    /// Commits fall between batches, so a commit never holds less than its offset says. (A batch that failed half way
+    /// may leave writes past it, which a replay finds already there: sinks are version-guarded.)
+    /// </remarks>
     public void Write(Action writes, long offset)
     {
         lock (_lock)
         {
+            // A commit the timer could not make fails the next batch, which the pipeline reports and retries.
+            Interlocked.Exchange(ref _failed, null)?.Throw();
             writes();
             _writer.SetCommitData(new Dictionary<string, string> { [OffsetKey] = Math.Max(offset, Offset).ToString(CultureInfo.InvariantCulture) });
             _pending = true;
@@ -50,6 +58,7 @@ internal sealed class IntervalCommits : IDisposable
     {
         lock (_lock)
         {
+            Interlocked.Exchange(ref _failed, null)?.Throw();
             if (_pending) Commit();
         }
     }
@@ -61,19 +70,24 @@ internal sealed class IntervalCommits : IDisposable
         _timer?.Dispose();
     }
 
+    // A tick finding a batch being written leaves the commit to that batch or to the next tick, rather than queueing
+    // behind it; nor does it commit again within an interval of the last commit.
     private void CommitPending()
     {
-        lock (_lock)
+        if (!_lock.TryEnter()) return;
+        try
         {
-            if (!_pending || _stopped) return;
-            try
-            {
-                Commit();
-            }
-            catch (Exception error) when (error is IOException or ObjectDisposedException)
-            {
-                // The next batch commits again, and its failure reaches the pipeline, which reports and retries it.
-            }
+            if (!_pending || _stopped || Environment.TickCount64 - _lastCommit < _interval.TotalMilliseconds) return;
+            Commit();
+        }
+        catch (Exception error)
+        {
+            // Thrown on a timer thread it would end the process: it is handed to the next batch instead.
+            _failed = ExceptionDispatchInfo.Capture(error);
+        }
+        finally
+        {
+            _lock.Exit();
         }
     }
 

@@ -84,11 +84,12 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
         {
             // The index folder was deleted under the open writer: start an empty index and have the engine replay.
             // What the writer holds uncommitted goes with it (a rollback, rather than the commit a close makes).
+            _commits?.Dispose();
             try
             {
                 _writer?.Rollback();
             }
-            catch (IOException)
+            catch (Exception error) when (error is IOException or ObjectDisposedException)
             {
                 // The files the rollback would tidy are gone already.
             }

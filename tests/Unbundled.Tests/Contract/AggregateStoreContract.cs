@@ -84,6 +84,21 @@ public abstract class AggregateStoreContract
     }
 
     [Fact]
+    public async Task A_view_dropped_and_built_again_elsewhere_is_computed_from_what_the_database_holds()
+    {
+        var store = await CreateStoreAsync();
+        var other = AnotherInstance();
+        await store.ApplyAsync("v", [Member("a", 1, "x", 1)], Sum, default);
+        await store.DropAsync("v", default);
+        // Built again at the same revisions as the one dropped.
+        await other.ApplyAsync("v", [Member("b", 1, "x", 2)], Sum, default);
+
+        var x = (await store.ApplyAsync("v", [Member("c", 1, "x", 4)], Sum, default)).Single(g => g.Group == "x");
+
+        Assert.Equal((6, 2L), ((int)x.Document!["sum"]!, x.Revision));
+    }
+
+    [Fact]
     public async Task Members_of_a_batch_that_failed_count_nowhere()
     {
         var store = await CreateStoreAsync();

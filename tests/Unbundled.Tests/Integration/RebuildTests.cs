@@ -24,7 +24,7 @@ public sealed class RebuildTests : IAsyncLifetime
             sources:
               lists: { models: [todo-list] }
             sinks:
-              index: { connector: lucene, directory: "{{_directory.Path}}/index", commit-interval: 0 }
+              index: { connector: lucene, directory: "{{_directory.Path}}/index" }
               scratch: { connector: lucene, directory: "{{_directory.Path}}/scratch" }
             pipelines:
               search: { from: lists, projection: todo-items, to: index, batch: { max-size: 200 } }
@@ -222,7 +222,7 @@ public sealed class StaleViewTests : IDisposable
             sources:
               lists: { models: [todo-list] }
             sinks:
-              index: { connector: lucene, directory: "{{_directory.Path}}/index", commit-interval: 0 }
+              index: { connector: lucene, directory: "{{_directory.Path}}/index" }
             pipelines:
               titles:
                 from: lists

@@ -112,6 +112,7 @@ public sealed class SqlAggregateStore(SqlStateDatabase database) : IAggregateSto
     /// <inheritdoc />
     public async Task DropAsync(string view, CancellationToken cancellationToken)
     {
+        _known.ForgetView(view);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await EnsureTablesAsync(connection, cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(connection, null, $"DELETE FROM {Members} WHERE view_name = @view", cancellationToken, ("view", view)).ConfigureAwait(false);

@@ -21,7 +21,7 @@ internal sealed class ItemSlots
         if (!ReferenceEquals(items, _items) || key.Member != _member) Build(items, key.Member);
         if (!_slots.TryGetValue(key.Value, out var slot)) return -1;
         // A slot that no longer holds its key means a change this index missed; finding it again costs one scan.
-        if (slot < 0 || ModelDocument.HasKey(items[slot], key)) return slot;
+        if (slot < 0 || (slot < items.Count && ModelDocument.HasKey(items[slot], key))) return slot;
         Build(items, key.Member);
         return _slots.GetValueOrDefault(key.Value, -1);
     }

@@ -120,7 +120,7 @@ public sealed class LuceneIndexSinkTests : IAsyncLifetime
     public async Task Batches_are_searchable_at_once_and_committed_with_their_offset_once_the_commit_interval_ends()
     {
         using var folder = new TempDirectory();
-        await using var sink = new LuceneIndexSink("todos", new LuceneIndexOptions { Directory = folder.Path, CommitInterval = TimeSpan.FromMilliseconds(300) });
+        await using var sink = new LuceneIndexSink("todos", new LuceneIndexOptions { Directory = folder.Path, CommitInterval = TimeSpan.FromSeconds(2) });
         await sink.ConnectAsync(default);
         await sink.WriteAsync(new SinkBatch("todos", [Todo("a", 1, "first", done: false)], 1), default);
         await sink.WriteAsync(new SinkBatch("todos", [Todo("b", 2, "second", done: false)], 2), default);
