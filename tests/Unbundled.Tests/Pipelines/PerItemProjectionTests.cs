@@ -62,6 +62,27 @@ public sealed class PerItemProjectionTests : IDisposable
         };
     }
 
+    /// <summary>
+    /// A random command <paramref name="state"/> accepts (a list created, when there is none yet), with the model after it: the log
+    /// holds only what the master applied, so a key that names no item, or two, never reaches the reader.
+    /// </summary>
+    private static (Command Command, JsonNode? Next) Accepted(Random random, JsonNode? state)
+    {
+        while (true)
+        {
+            var command = state is null
+                ? new Command { Op = CommandOp.Create, Path = "", Value = new JsonObject { ["title"] = "list", ["todos"] = new JsonArray([.. Enumerable.Range(0, random.Next(8)).Select(i => (JsonNode)Todo(random, $"t{i}"))]) } }
+                : RandomCommand(random, state.AsObject());
+            try
+            {
+                return (command, ModelDocument.Apply(state?.DeepClone(), command, DocumentPath.Parse(command.Path)));
+            }
+            catch (CommandFailedException)
+            {
+            }
+        }
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
@@ -82,18 +103,7 @@ public sealed class PerItemProjectionTests : IDisposable
             // Past the reader's history length, so that states come from a fresh copy too.
             while (events.Count < 100)
             {
-                var command = state is null
-                    ? new Command { Op = CommandOp.Create, Path = "", Value = new JsonObject { ["title"] = "list", ["todos"] = new JsonArray([.. Enumerable.Range(0, random.Next(8)).Select(i => (JsonNode)Todo(random, $"t{i}"))]) } }
-                    : RandomCommand(random, state.AsObject());
-                JsonNode? next;
-                try
-                {
-                    next = ModelDocument.Apply(state?.DeepClone(), command, DocumentPath.Parse(command.Path));
-                }
-                catch (CommandFailedException)
-                {
-                    continue;
-                }
+                var (command, next) = Accepted(random, state);
                 // The projection's promise: no two todos derive a document of the same key (the demo's model refuses a todo whose id is taken).
                 var ids = (next?["todos"] as JsonArray ?? []).Select(t => (string?)t?["id"]).ToList();
                 if (ids.Distinct().Count() != ids.Count) continue;
@@ -139,19 +149,7 @@ public sealed class PerItemProjectionTests : IDisposable
             JsonNode? state = null;
             for (var version = 1; version <= 150;)
             {
-                var command = state is null
-                    ? new Command { Op = CommandOp.Create, Path = "", Value = new JsonObject { ["title"] = "list", ["todos"] = new JsonArray([.. Enumerable.Range(0, random.Next(8)).Select(i => (JsonNode)Todo(random, $"t{i}"))]) } }
-                    : RandomCommand(random, state.AsObject());
-                JsonNode? next;
-                try
-                {
-                    next = ModelDocument.Apply(state?.DeepClone(), command, DocumentPath.Parse(command.Path));
-                }
-                catch (CommandFailedException)
-                {
-                    // The log holds only what the master applied: a key that names no item, or two, never reaches the reader.
-                    continue;
-                }
+                var (command, next) = Accepted(random, state);
                 var change = await reader.ReadAsync(new LogEntry(++position, model, version++, command, DateTimeOffset.UnixEpoch), default);
                 // Read in order, as a pipeline does; every state, and the item caught, is the model's own.
                 Assert.Equal(next?.ToJsonString(), change.After?.ToJsonString());
