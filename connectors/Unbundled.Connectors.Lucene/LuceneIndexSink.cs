@@ -1,18 +1,17 @@
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Lucene.Net.Analysis;
 using Lucene.Net.Analysis.Core;
 using Lucene.Net.Analysis.En;
 using Lucene.Net.Analysis.Standard;
 using Lucene.Net.Analysis.Util;
-using Lucene.Net.Documents;
 using Lucene.Net.Index;
 using Lucene.Net.QueryParsers.Classic;
 using Lucene.Net.Search;
 using Lucene.Net.Store;
 using Lucene.Net.Util;
 using Unbundled.Sdk.Sinks;
+using static Unbundled.Connectors.Lucene.IndexedDocuments;
 using LuceneDirectory = Lucene.Net.Store.Directory;
 
 namespace Unbundled.Connectors.Lucene;
@@ -30,11 +29,6 @@ namespace Unbundled.Connectors.Lucene;
 public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options, int generation = 0) : IGenerationalSink, ISearchableSink
 {
     private const LuceneVersion Version = LuceneVersion.LUCENE_48;
-    private const string IdField = "_id";
-    private const string VersionField = "_version";
-    private const string SourceField = "_source";
-    private const string DeletedField = "_deleted";
-    private const string AllField = "_all";
     private const int MaxUnrefreshedVersions = 100_000;
 
     private readonly string _root = options.Directory.Replace("{pipeline}", pipeline);
@@ -270,53 +264,6 @@ public sealed class LuceneIndexSink(string pipeline, LuceneIndexOptions options,
         if (_unrefreshedVersions.TryGetValue(key, out var written)) return written;
         var hits = searcher.Search(new TermQuery(new Term(IdField, key)), 1);
         return hits.TotalHits == 0 ? 0 : searcher.Doc(hits.ScoreDocs[0].Doc).GetField(VersionField).GetInt64Value() ?? 0;
-    }
-
-    private static Document Tombstone(SinkDocument document) =>
-    [
-        new StringField(IdField, document.Key, Field.Store.YES),
-        new StoredField(VersionField, document.Version),
-        new StringField(DeletedField, "1", Field.Store.YES),
-    ];
-
-    private static Document Build(SinkDocument document)
-    {
-        var indexed = new Document
-        {
-            new StringField(IdField, document.Key, Field.Store.YES),
-            new StoredField(VersionField, document.Version),
-            new StoredField(SourceField, document.Document!.ToJsonString()),
-        };
-        Index(indexed, "", document.Document!);
-        return indexed;
-    }
-
-    /// <summary>
-    /// Indexes <paramref name="value"/>'s fields under their names: a nested object's under dotted names
-    /// (<c>author.name</c>) and an array's items each under the array's name, as Elasticsearch maps them, so a
-    /// joined view is searchable by the row it embeds.
-    /// </summary>
-    private static void Index(Document indexed, string name, JsonNode? value)
-    {
-        switch (value)
-        {
-            case JsonObject fields:
-                foreach (var (field, nested) in fields) Index(indexed, name.Length == 0 ? field : $"{name}.{field}", nested);
-                break;
-            case JsonArray items:
-                foreach (var item in items) Index(indexed, name, item);
-                break;
-            case JsonValue when value.GetValueKind() == JsonValueKind.String:
-                var text = value.GetValue<string>();
-                indexed.Add(new TextField(name, text, Field.Store.NO));
-                indexed.Add(new TextField(AllField, text, Field.Store.NO));
-                indexed.Add(new StringField(name + ".keyword", text, Field.Store.NO));
-                break;
-            case JsonValue when value.GetValueKind() is JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False:
-                indexed.Add(new StringField(name + ".keyword", value.ToJsonString(), Field.Store.NO));
-                indexed.Add(new StringField(name, value.ToJsonString(), Field.Store.NO));
-                break;
-        }
     }
 
     private static Analyzer CreateAnalyzer(LuceneAnalyzer analyzer) => analyzer switch
