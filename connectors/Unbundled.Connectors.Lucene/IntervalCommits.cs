@@ -44,12 +44,11 @@ internal sealed class IntervalCommits : IDisposable
     {
         lock (_lock)
         {
-            // A commit the timer could not make fails the next batch, which the pipeline reports and retries.
-            Interlocked.Exchange(ref _failed, null)?.Throw();
+            ThrowFailedCommit();
             writes();
             _writer.SetCommitData(new Dictionary<string, string> { [OffsetKey] = Math.Max(offset, Offset).ToString(CultureInfo.InvariantCulture) });
             _pending = true;
-            if (Environment.TickCount64 - _lastCommit >= _interval.TotalMilliseconds) Commit();
+            if (IntervalPassed) Commit();
         }
     }
 
@@ -58,7 +57,7 @@ internal sealed class IntervalCommits : IDisposable
     {
         lock (_lock)
         {
-            Interlocked.Exchange(ref _failed, null)?.Throw();
+            ThrowFailedCommit();
             if (_pending) Commit();
         }
     }
@@ -77,7 +76,7 @@ internal sealed class IntervalCommits : IDisposable
         if (!_lock.TryEnter()) return;
         try
         {
-            if (!_pending || _stopped || Environment.TickCount64 - _lastCommit < _interval.TotalMilliseconds) return;
+            if (!_pending || _stopped || !IntervalPassed) return;
             Commit();
         }
         catch (Exception error)
@@ -89,6 +88,16 @@ internal sealed class IntervalCommits : IDisposable
         {
             _lock.Exit();
         }
+    }
+
+    private bool IntervalPassed => Environment.TickCount64 - _lastCommit >= _interval.TotalMilliseconds;
+
+    // A commit the timer could not make fails the next batch, which the pipeline reports and retries. (Under the lock.)
+    private void ThrowFailedCommit()
+    {
+        var failed = _failed;
+        _failed = null;
+        failed?.Throw();
     }
 
     private void Commit()

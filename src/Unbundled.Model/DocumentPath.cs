@@ -66,8 +66,11 @@ public sealed class DocumentPath
     {
         var segments = Segments.ToArray();
         segments[index] = segment;
-        return new DocumentPath(string.Concat(segments.Select(s => "/" + s.Replace("~", "~0").Replace("/", "~1"))), segments);
+        return new DocumentPath(string.Concat(segments.Select(s => "/" + Escape(s))), segments);
     }
+
+    /// <summary>A reference token as written in a pointer: <c>~</c> and <c>/</c> escaped (RFC 6901).</summary>
+    internal static string Escape(string token) => token.Replace("~", "~0").Replace("/", "~1");
 
     /// <inheritdoc />
     public override string ToString() => Text;

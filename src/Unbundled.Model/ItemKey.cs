@@ -21,7 +21,7 @@ public readonly record struct ItemKey(string Member, string Value)
     }
 
     /// <summary>The segment as written in a path, escaped for JSON Pointer.</summary>
-    public string ToSegment() => ("[" + Member + "=" + Value + "]").Replace("~", "~0").Replace("/", "~1");
+    public string ToSegment() => DocumentPath.Escape("[" + Member + "=" + Value + "]");
 
     /// <inheritdoc />
     public override string ToString() => $"{Member} '{Value}'";

@@ -272,7 +272,7 @@ public static class ModelDocument
     }
 
     private static string Prefix(DocumentPath path, int segments) =>
-        "/" + string.Join('/', path.Segments.Take(segments).Select(s => s.Replace("~", "~0").Replace("/", "~1")));
+        "/" + string.Join('/', path.Segments.Take(segments).Select(DocumentPath.Escape));
 
     private static string Describe(JsonNode node) => node.GetValueKind().ToString().ToLowerInvariant();
 

@@ -150,7 +150,7 @@ public sealed class SqlAggregateStore(SqlStateDatabase database) : IAggregateSto
         var revisions = new Dictionary<string, long>(StringComparer.Ordinal);
         await ReadAsync(connection, transaction, $"SELECT grp, revision FROM {Groups} WHERE view_name = @view AND grp IN", "g", view, groups,
             reader => revisions[reader.GetString(0)] = reader.GetInt64(1), cancellationToken).ConfigureAwait(false);
-        var found = new Dictionary<string, (long, SortedDictionary<string, JsonObject>)>(StringComparer.Ordinal);
+        var found = new Dictionary<string, (long Revision, SortedDictionary<string, JsonObject> Members)>(StringComparer.Ordinal);
         foreach (var group in groups)
         {
             var revision = revisions.GetValueOrDefault(group);
@@ -159,13 +159,13 @@ public sealed class SqlAggregateStore(SqlStateDatabase database) : IAggregateSto
         // Known members are moved in memory as the database moved them.
         foreach (var (left, change) in changed)
         {
-            if (left is not null && found.TryGetValue(left, out var was)) was.Item2.Remove(change.Member);
-            if (change is { Group: { } joined, Contribution: { } contribution } && found.TryGetValue(joined, out var now)) now.Item2[change.Member] = contribution;
+            if (left is not null && found.TryGetValue(left, out var was)) was.Members.Remove(change.Member);
+            if (change is { Group: { } joined, Contribution: { } contribution } && found.TryGetValue(joined, out var now)) now.Members[change.Member] = contribution;
         }
         var missing = groups.Where(g => !found.ContainsKey(g)).ToList();
         foreach (var group in missing) found[group] = (revisions.GetValueOrDefault(group), new SortedDictionary<string, JsonObject>(StringComparer.Ordinal));
         await ReadAsync(connection, transaction, $"SELECT grp, member, contribution FROM {Members} WHERE view_name = @view AND grp IN", "g", view, missing,
-            reader => found[reader.GetString(0)].Item2[reader.GetString(1)] = JsonNode.Parse(reader.GetString(2))!.AsObject(), cancellationToken).ConfigureAwait(false);
+            reader => found[reader.GetString(0)].Members[reader.GetString(1)] = JsonNode.Parse(reader.GetString(2))!.AsObject(), cancellationToken).ConfigureAwait(false);
         return found;
     }
 

@@ -82,6 +82,8 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         var previous = from;
         var poisoned = false;
         var unavailable = false;
+        // A feed or a TTL'd cache takes every document of a changed model; other sinks, and an aggregate's members, only those that changed.
+        var changesOnly = !transform.DerivesEveryDocument(target.Sink);
         var traced = new List<ActivityLink>();
         var truncates = new List<ChangeEvent>();
         var rows = new List<JoinedRow>();
@@ -121,7 +123,7 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
                 {
                     if (transform.Admit(change) is { } admitted)
                     {
-                        var projected = transform.Project(admitted, changesOnly: !transform.DerivesEveryDocument(target.Sink));
+                        var projected = transform.Project(admitted, changesOnly);
                         if (target.Sink.WantsChanges) documents.AddRange(projected.Select(d => d with { Change = admitted }));
                         else documents.AddRange(projected);
                         derivedFrom[record.Offset] = admitted;
