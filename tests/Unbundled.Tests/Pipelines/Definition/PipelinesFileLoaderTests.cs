@@ -57,6 +57,22 @@ public sealed class PipelinesFileLoaderTests
     };
 
     [Theory]
+    [InlineData("-1s")]
+    [InlineData("often")]
+    [InlineData("99999999999999999999h")]
+    [InlineData("[1s, 2s]")]
+    public void A_lucene_commit_interval_that_is_not_a_duration_is_refused_with_its_position(string interval)
+    {
+        var yaml = PipelinesFileCorpus.Valid.Replace("    ttl: 1h", $"    ttl: 1h\n  index:\n    connector: lucene\n    commit-interval: {interval}");
+
+        var result = PipelinesFileCorpus.Loader(null, new Unbundled.Connectors.Lucene.LuceneIndexSinkFactory()).Parse(yaml, "pipelines.yaml");
+
+        Assert.Null(result.Document);
+        var error = Assert.Single(result.Problems).ToString();
+        Assert.StartsWith("pipelines.yaml:12:22: error: 'commit-interval' in sink 'index'", error);
+    }
+
+    [Theory]
     [MemberData(nameof(Mistakes))]
     public void Each_mistake_is_reported_with_its_position_and_a_hint(string mistake, string yaml, string expected)
     {
