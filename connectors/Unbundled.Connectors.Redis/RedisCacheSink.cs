@@ -19,47 +19,64 @@ public sealed class RedisCacheSink : IGenerationalSink
     /// <remarks>With a TTL, every write refreshes an entry's life: a document left unwritten because it did not change would expire while its model is in use.</remarks>
     public bool WantsEveryDocument => _options.Ttl is not null;
 
-    // Lua 5.1 (Redis) has unpack, Lua 5.4 (Garnet) table.unpack.
+    // Lua 5.1 (Redis) has unpack, Lua 5.4 (Garnet) table.unpack. Offsets and versions stay decimal strings and are
+    // compared by `above`: Lua's numbers are doubles, exact only to 2^53, which a postgres source's offsets (commit
+    // LSN << 16) pass after 128 GiB of WAL; strings also spare Redis a strtod and a printf per key.
+    // A deleted key's version is kept as 'd' .. version, so that only a write over a delete touches the tombstones.
     private const string WriteScript = """
         local unpack = table.unpack or unpack
         local versions, offsetKey, tombstones, fenceKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-        local ttl = tonumber(ARGV[2])
-        local fence, heldFence = tonumber(ARGV[6]), tonumber(redis.call('GET', fenceKey) or '0')
-        if fence < heldFence then return {'fenced', heldFence} end
-        local current = tonumber(redis.call('GET', offsetKey) or '0')
-        if tonumber(ARGV[3]) > current then return -current - 1 end
-        local now, retention = tonumber(ARGV[4]), tonumber(ARGV[5])
+        local function above(a, b)
+          local na, nb = string.byte(a) == 45, string.byte(b) == 45
+          if na ~= nb then return nb end
+          if na then a, b = string.sub(b, 2), string.sub(a, 2) end
+          return #a > #b or (#a == #b and a > b)
+        end
+        local ttl = ARGV[2]
+        local fence, heldFence = ARGV[6], redis.call('GET', fenceKey) or '0'
+        if above(heldFence, fence) then return {'fenced', heldFence} end
+        local current = redis.call('GET', offsetKey) or '0'
+        if above(ARGV[3], current) then return {'lost', current} end
+        local now, retention = ARGV[4], tonumber(ARGV[5])
         if retention > 0 then
-          local expired = redis.call('ZRANGEBYSCORE', tombstones, 0, now - retention, 'LIMIT', 0, 1000)
+          local expired = redis.call('ZRANGEBYSCORE', tombstones, 0, tonumber(now) - retention, 'LIMIT', 0, 1000)
           for _, key in ipairs(expired) do
-            redis.call('HDEL', versions, key)
+            local held = redis.call('HGET', versions, key)
+            -- A key written again since its delete keeps its guard (stores from before the 'd' mark left plain versions).
+            if held and (string.byte(held) == 100 or redis.call('EXISTS', key) == 0) then redis.call('HDEL', versions, key) end
             redis.call('ZREM', tombstones, key)
           end
         end
         local a = 7
         for i = 5, #KEYS do
           local key = KEYS[i]
-          local version, op, n = tonumber(ARGV[a]), ARGV[a + 1], tonumber(ARGV[a + 2])
+          local version, op, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
           a = a + 3
-          local held = tonumber(redis.call('HGET', versions, key) or '0')
-          if version > held then
+          local held = redis.call('HGET', versions, key)
+          local deleted = held and string.byte(held) == 100
+          if deleted then held = string.sub(held, 2) end
+          if not held or above(version, held) then
             if op == 'd' then
-              redis.call('DEL', key)
+              if not deleted then redis.call('DEL', key) end
               redis.call('ZADD', tombstones, now, key)
-            elseif op == 'j' then
-              if ttl > 0 then redis.call('SET', key, ARGV[a], 'PX', ttl) else redis.call('SET', key, ARGV[a]) end
+              redis.call('HSET', versions, key, 'd' .. version)
             else
-              redis.call('DEL', key)
-              if n > 0 then redis.call('HSET', key, unpack(ARGV, a, a + n - 1)) end
-              if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+              if op == 'j' then
+                if ttl ~= '0' then redis.call('SET', key, ARGV[a], 'PX', ttl) else redis.call('SET', key, ARGV[a]) end
+              else
+                -- A key never written, or deleted, has no fields left to clear.
+                if held and not deleted then redis.call('DEL', key) end
+                if n > 0 then redis.call('HSET', key, unpack(ARGV, a, a + n - 1)) end
+                if ttl ~= '0' then redis.call('PEXPIRE', key, ttl) end
+              end
+              if deleted then redis.call('ZREM', tombstones, key) end
+              redis.call('HSET', versions, key, version)
             end
-            if op ~= 'd' then redis.call('ZREM', tombstones, key) end
-            redis.call('HSET', versions, key, version)
           end
           a = a + n
         end
-        if tonumber(ARGV[1]) > current then redis.call('SET', offsetKey, ARGV[1]) end
-        if fence > heldFence then redis.call('SET', fenceKey, ARGV[6]) end
+        if above(ARGV[1], current) then redis.call('SET', offsetKey, ARGV[1]) end
+        if above(fence, heldFence) then redis.call('SET', fenceKey, fence) end
         return 1
         """;
 
@@ -143,11 +160,13 @@ public sealed class RedisCacheSink : IGenerationalSink
             AddPayload(values, document);
         }
         var answer = await Call(() => Database.ScriptEvaluateAsync(WriteScript, [.. keys], [.. values])).ConfigureAwait(false);
-        if (answer.Resp2Type == ResultType.Array) throw new SinkFencedException((long)answer[1], batch.Fence);
-        var written = (long)answer;
-        // The script refuses to commit on top of an offset the store no longer holds (Redis restarted empty, keys evicted or flushed).
-        if (written < 0)
-            throw new SinkDataLostException(-written - 1, $"Redis holds offset {-written - 1} for this view, below the {batch.BasedOn} the batch was based on: its data was lost");
+        if (answer.Resp2Type == ResultType.Array)
+        {
+            var held = (long)answer[1];
+            if ((string?)answer[0] == "fenced") throw new SinkFencedException(held, batch.Fence);
+            // The script refuses to commit on top of an offset the store no longer holds (Redis restarted empty, keys evicted or flushed).
+            throw new SinkDataLostException(held, $"Redis holds offset {held} for this view, below the {batch.BasedOn} the batch was based on: its data was lost");
+        }
         return rejected.Count == 0 ? SinkBatchResult.Success : new SinkBatchResult(rejected);
     }
 

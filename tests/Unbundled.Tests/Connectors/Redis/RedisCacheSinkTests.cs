@@ -125,6 +125,59 @@ public sealed class RedisCacheSinkTests(RedisServer redis) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Versions_and_offsets_past_2_to_the_53_are_compared_exactly_not_as_lua_doubles()
+    {
+        // A postgres source's offsets are its commit LSN << 16: past 128 GiB of WAL they no longer fit a double.
+        await using var sink = await SinkAsync(new RedisCacheOptions { Key = _pipeline + ":{key}" });
+        const long big = 1L << 53;
+        const long offset = 1L << 60;
+        await sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "a", big)], offset + 1), default);
+
+        await sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "a", big + 1, done: true)], offset + 3) { BasedOn = offset + 1 }, default);
+        await sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "a", big)], offset + 4) { BasedOn = offset + 3 }, default);
+
+        Assert.Equal(true, (bool?)(await sink.ReadAsync($"{_pipeline}:l:a", default))!["done"]);
+        Assert.Equal(offset + 4, await sink.LoadOffsetAsync(default));
+        var lost = await Assert.ThrowsAsync<SinkDataLostException>(() => sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "b", 1)], offset + 9) { BasedOn = offset + 6 }, default));
+        Assert.Equal(offset + 4, lost.HeldOffset);
+    }
+
+    [Fact]
+    public async Task A_hash_written_again_loses_the_fields_its_document_no_longer_has_and_one_written_after_a_delete_starts_empty()
+    {
+        await using var sink = await SinkAsync(new RedisCacheOptions { Key = _pipeline + ":{key}", Format = RedisValueFormat.Hash });
+        var key = $"{_pipeline}:l:a";
+        await sink.WriteAsync(new SinkBatch(_pipeline, [SinkDocument.Upsert("l:a", 1, 1, new JsonObject { ["title"] = "a", ["note"] = "x" })], 1), default);
+
+        await sink.WriteAsync(new SinkBatch(_pipeline, [SinkDocument.Upsert("l:a", 2, 2, new JsonObject { ["title"] = "b" })], 2), default);
+        Assert.Equal("title\nb", await RedisCliAsync(redis.Connection, "HGETALL", key));
+
+        await sink.WriteAsync(new SinkBatch(_pipeline, [SinkDocument.Delete("l:a", 3, 3)], 3), default);
+        await sink.WriteAsync(new SinkBatch(_pipeline, [SinkDocument.Upsert("l:a", 2, 2, new JsonObject { ["title"] = "replayed" })], 4), default);
+        Assert.Equal("0", await RedisCliAsync(redis.Connection, "EXISTS", key));
+        await sink.WriteAsync(new SinkBatch(_pipeline, [SinkDocument.Upsert("l:a", 4, 4, new JsonObject { ["done"] = true })], 5), default);
+        Assert.Equal("done\ntrue", await RedisCliAsync(redis.Connection, "HGETALL", key));
+    }
+
+    [Fact]
+    public async Task A_tombstone_left_by_an_older_store_does_not_forget_the_version_of_a_key_written_again_since()
+    {
+        // Stores written before deletes were marked kept a deleted key's version plain, beside its tombstone.
+        await using var sink = await SinkAsync(new RedisCacheOptions { Key = _pipeline + ":{key}", TombstoneRetention = TimeSpan.FromMilliseconds(50) });
+        var key = $"{_pipeline}:l:a";
+        await RedisCliAsync(redis.Connection, "HSET", $"unbundled:{_pipeline}:versions", key, "2");
+        await RedisCliAsync(redis.Connection, "ZADD", $"unbundled:{_pipeline}:tombstones", "1", key);
+
+        await sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "a", 5)], 5), default);
+        await Task.Delay(100);
+        await sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "b", 6)], 6), default);
+        await sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "a", 3, done: true)], 7), default);
+
+        Assert.Equal("0", await RedisCliAsync(redis.Connection, "ZCARD", $"unbundled:{_pipeline}:tombstones"));
+        Assert.Equal(false, (bool?)(await sink.ReadAsync($"{_pipeline}:l:a", default))!["done"]);
+    }
+
+    [Fact]
     public async Task A_document_whose_key_cannot_be_made_is_refused_with_the_reason_and_the_others_land()
     {
         await using var sink = await SinkAsync(new RedisCacheOptions { Key = _pipeline + ":{listId}:{id}" });
