@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using StackExchange.Redis;
@@ -7,10 +8,10 @@ using Unbundled.Sdk.Templates;
 namespace Unbundled.Connectors.Redis;
 
 /// <summary>
-/// A Redis read cache of derived documents. Each batch is one Lua script call that, for every
-/// document in order, skips it unless its version is above the one the view holds for that key
-/// (deletes leave their version behind as a tombstone), writes or deletes it, and finally moves the
-/// pipeline's offset forward — all atomically, so a crash can never separate writes from offset.
+/// A Redis read cache of derived documents. Lua script calls, each atomic, take a batch's documents in
+/// order: each is skipped unless its version is above the one the view holds for that key (deletes leave
+/// their version behind as a tombstone), else written or deleted; the batch's last call moves the
+/// pipeline's offset forward with its writes, so the offset never passes a write that did not land.
 /// Versions live in the hash <c>{prefix}unbundled:{pipeline}:versions</c>, the offset in <c>{prefix}unbundled:{pipeline}:offset</c>.
 /// </summary>
 public sealed class RedisCacheSink : IGenerationalSink
@@ -50,8 +51,9 @@ public sealed class RedisCacheSink : IGenerationalSink
         local a = 7
         for i = 5, #KEYS do
           local key = KEYS[i]
-          local version, op, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-          a = a + 3
+          local version, op = ARGV[a], ARGV[a + 1]
+          local n = op == 'j' and 1 or op == 'd' and 0 or tonumber(string.sub(op, 2))
+          a = a + 2
           local held = redis.call('HGET', versions, key)
           local deleted = held and string.byte(held) == 100
           if deleted then held = string.sub(held, 2) end
@@ -79,6 +81,9 @@ public sealed class RedisCacheSink : IGenerationalSink
         if above(fence, heldFence) then redis.call('SET', fenceKey, fence) end
         return 1
         """;
+
+    /// <summary>How many documents one script call writes.</summary>
+    private const int ChunkSize = 250;
 
     private readonly RedisCacheOptions _options;
     private readonly KeyTemplate _key;
@@ -134,40 +139,69 @@ public sealed class RedisCacheSink : IGenerationalSink
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// A batch goes as script calls of <see cref="ChunkSize"/> documents sent back to back, so that Redis runs one
+    /// while the next is encoded; only the last moves the offset. Each call is atomic and version-guarded, so a
+    /// crash between two only replays writes that are then skipped, as after any crash before the offset moved.
+    /// </remarks>
     public async Task<SinkBatchResult> WriteAsync(SinkBatch batch, CancellationToken cancellationToken)
     {
-        var keys = new List<RedisKey>(batch.Documents.Count + 4) { _versionsKey, _offsetKey, _tombstonesKey, _fenceKey };
-        var values = new List<RedisValue>(batch.Documents.Count * 4 + 5)
-        {
-            batch.Offset,
-            _options.Ttl is { } ttl ? (long)ttl.TotalMilliseconds : 0,
-            batch.BasedOn,
-            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-            (long)_options.TombstoneRetention.TotalMilliseconds,
-            batch.Fence,
-        };
         var rejected = new List<SinkRejection>();
-        foreach (var document in batch.Documents)
+        var answers = await Call(() =>
         {
-            var key = _key.Render(document, out var missing);
-            if (key is null)
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var calls = new List<Task<RedisResult>>();
+            var at = 0;
+            do
             {
-                rejected.Add(new SinkRejection(document, $"the key template '{_options.Key}' needs the field '{missing}', which the document does not have as a scalar"));
-                continue;
+                var end = Math.Min(batch.Documents.Count, at + ChunkSize);
+                calls.Add(SendAsync(batch, at, end, now, rejected));
+                at = end;
             }
-            keys.Add(_prefix + key);
-            values.Add(document.Version);
-            AddPayload(values, document);
-        }
-        var answer = await Call(() => Database.ScriptEvaluateAsync(WriteScript, [.. keys], [.. values])).ConfigureAwait(false);
-        if (answer.Resp2Type == ResultType.Array)
+            while (at < batch.Documents.Count);
+            return Task.WhenAll(calls);
+        }).ConfigureAwait(false);
+        foreach (var answer in answers)
         {
+            if (answer.Resp2Type != ResultType.Array) continue;
             var held = (long)answer[1];
             if ((string?)answer[0] == "fenced") throw new SinkFencedException(held, batch.Fence);
             // The script refuses to commit on top of an offset the store no longer holds (Redis restarted empty, keys evicted or flushed).
             throw new SinkDataLostException(held, $"Redis holds offset {held} for this view, below the {batch.BasedOn} the batch was based on: its data was lost");
         }
         return rejected.Count == 0 ? SinkBatchResult.Success : new SinkBatchResult(rejected);
+    }
+
+    /// <summary>Sends the script call of documents <paramref name="from"/> up to <paramref name="to"/>; the first sweeps expired tombstones, the last moves the offset.</summary>
+    private Task<RedisResult> SendAsync(SinkBatch batch, int from, int to, long now, List<SinkRejection> rejected)
+    {
+        var last = to == batch.Documents.Count;
+        var keys = new RedisKey[to - from + 4];
+        (keys[0], keys[1], keys[2], keys[3]) = (_versionsKey, _offsetKey, _tombstonesKey, _fenceKey);
+        var values = new List<RedisValue>((to - from) * 3 + 6)
+        {
+            last ? batch.Offset : -1,
+            _options.Ttl is { } ttl ? (long)ttl.TotalMilliseconds : 0,
+            batch.BasedOn,
+            now,
+            from == 0 ? (long)_options.TombstoneRetention.TotalMilliseconds : 0,
+            batch.Fence,
+        };
+        var count = 4;
+        for (var i = from; i < to; i++)
+        {
+            var document = batch.Documents[i];
+            var key = _key.Render(document, out var missing);
+            if (key is null)
+            {
+                rejected.Add(new SinkRejection(document, $"the key template '{_options.Key}' needs the field '{missing}', which the document does not have as a scalar"));
+                continue;
+            }
+            keys[count++] = _prefix + key;
+            values.Add(document.Version);
+            AddPayload(values, document);
+        }
+        return Database.ScriptEvaluateAsync(WriteScript, keys.AsSpan(0, count).ToArray(), [.. values]);
     }
 
     /// <inheritdoc />
@@ -220,18 +254,15 @@ public sealed class RedisCacheSink : IGenerationalSink
         if (document.IsDelete)
         {
             values.Add("d");
-            values.Add(0);
             return;
         }
         if (_options.Format == RedisValueFormat.Json)
         {
             values.Add("j");
-            values.Add(1);
             values.Add(document.Document!.ToJsonString());
             return;
         }
-        values.Add("h");
-        values.Add(document.Document!.Count * 2);
+        values.Add("h" + (document.Document!.Count * 2).ToString(CultureInfo.InvariantCulture));
         foreach (var (name, value) in document.Document)
         {
             values.Add(name);

@@ -143,6 +143,30 @@ public sealed class RedisCacheSinkTests(RedisServer redis) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_batch_of_several_script_calls_lands_whole_in_order_and_moves_the_offset_once()
+    {
+        await using var sink = await SinkAsync(new RedisCacheOptions { Key = _pipeline + ":{listId}:{id}" });
+        var documents = Enumerable.Range(0, 700).Select(i => Todo("l", $"t{i}", i + 1)).ToList();
+        // One key written in the first call, again in the second and deleted in the third; a refused document between.
+        documents[10] = Todo("l", "x", 11);
+        documents[300] = Todo("l", "x", 301, done: true);
+        documents[400] = SinkDocument.Upsert("keyless", 401, 401, new JsonObject { ["title"] = "no list" });
+        documents[550] = SinkDocument.Delete("l:x", 551, 551, new JsonObject { ["listId"] = "l", ["id"] = "x" });
+        documents[600] = Todo("l", "y", 601, done: true);
+
+        var result = await sink.WriteAsync(new SinkBatch(_pipeline, documents, 700) { BasedOn = 0 }, default);
+
+        Assert.Same(documents[400], Assert.Single(result.Rejected).Document);
+        Assert.Null(await sink.ReadAsync($"{_pipeline}:l:x", default));
+        Assert.Equal(true, (bool?)(await sink.ReadAsync($"{_pipeline}:l:y", default))!["done"]);
+        Assert.NotNull(await sink.ReadAsync($"{_pipeline}:l:t699", default));
+        Assert.Equal(700, await sink.LoadOffsetAsync(default));
+        // The whole batch again, as after a crash: every write is a duplicate, and the deleted key stays deleted.
+        await sink.WriteAsync(new SinkBatch(_pipeline, documents, 700) { BasedOn = 700 }, default);
+        Assert.Null(await sink.ReadAsync($"{_pipeline}:l:x", default));
+    }
+
+    [Fact]
     public async Task A_hash_written_again_loses_the_fields_its_document_no_longer_has_and_one_written_after_a_delete_starts_empty()
     {
         await using var sink = await SinkAsync(new RedisCacheOptions { Key = _pipeline + ":{key}", Format = RedisValueFormat.Hash });
