@@ -66,7 +66,7 @@ public sealed class KafkaSink : IPassThroughSink
     public async Task<SinkBatchResult> WriteAsync(SinkBatch batch, CancellationToken cancellationToken)
     {
         var producer = _producer ?? throw new InvalidOperationException("the sink is not connected");
-        var pending = new List<(SinkDocument Document, Task<DeliveryResult<byte[], byte[]?>> Delivery)>(batch.Documents.Count);
+        var deliveries = new BatchDeliveries();
         var changes = new HashSet<long>();
         foreach (var document in batch.Documents)
         {
@@ -80,45 +80,22 @@ public sealed class KafkaSink : IPassThroughSink
                 { "unbundled.version", Encoding.ASCII.GetBytes(document.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)) },
             };
             if (document.Change?.TraceParent is { } trace) headers.Add("traceparent", Encoding.ASCII.GetBytes(trace));
-            pending.Add((document, Produce(producer, topic, new Message<byte[], byte[]?> { Key = key, Value = _messages.Value(topic, document), Headers = headers })));
+            deliveries.Produce(producer, topic, new Message<byte[], byte[]?> { Key = key, Value = _messages.Value(topic, document), Headers = headers }, document);
             if (document.IsDelete && _options.Tombstones)
-                pending.Add((document, Produce(producer, topic, new Message<byte[], byte[]?> { Key = key, Value = null, Headers = headers })));
+                deliveries.Produce(producer, topic, new Message<byte[], byte[]?> { Key = key, Value = null, Headers = headers }, document);
         }
+        deliveries.Sent();
+        await deliveries.Done.WaitAsync(cancellationToken).ConfigureAwait(false);
         List<SinkRejection>? rejected = null;
         Error? outage = null;
-        foreach (var (document, delivery) in pending)
+        foreach (var (document, error) in deliveries.Failed)
         {
-            try { await delivery.WaitAsync(cancellationToken).ConfigureAwait(false); }
-            catch (ProduceException<byte[], byte[]?> error) when (IsPermanent(error.Error.Code))
-            {
-                (rejected ??= []).Add(new SinkRejection(document, $"Kafka refused the message for good: {error.Error.Reason}"));
-            }
-            catch (ProduceException<byte[], byte[]?> error)
-            {
-                outage ??= error.Error;
-            }
+            if (IsPermanent(error.Code)) (rejected ??= []).Add(new SinkRejection(document, $"Kafka refused the message for good: {error.Reason}"));
+            else outage ??= error;
         }
         // The whole batch is written again; what did land comes twice with the same version, which consumers drop.
         if (outage is not null) throw new SinkUnavailableException($"Kafka did not take the batch: {outage.Reason}");
         return rejected is null ? SinkBatchResult.Success : new SinkBatchResult(rejected);
-    }
-
-    private static Task<DeliveryResult<byte[], byte[]?>> Produce(IProducer<byte[], byte[]?> producer, string topic, Message<byte[], byte[]?> message)
-    {
-        var delivered = new TaskCompletionSource<DeliveryResult<byte[], byte[]?>>(TaskCreationOptions.RunContinuationsAsynchronously);
-        try
-        {
-            producer.Produce(topic, message, report =>
-            {
-                if (report.Error.IsError) delivered.TrySetException(new ProduceException<byte[], byte[]?>(report.Error, report));
-                else delivered.TrySetResult(report);
-            });
-        }
-        catch (ProduceException<byte[], byte[]?> error)
-        {
-            delivered.TrySetException(error);
-        }
-        return delivered.Task;
     }
 
     /// <summary>Refusals that sending again cannot change: the message itself is wrong for the topic.</summary>
