@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Unbundled.Sdk.Events;
 using Unbundled.Sdk.Sinks;
 
@@ -52,7 +53,7 @@ internal sealed class EnvelopeMessage(KafkaSinkOptions options, string pipeline)
         Write(writer, after);
         writer.WritePropertyName("source");
         if (change is null) WriteOwnSource(writer, document);
-        else JsonSerializer.Serialize(writer, change.Source, Json);
+        else JsonSerializer.Serialize(writer, change.Source, EnvelopeJson.Default.ChangeSource);
         writer.WriteString("op", op);
         writer.WriteNumber("ts_ms", change?.TsMs ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         writer.WriteEndObject();
@@ -104,7 +105,7 @@ internal sealed class EnvelopeMessage(KafkaSinkOptions options, string pipeline)
     /// <summary>The <c>source</c> as a tree, for the schema to be inferred from (before the message is started: it shares the writer).</summary>
     private JsonObject SourceNode(SinkDocument document)
     {
-        if (document.Change is { } change) return JsonSerializer.SerializeToNode(change.Source, Json)!.AsObject();
+        if (document.Change is { } change) return JsonSerializer.SerializeToNode(change.Source, EnvelopeJson.Default.ChangeSource)!.AsObject();
         var writer = Start();
         WriteOwnSource(writer, document);
         writer.Flush();
@@ -120,3 +121,7 @@ internal sealed class EnvelopeMessage(KafkaSinkOptions options, string pipeline)
         _ => "t",
     };
 }
+
+/// <summary>The <c>source</c> block's serializer, generated at build time: reflection's was a tenth of kafka-publish's CPU.</summary>
+[JsonSerializable(typeof(ChangeSource))]
+internal sealed partial class EnvelopeJson : JsonSerializerContext;
