@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -6,6 +7,7 @@ using Unbundled.Sdk.Events;
 namespace Unbundled.Connectors.Kafka.Source;
 
 /// <summary>What one Kafka message is to a pipeline: a change, nothing (a tombstone, a heartbeat), or unreadable with why.</summary>
+/// <remarks>The change's <c>source.position</c> is 0: the source numbers a change when it hands it out.</remarks>
 internal readonly record struct ReadMessage(ChangeEvent? Change, string? Problem)
 {
     public static readonly ReadMessage Nothing = new(null, null);
@@ -15,89 +17,93 @@ internal readonly record struct ReadMessage(ChangeEvent? Change, string? Problem
 /// Reads Kafka messages as Debezium writes them (ours are the same envelope): JSON with or without
 /// Kafka Connect's <c>{schema, payload}</c>, keys likewise; tombstones, heartbeats and transaction
 /// metadata carry no change and are passed over; <c>outbox</c> turns a change of an outbox table into
-/// the aggregate's event.
+/// the aggregate's event. A message is parsed once and read where it lies: only <c>before</c> and
+/// <c>after</c> become trees, lazily (building the whole envelope as a tree was most of kafka-consume's CPU).
 /// </summary>
 internal sealed class EnvelopeReader(KafkaSourceOptions options, string sourceName)
 {
-    /// <summary>Reads one message; <paramref name="position"/> becomes the change's position.</summary>
-    public ReadMessage Read(string topic, byte[]? key, byte[]? value, long position, DateTimeOffset timestamp)
+    /// <summary>Reads one message.</summary>
+    public ReadMessage Read(string topic, byte[]? key, byte[]? value, DateTimeOffset timestamp)
     {
         if (value is null || value.Length == 0) return ReadMessage.Nothing;
-        JsonNode? parsed;
-        try { parsed = JsonNode.Parse(value); }
+        JsonElement parsed;
+        try { parsed = Parse(value); }
         catch (JsonException error) { return new(null, $"the value is not JSON: {error.Message}"); }
-        if (Payload(parsed) is not JsonObject envelope) return parsed is null || Payload(parsed) is null ? ReadMessage.Nothing : new(null, "the value is not a JSON object");
-        if (envelope["op"] is null)
+        var envelope = Payload(parsed);
+        if (envelope.ValueKind != JsonValueKind.Object)
+            return envelope.ValueKind == JsonValueKind.Null ? ReadMessage.Nothing : new(null, "the value is not a JSON object");
+        if (Field(envelope, "op") is not { } op)
         {
             // Debezium's heartbeats ({ts_ms}) and transaction metadata ({status: BEGIN|END, id, …}) tell of no row.
-            if (topic.StartsWith("__debezium-heartbeat", StringComparison.Ordinal) || (string?)envelope["status"] is "BEGIN" or "END" || envelope.Count == 1 && envelope["ts_ms"] is not null)
+            if (topic.StartsWith("__debezium-heartbeat", StringComparison.Ordinal) || String(envelope, "status") is "BEGIN" or "END"
+                || (envelope.GetPropertyCount() == 1 && Field(envelope, "ts_ms") is not null))
                 return ReadMessage.Nothing;
             return new(null, "the value is no Debezium envelope: it has no 'op'");
         }
-        if ((string?)envelope["op"] is not ("c" or "u" or "d" or "r" or "t") ) return new(null, $"the envelope's op '{envelope["op"]?.ToJsonString()}' is none of c, u, d, r, t");
-        return options.Format == "outbox" ? Outbox(envelope, position, timestamp) : Change(envelope, KeyOf(key), position, timestamp);
+        if ((op.ValueKind == JsonValueKind.String ? op.GetString() : null) is not ("c" or "u" or "d" or "r" or "t"))
+            return new(null, $"the envelope's op '{Compact(op)}' is none of c, u, d, r, t");
+        return options.Format == "outbox" ? Outbox(envelope, timestamp) : Change(envelope, KeyOf(key), timestamp);
     }
 
-    private ReadMessage Change(JsonObject envelope, string key, long position, DateTimeOffset timestamp)
+    private ReadMessage Change(JsonElement envelope, string key, DateTimeOffset timestamp)
     {
         var (version, problem) = EnvelopeVersion.Of(envelope, options.Version);
         if (problem is not null) return new(null, problem);
-        var op = (string)envelope["op"]! switch { "c" => ChangeOp.Create, "u" => ChangeOp.Update, "d" => ChangeOp.Delete, "r" => ChangeOp.Read, _ => ChangeOp.Truncate };
-        var after = envelope["after"] as JsonObject;
-        if (op is ChangeOp.Create or ChangeOp.Update or ChangeOp.Read && after is null) return new(null, $"a '{envelope["op"]}' envelope without 'after'");
-        var source = envelope["source"] as JsonObject;
+        var code = String(envelope, "op");
+        var op = code switch { "c" => ChangeOp.Create, "u" => ChangeOp.Update, "d" => ChangeOp.Delete, "r" => ChangeOp.Read, _ => ChangeOp.Truncate };
+        var after = Object(envelope, "after");
+        if (op is ChangeOp.Create or ChangeOp.Update or ChangeOp.Read && after is null) return new(null, $"a '{code}' envelope without 'after'");
+        var source = Object(envelope, "source");
         var change = new ChangeEvent
         {
             Key = key,
             Op = op,
-            Before = (envelope["before"] as JsonObject)?.DeepClone(),
-            After = after?.DeepClone(),
-            // A walk of the tree, not a serialization of it per event: the same rule the engine fills by.
-            HasUnavailableValues = after is not null && ChangeEvent.HoldsUnavailable(after),
+            Before = Object(envelope, "before") is { } before ? JsonObject.Create(before) : null,
+            After = after is { } row ? JsonObject.Create(row) : null,
+            HasUnavailableValues = after is { } fields && ChangeEvent.HoldsUnavailable(fields),
             Source = new ChangeSource
             {
-                Connector = (string?)source?["connector"] ?? "kafka",
-                Name = (string?)source?["name"] ?? sourceName,
-                Db = (string?)source?["db"],
-                Schema = (string?)source?["schema"],
-                Table = (string?)source?["table"] ?? (string?)source?["collection"] ?? "",
-                Position = position,
+                Connector = String(source, "connector") ?? "kafka",
+                Name = String(source, "name") ?? sourceName,
+                Db = String(source, "db"),
+                Schema = String(source, "schema"),
+                Table = String(source, "table") ?? String(source, "collection") ?? "",
+                Position = 0,
                 Version = version,
-                TsMs = Long(source?["ts_ms"]) ?? timestamp.ToUnixTimeMilliseconds(),
-                TxId = Long(source?["txId"]),
-                Lsn = Long(source?["lsn"]),
-                Snapshot = source?["snapshot"] is JsonValue snapshot ? snapshot.GetValueKind() == JsonValueKind.String ? (string)snapshot! : snapshot.ToJsonString() : "false",
+                TsMs = Long(source, "ts_ms") ?? timestamp.ToUnixTimeMilliseconds(),
+                TxId = Long(source, "txId"),
+                Lsn = Long(source, "lsn"),
+                Snapshot = Field(source, "snapshot") is { } snapshot
+                    ? snapshot.ValueKind == JsonValueKind.String ? snapshot.GetString()! : snapshot.ValueKind is JsonValueKind.Object or JsonValueKind.Array ? "false" : snapshot.GetRawText()
+                    : "false",
             },
-            TsMs = Long(envelope["ts_ms"]) ?? timestamp.ToUnixTimeMilliseconds(),
+            TsMs = Long(envelope, "ts_ms") ?? timestamp.ToUnixTimeMilliseconds(),
         };
         if (op != ChangeOp.Truncate && key.Length == 0) return new(null, "the message has no key to address the row by");
         return new(change, null);
     }
 
     /// <summary>An outbox row's insert as the aggregate's event: table = aggregatetype, key = aggregateid, after = payload.</summary>
-    private ReadMessage Outbox(JsonObject envelope, long position, DateTimeOffset timestamp)
+    private ReadMessage Outbox(JsonElement envelope, DateTimeOffset timestamp)
     {
         // The row is deleted right after it is written; only the insert (or its snapshot read) carries the event.
-        if ((string?)envelope["op"] is not ("c" or "r")) return ReadMessage.Nothing;
-        if (envelope["after"] is not JsonObject row) return new(null, "an outbox change without 'after'");
-        if ((string?)row["aggregatetype"] is not { Length: > 0 } type || Text(row["aggregateid"]) is not { Length: > 0 } id)
+        if (String(envelope, "op") is not ("c" or "r")) return ReadMessage.Nothing;
+        if (Object(envelope, "after") is not { } row) return new(null, "an outbox change without 'after'");
+        if (String(row, "aggregatetype") is not { Length: > 0 } type || Text(Field(row, "aggregateid")) is not { Length: > 0 } id)
             return new(null, "the outbox row lacks 'aggregatetype' or 'aggregateid'");
-        JsonNode? payload = row["payload"];
-        if (payload is JsonValue text && text.TryGetValue<string>(out var json))
+        JsonObject? document;
+        if (Field(row, "payload") is { ValueKind: JsonValueKind.String } text)
         {
-            try { payload = JsonNode.Parse(json); }
+            try { document = JsonNode.Parse(text.GetString()!) as JsonObject; }
             catch (JsonException error) { return new(null, $"the outbox payload is not JSON: {error.Message}"); }
         }
-        if (payload is not JsonObject document) return new(null, "the outbox payload is not a JSON object");
-        var read = Change(envelope, id, position, timestamp);
+        else document = Object(row, "payload") is { } payload ? JsonObject.Create(payload) : null;
+        if (document is null) return new(null, "the outbox payload is not a JSON object");
+        var read = Change(envelope, id, timestamp);
         return read.Change is { } change
-            ? new(change with { Op = ChangeOp.Update, Before = null, After = document.DeepClone(), Source = change.Source with { Table = type } }, null)
+            ? new(change with { Op = ChangeOp.Update, Before = null, After = document, Source = change.Source with { Table = type } }, null)
             : read;
     }
-
-    /// <summary>A Kafka Connect <c>{schema, payload}</c> unwrapped; anything else as it is.</summary>
-    private static JsonNode? Payload(JsonNode? node) =>
-        node is JsonObject { Count: 2 } wrapped && wrapped.ContainsKey("schema") && wrapped.ContainsKey("payload") ? wrapped["payload"] : node;
 
     /// <summary>
     /// The row's key as the other sources give it: a one-field key struct's value as text, several fields as
@@ -106,27 +112,54 @@ internal sealed class EnvelopeReader(KafkaSourceOptions options, string sourceNa
     public static string KeyOf(byte[]? key)
     {
         if (key is null || key.Length == 0) return "";
-        JsonNode? parsed;
-        try { parsed = JsonNode.Parse(key); }
+        JsonElement parsed;
+        try { parsed = Parse(key); }
         catch (JsonException) { return Encoding.UTF8.GetString(key); }
-        return Payload(parsed) switch
+        var payload = Payload(parsed);
+        switch (payload.ValueKind)
         {
-            JsonObject { Count: 1 } single => Text(single.First().Value) ?? "",
-            JsonObject fields => new JsonArray(fields.Select(f => f.Value?.DeepClone()).ToArray()).ToJsonString(),
-            JsonValue value => Text(value) ?? "",
-            null => "",
-            var other => other.ToJsonString(),
-        };
+            case JsonValueKind.Object when payload.GetPropertyCount() == 1:
+                return Text(payload.EnumerateObject().First().Value) ?? "";
+            case JsonValueKind.Object:
+                var values = new ArrayBufferWriter<byte>();
+                using (var writer = new Utf8JsonWriter(values))
+                {
+                    writer.WriteStartArray();
+                    foreach (var field in payload.EnumerateObject()) field.Value.WriteTo(writer);
+                    writer.WriteEndArray();
+                }
+                return Encoding.UTF8.GetString(values.WrittenSpan);
+            default:
+                return Text(payload) ?? "";
+        }
     }
 
-    private static string? Text(JsonNode? node) => node switch
+    /// <summary>One JSON value, as a standalone element that outlives no pooled buffer (the trees over it are read later, elsewhere).</summary>
+    private static JsonElement Parse(byte[] utf8) => JsonElement.Parse(utf8);
+
+    /// <summary>A Kafka Connect <c>{schema, payload}</c> unwrapped; anything else as it is.</summary>
+    private static JsonElement Payload(JsonElement element) =>
+        element.ValueKind == JsonValueKind.Object && element.GetPropertyCount() == 2 && element.TryGetProperty("schema", out _) && element.TryGetProperty("payload", out var payload)
+            ? payload : element;
+
+    /// <summary>The field <paramref name="name"/> of an object, unless it is absent or null.</summary>
+    private static JsonElement? Field(JsonElement? parent, string name) =>
+        parent is { ValueKind: JsonValueKind.Object } parentObject && parentObject.TryGetProperty(name, out var value) && value.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined) ? value : null;
+
+    private static JsonElement? Object(JsonElement? parent, string name) => Field(parent, name) is { ValueKind: JsonValueKind.Object } value ? value : null;
+
+    private static string? String(JsonElement? parent, string name) => Field(parent, name) is { ValueKind: JsonValueKind.String } value ? value.GetString() : null;
+
+    private static long? Long(JsonElement? parent, string name) => Field(parent, name) is { ValueKind: JsonValueKind.Number } value && value.TryGetInt64(out var number) ? number : null;
+
+    /// <summary>A scalar as text: a string's value, anything else as compact JSON.</summary>
+    private static string? Text(JsonElement? value) => value switch
     {
-        JsonValue value when value.TryGetValue<string>(out var text) => text,
-        JsonValue value => value.ToJsonString(),
-        null => null,
-        var other => other.ToJsonString(),
+        null or { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } => null,
+        { ValueKind: JsonValueKind.String } text => text.GetString(),
+        { } other => Compact(other),
     };
 
-    private static long? Long(JsonNode? node) => node is JsonValue value && value.GetValueKind() == JsonValueKind.Number && value.TryGetValue<long>(out var number) ? number
-        : node is JsonValue element && element.TryGetValue<JsonElement>(out var e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt64(out var n) ? n : null;
+    private static string Compact(JsonElement value) =>
+        value.ValueKind is JsonValueKind.Object or JsonValueKind.Array ? JsonNode.Parse(value.GetRawText())!.ToJsonString() : value.GetRawText();
 }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
+using System.Text.Json;
 
 namespace Unbundled.Connectors.Kafka.Source;
 
@@ -12,21 +12,21 @@ namespace Unbundled.Connectors.Kafka.Source;
 internal static class EnvelopeVersion
 {
     /// <summary>The version of <paramref name="envelope"/>, or why there is none.</summary>
-    public static (long Version, string? Problem) Of(JsonObject envelope, string? path)
+    public static (long Version, string? Problem) Of(JsonElement envelope, string? path)
     {
         if (path is not null)
         {
-            JsonNode? node = envelope;
-            foreach (var part in path.Split('.')) node = (node as JsonObject)?[part];
+            JsonElement? node = envelope;
+            foreach (var part in path.Split('.')) node = Field(node, part);
             return Number(node) is { } version ? (version, null) : (0, $"the envelope has no number at '{path}' (the source's 'version' option) to version the change by");
         }
-        var source = envelope["source"] as JsonObject;
-        if (Number(source?["version"]) is { } ours) return (ours, null);
-        switch ((string?)source?["connector"])
+        var source = Field(envelope, "source");
+        if (Number(Field(source, "version")) is { } ours) return (ours, null);
+        switch (Field(source, "connector") is { ValueKind: JsonValueKind.String } connector ? connector.GetString() : null)
         {
-            case "postgresql" when Number(source!["lsn"]) is { } lsn:
+            case "postgresql" when Number(Field(source, "lsn")) is { } lsn:
                 return (lsn, null);
-            case "mysql" or "mariadb" when Binlog(source!) is { } position:
+            case "mysql" or "mariadb" when Binlog(source!.Value) is { } position:
                 return (position, null);
         }
         return (0, "the envelope carries no version Unbundled knows (source.version, PostgreSQL's source.lsn, MySQL's source.file and pos): set the source's 'version' option to a path of one");
@@ -36,20 +36,24 @@ internal static class EnvelopeVersion
     /// MySQL's position as one growing number: binlog file number (20 bits), position in it (32 bits) and
     /// row within the event (11 bits), so that rows of one multi-row event stay ordered.
     /// </summary>
-    private static long? Binlog(JsonObject source)
+    private static long? Binlog(JsonElement source)
     {
-        if ((string?)source["file"] is not { } file || Number(source["pos"]) is not { } position) return null;
+        if (Field(source, "file") is not { ValueKind: JsonValueKind.String } name || Number(Field(source, "pos")) is not { } position) return null;
+        var file = name.GetString()!;
         var dot = file.LastIndexOf('.');
         if (!long.TryParse(file.AsSpan(dot + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var index) || index >= 1 << 20 || position is < 0 or > uint.MaxValue) return null;
-        var row = Math.Clamp(Number(source["row"]) ?? 0, 0, 2047);
+        var row = Math.Clamp(Number(Field(source, "row")) ?? 0, 0, 2047);
         return (index << 43) | (position << 11) | row;
     }
 
+    private static JsonElement? Field(JsonElement? parent, string name) =>
+        parent is { ValueKind: JsonValueKind.Object } parentObject && parentObject.TryGetProperty(name, out var value) ? value : null;
+
     // Debezium's own source.version is its release ("2.7.0.Final"), a string no number parses from.
-    private static long? Number(JsonNode? node) => node switch
+    private static long? Number(JsonElement? node) => node switch
     {
-        JsonValue value when value.GetValueKind() == System.Text.Json.JsonValueKind.Number => value.TryGetValue<long>(out var number) ? number : null,
-        JsonValue value when value.TryGetValue<string>(out var text) && long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) => number,
+        { ValueKind: JsonValueKind.Number } value => value.TryGetInt64(out var number) ? number : null,
+        { ValueKind: JsonValueKind.String } value when long.TryParse(value.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) => number,
         _ => null,
     };
 }

@@ -10,6 +10,7 @@ namespace Unbundled.Connectors.Kafka.Source;
 /// which partitions are this member's. Each assignment of a partition is an epoch: a message fetched
 /// under an earlier one is stale (the partition moved away meanwhile) and is dropped when read.
 /// Offsets are stored only as acknowledged and committed by librdkafka (every second, on rebalance, on close).
+/// Messages are read (parsed) on that thread too, so that parsing runs beside the pipeline's own work.
 /// </summary>
 internal sealed class GroupConsumer : IAsyncDisposable
 {
@@ -20,6 +21,7 @@ internal sealed class GroupConsumer : IAsyncDisposable
 
     private readonly IConsumer<byte[], byte[]> _consumer;
     private readonly ILogger _logger;
+    private readonly Func<ConsumeResult<byte[], byte[]>, ReadMessage> _read;
     private readonly Channel<Fetched> _fetched = Channel.CreateUnbounded<Fetched>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Dictionary<TopicPartition, int> _epochs = [];
     private readonly TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -30,13 +32,13 @@ internal sealed class GroupConsumer : IAsyncDisposable
     private bool _paused;
     private Task? _pump;
 
-    /// <summary>A message and the epoch of its partition's assignment when it was fetched.</summary>
-    public readonly record struct Fetched(ConsumeResult<byte[], byte[]> Message, int Epoch);
+    /// <summary>A message, what it read as, and the epoch of its partition's assignment when it was fetched.</summary>
+    public readonly record struct Fetched(ConsumeResult<byte[], byte[]> Message, ReadMessage Read, int Epoch);
 
-    /// <summary>Creates a member of <paramref name="group"/>.</summary>
-    public GroupConsumer(KafkaSourceOptions options, string group, string clientId, ILogger logger)
+    /// <summary>Creates a member of <paramref name="group"/> whose messages <paramref name="read"/> turns into changes.</summary>
+    public GroupConsumer(KafkaSourceOptions options, string group, string clientId, Func<ConsumeResult<byte[], byte[]>, ReadMessage> read, ILogger logger)
     {
-        _logger = logger;
+        (_logger, _read) = (logger, read);
         var config = new ConsumerConfig(options.ClientConfig([
             new("group.id", group),
             new("client.id", clientId),
@@ -131,10 +133,11 @@ internal sealed class GroupConsumer : IAsyncDisposable
                 Backpressure(token);
                 var message = _consumer.Consume(TimeSpan.FromMilliseconds(100));
                 if (message?.Message is null) continue;
+                var read = Read(message);
                 int epoch;
                 lock (_gate) epoch = _epochs.TryGetValue(message.TopicPartition, out var current) ? current : -1;
                 Interlocked.Increment(ref _buffered);
-                _fetched.Writer.TryWrite(new Fetched(message, epoch));
+                _fetched.Writer.TryWrite(new Fetched(message, read, epoch));
             }
             catch (ConsumeException error)
             {
@@ -148,6 +151,16 @@ internal sealed class GroupConsumer : IAsyncDisposable
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>Reads <paramref name="message"/>; a reader's failure makes it unreadable, a dead letter, rather than end the pump.</summary>
+    private ReadMessage Read(ConsumeResult<byte[], byte[]> message)
+    {
+        try { return _read(message); }
+        catch (Exception error) when (error is not OutOfMemoryException)
+        {
+            return new ReadMessage(null, $"reading the message failed: {error.Message}");
         }
     }
 

@@ -61,7 +61,8 @@ public sealed class KafkaSource : ISourceConnector, IGenerationalSource, IDescri
     {
         // A lookup beside the pipeline must not join its group: it would take partitions from the members.
         if (_context.Lookup || _group is not null) return;
-        var group = new GroupConsumer(_options, Group, $"unbundled-{_context.Pipeline}-{Environment.MachineName}-{Environment.ProcessId}", _logger);
+        var group = new GroupConsumer(_options, Group, $"unbundled-{_context.Pipeline}-{Environment.MachineName}-{Environment.ProcessId}",
+            message => _reader.Read(message.Topic, message.Message.Key, message.Message.Value, TimestampOf(message.Message)), _logger);
         group.PartitionsAssigned += Assigned;
         group.PartitionsRevoked += Revoked;
         try { await group.StartAsync(_options.Topics, _options.TopicPattern, TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false); }
@@ -108,19 +109,19 @@ public sealed class KafkaSource : ISourceConnector, IGenerationalSource, IDescri
                 progress.Next = next;
                 offset = _issued = Math.Max(_issued + 1, _sum);
             }
-            var timestamp = message.Message.Timestamp.UnixTimestampMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(message.Message.Timestamp.UnixTimestampMs) : DateTimeOffset.UtcNow;
-            var read = _reader.Read(message.Topic, message.Message.Key, message.Message.Value, offset, timestamp);
+            var read = fetched.Read;
             SourceRecord? record = null;
             // A producer's trace (W3C traceparent, as our kafka sink and OpenTelemetry's Kafka instrumentation write it)
             // continues through the derivations of the change.
-            if (read.Change is { } change) record = SourceRecord.Of(TraceParentOf(message.Message.Headers) is { } trace ? change with { TraceParent = trace } : change);
+            if (read.Change is { } change)
+                record = SourceRecord.Of(change with { Source = change.Source with { Position = offset }, TraceParent = TraceParentOf(message.Message.Headers) ?? change.TraceParent });
             else if (read.Problem is { } problem)
             {
                 record = SourceRecord.Unreadable(offset, EnvelopeReader.KeyOf(message.Message.Key), RawOf(message), problem);
                 _deadLetters?.Send(message, problem);
             }
             if (record is not null) records.Add(record);
-            committedAt = timestamp;
+            committedAt = TimestampOf(message.Message);
             lock (_gate) _handed.Add(new Handed(offset, message.TopicPartition, fetched.Epoch, message.Offset.Value + 1, record));
         }
         long reached;
@@ -250,6 +251,10 @@ public sealed class KafkaSource : ISourceConnector, IGenerationalSource, IDescri
     }
 
     /// <summary>The record's <c>traceparent</c> header, when it has a well-formed one.</summary>
+    /// <summary>When the message was produced, by its timestamp; now when it carries none.</summary>
+    private static DateTimeOffset TimestampOf(Message<byte[], byte[]> message) =>
+        message.Timestamp.UnixTimestampMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(message.Timestamp.UnixTimestampMs) : DateTimeOffset.UtcNow;
+
     private static string? TraceParentOf(Headers? headers)
     {
         if (headers is null || !headers.TryGetLastBytes("traceparent", out var bytes) || bytes.Length is 0 or > 128) return null;

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
@@ -76,6 +77,23 @@ public sealed record ChangeEvent
     /// <summary>True when a field of <paramref name="document"/>, at any depth of nested objects, is the placeholder.</summary>
     public static bool HoldsUnavailable(JsonObject document) =>
         document.Any(field => IsUnavailable(field.Value) || (field.Value is JsonObject nested && HoldsUnavailable(nested)));
+
+    /// <summary>The same rule over parsed JSON, for readers that have not built a tree (an object's fields are only walked).</summary>
+    public static bool HoldsUnavailable(JsonElement document)
+    {
+        foreach (var field in document.EnumerateObject())
+        {
+            if (IsUnavailable(field.Value) || (field.Value.ValueKind == JsonValueKind.Object && HoldsUnavailable(field.Value))) return true;
+        }
+        return false;
+    }
+
+    private static bool IsUnavailable(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => value.ValueEquals(UnavailableValue) || value.ValueEquals(UnavailableBytes),
+        JsonValueKind.Array => value.GetArrayLength() == 1 && IsUnavailable(value[0]),
+        _ => false,
+    };
 
     /// <summary>
     /// True when <see cref="After"/> holds <see cref="UnavailableValue"/> somewhere: the engine fills each
