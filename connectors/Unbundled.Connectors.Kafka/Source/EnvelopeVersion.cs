@@ -11,8 +11,8 @@ namespace Unbundled.Connectors.Kafka.Source;
 /// </summary>
 internal static class EnvelopeVersion
 {
-    /// <summary>The version of <paramref name="envelope"/>, or why there is none.</summary>
-    public static (long Version, string? Problem) Of(JsonElement envelope, string? path)
+    /// <summary>The version of <paramref name="envelope"/>, whose <c>source</c> block reads as <paramref name="source"/>, or why there is none.</summary>
+    public static (long Version, string? Problem) Of(JsonElement envelope, string? path, SourceFields source)
     {
         if (path is not null)
         {
@@ -20,13 +20,12 @@ internal static class EnvelopeVersion
             foreach (var part in path.Split('.')) node = Field(node, part);
             return Number(node) is { } version ? (version, null) : (0, $"the envelope has no number at '{path}' (the source's 'version' option) to version the change by");
         }
-        var source = Field(envelope, "source");
-        if (Number(Field(source, "version")) is { } ours) return (ours, null);
-        switch (Field(source, "connector") is { ValueKind: JsonValueKind.String } connector ? connector.GetString() : null)
+        if (Number(source.Version) is { } ours) return (ours, null);
+        switch (source.Connector)
         {
-            case "postgresql" when Number(Field(source, "lsn")) is { } lsn:
+            case "postgresql" when Number(source.LsnValue) is { } lsn:
                 return (lsn, null);
-            case "mysql" or "mariadb" when Binlog(source!.Value) is { } position:
+            case "mysql" or "mariadb" when Binlog(source) is { } position:
                 return (position, null);
         }
         return (0, "the envelope carries no version Unbundled knows (source.version, PostgreSQL's source.lsn, MySQL's source.file and pos): set the source's 'version' option to a path of one");
@@ -36,13 +35,12 @@ internal static class EnvelopeVersion
     /// MySQL's position as one growing number: binlog file number (20 bits), position in it (32 bits) and
     /// row within the event (11 bits), so that rows of one multi-row event stay ordered.
     /// </summary>
-    private static long? Binlog(JsonElement source)
+    private static long? Binlog(SourceFields source)
     {
-        if (Field(source, "file") is not { ValueKind: JsonValueKind.String } name || Number(Field(source, "pos")) is not { } position) return null;
-        var file = name.GetString()!;
+        if (source.File is not { } file || Number(source.Pos) is not { } position) return null;
         var dot = file.LastIndexOf('.');
         if (!long.TryParse(file.AsSpan(dot + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var index) || index >= 1 << 20 || position is < 0 or > uint.MaxValue) return null;
-        var row = Math.Clamp(Number(Field(source, "row")) ?? 0, 0, 2047);
+        var row = Math.Clamp(Number(source.Row) ?? 0, 0, 2047);
         return (index << 43) | (position << 11) | row;
     }
 

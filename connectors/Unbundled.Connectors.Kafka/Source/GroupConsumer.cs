@@ -14,7 +14,7 @@ namespace Unbundled.Connectors.Kafka.Source;
 /// </summary>
 internal sealed class GroupConsumer : IAsyncDisposable
 {
-    private const int FullAt = 20_000, ResumeAt = 5_000;
+    private const int FullAt = 4_000, ResumeAt = 1_000;
 
     /// <summary>How long a full buffer may wait for the reader before the partitions are paused.</summary>
     private static readonly TimeSpan PatienceBeforePause = TimeSpan.FromSeconds(1);

@@ -66,6 +66,9 @@ public sealed record ChangeEvent
     // Binary columns carry the placeholder's bytes, base64-encoded as Debezium encodes bytes by default.
     private static readonly string UnavailableBytes = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(UnavailableValue));
 
+    // Compared as UTF-8: a string would be transcoded at every comparison.
+    private static readonly byte[] UnavailableUtf8 = System.Text.Encoding.UTF8.GetBytes(UnavailableValue), UnavailableBytesUtf8 = System.Text.Encoding.UTF8.GetBytes(UnavailableBytes);
+
     /// <summary>True when <paramref name="value"/> is Debezium's placeholder: as text, as base64 bytes, or as an array's one element.</summary>
     public static bool IsUnavailable(JsonNode? value) => value switch
     {
@@ -90,7 +93,7 @@ public sealed record ChangeEvent
 
     private static bool IsUnavailable(JsonElement value) => value.ValueKind switch
     {
-        JsonValueKind.String => value.ValueEquals(UnavailableValue) || value.ValueEquals(UnavailableBytes),
+        JsonValueKind.String => value.ValueEquals(UnavailableUtf8) || value.ValueEquals(UnavailableBytesUtf8),
         JsonValueKind.Array => value.GetArrayLength() == 1 && IsUnavailable(value[0]),
         _ => false,
     };
