@@ -48,20 +48,25 @@ public sealed class RedisCacheSink : IGenerationalSink
             redis.call('ZREM', tombstones, key)
           end
         end
+        -- The versions are read and written once per call (HMGET, HSET), not per key: a call per key is most of Redis's work.
+        local helds = #KEYS > 4 and redis.call('HMGET', versions, unpack(KEYS, 5, #KEYS)) or {}
+        local seen, written = {}, {}
         local a = 7
         for i = 5, #KEYS do
           local key = KEYS[i]
           local version, op = ARGV[a], ARGV[a + 1]
           local n = op == 'j' and 1 or op == 'd' and 0 or tonumber(string.sub(op, 2))
           a = a + 2
-          local held = redis.call('HGET', versions, key)
+          -- A key met earlier in the call is guarded by what that write left.
+          local held = seen[key]
+          if held == nil then held = helds[i - 4] end
           local deleted = held and string.byte(held) == 100
           if deleted then held = string.sub(held, 2) end
           if not held or above(version, held) then
             if op == 'd' then
               if not deleted then redis.call('DEL', key) end
               redis.call('ZADD', tombstones, now, key)
-              redis.call('HSET', versions, key, 'd' .. version)
+              version = 'd' .. version
             else
               if op == 'j' then
                 if ttl ~= '0' then redis.call('SET', key, ARGV[a], 'PX', ttl) else redis.call('SET', key, ARGV[a]) end
@@ -72,11 +77,14 @@ public sealed class RedisCacheSink : IGenerationalSink
                 if ttl ~= '0' then redis.call('PEXPIRE', key, ttl) end
               end
               if deleted then redis.call('ZREM', tombstones, key) end
-              redis.call('HSET', versions, key, version)
             end
+            seen[key] = version
+            written[#written + 1] = key
+            written[#written + 1] = version
           end
           a = a + n
         end
+        if #written > 0 then redis.call('HSET', versions, unpack(written)) end
         if above(ARGV[1], current) then redis.call('SET', offsetKey, ARGV[1]) end
         if above(fence, heldFence) then redis.call('SET', fenceKey, fence) end
         return 1

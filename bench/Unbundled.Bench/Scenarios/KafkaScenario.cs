@@ -115,7 +115,7 @@ internal static class KafkaScenario
         while (progress.Offset < events)
         {
             if (progress.State == PipelineState.Faulted) throw new InvalidOperationException($"the pipeline faulted: {progress.LastError}");
-            peak = Math.Max(peak, Process.GetCurrentProcess().WorkingSet64);
+            peak = Math.Max(peak, Environment.WorkingSet);
             await Task.Delay(20);
         }
         var rate = (events - from) / clock.Elapsed.TotalSeconds;
