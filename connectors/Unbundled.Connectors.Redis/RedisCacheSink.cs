@@ -48,9 +48,17 @@ public sealed class RedisCacheSink : IGenerationalSink
             redis.call('ZREM', tombstones, key)
           end
         end
-        -- The versions are read and written once per call (HMGET, HSET), not per key: a call per key is most of Redis's work.
+        -- The versions are read and written once per call (HMGET, HSET), and plain JSON writes go as one MSET: a
+        -- redis.call per key was most of Redis's work. Pending MSET values are flushed before any other write, so
+        -- that writes to one key still land in order.
         local helds = #KEYS > 4 and redis.call('HMGET', versions, unpack(KEYS, 5, #KEYS)) or {}
-        local seen, written = {}, {}
+        local seen, written, sets = {}, {}, {}
+        local function flush()
+          if #sets > 0 then
+            redis.call('MSET', unpack(sets))
+            sets = {}
+          end
+        end
         local a = 7
         for i = 5, #KEYS do
           local key = KEYS[i]
@@ -64,13 +72,19 @@ public sealed class RedisCacheSink : IGenerationalSink
           if deleted then held = string.sub(held, 2) end
           if not held or above(version, held) then
             if op == 'd' then
+              flush()
               if not deleted then redis.call('DEL', key) end
               redis.call('ZADD', tombstones, now, key)
               version = 'd' .. version
             else
-              if op == 'j' then
-                if ttl ~= '0' then redis.call('SET', key, ARGV[a], 'PX', ttl) else redis.call('SET', key, ARGV[a]) end
+              if op == 'j' and ttl == '0' then
+                sets[#sets + 1] = key
+                sets[#sets + 1] = ARGV[a]
+              elseif op == 'j' then
+                flush()
+                redis.call('SET', key, ARGV[a], 'PX', ttl)
               else
+                flush()
                 -- A key never written, or deleted, has no fields left to clear.
                 if held and not deleted then redis.call('DEL', key) end
                 if n > 0 then redis.call('HSET', key, unpack(ARGV, a, a + n - 1)) end
@@ -84,6 +98,7 @@ public sealed class RedisCacheSink : IGenerationalSink
           end
           a = a + n
         end
+        flush()
         if #written > 0 then redis.call('HSET', versions, unpack(written)) end
         if above(ARGV[1], current) then redis.call('SET', offsetKey, ARGV[1]) end
         if above(fence, heldFence) then redis.call('SET', fenceKey, fence) end
