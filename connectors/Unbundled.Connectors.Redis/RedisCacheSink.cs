@@ -20,91 +20,6 @@ public sealed class RedisCacheSink : IGenerationalSink
     /// <remarks>With a TTL, every write refreshes an entry's life: a document left unwritten because it did not change would expire while its model is in use.</remarks>
     public bool WantsEveryDocument => _options.Ttl is not null;
 
-    // Lua 5.1 (Redis) has unpack, Lua 5.4 (Garnet) table.unpack. Offsets and versions stay decimal strings and are
-    // compared by `above`: Lua's numbers are doubles, exact only to 2^53, which a postgres source's offsets (commit
-    // LSN << 16) pass after 128 GiB of WAL; strings also spare Redis a strtod and a printf per key.
-    // A deleted key's version is kept as 'd' .. version, so that only a write over a delete touches the tombstones.
-    private const string WriteScript = """
-        local unpack = table.unpack or unpack
-        local versions, offsetKey, tombstones, fenceKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-        local function above(a, b)
-          local na, nb = string.byte(a) == 45, string.byte(b) == 45
-          if na ~= nb then return nb end
-          if na then a, b = string.sub(b, 2), string.sub(a, 2) end
-          return #a > #b or (#a == #b and a > b)
-        end
-        local ttl = ARGV[2]
-        local fence, heldFence = ARGV[6], redis.call('GET', fenceKey) or '0'
-        if above(heldFence, fence) then return {'fenced', heldFence} end
-        local current = redis.call('GET', offsetKey) or '0'
-        if above(ARGV[3], current) then return {'lost', current} end
-        local now, retention = ARGV[4], tonumber(ARGV[5])
-        if retention > 0 then
-          local expired = redis.call('ZRANGEBYSCORE', tombstones, 0, tonumber(now) - retention, 'LIMIT', 0, 1000)
-          for _, key in ipairs(expired) do
-            local held = redis.call('HGET', versions, key)
-            -- A key written again since its delete keeps its guard (stores from before the 'd' mark left plain versions).
-            if held and (string.byte(held) == 100 or redis.call('EXISTS', key) == 0) then redis.call('HDEL', versions, key) end
-            redis.call('ZREM', tombstones, key)
-          end
-        end
-        -- The versions are read and written once per call (HMGET, HSET), and plain JSON writes go as one MSET: a
-        -- redis.call per key was most of Redis's work. Pending MSET values are flushed before any other write, so
-        -- that writes to one key still land in order.
-        local helds = #KEYS > 4 and redis.call('HMGET', versions, unpack(KEYS, 5, #KEYS)) or {}
-        local seen, written, sets = {}, {}, {}
-        local function flush()
-          if #sets > 0 then
-            redis.call('MSET', unpack(sets))
-            sets = {}
-          end
-        end
-        local a = 7
-        for i = 5, #KEYS do
-          local key = KEYS[i]
-          local version, op = ARGV[a], ARGV[a + 1]
-          local n = op == 'j' and 1 or op == 'd' and 0 or tonumber(string.sub(op, 2))
-          a = a + 2
-          -- A key met earlier in the call is guarded by what that write left.
-          local held = seen[key]
-          if held == nil then held = helds[i - 4] end
-          local deleted = held and string.byte(held) == 100
-          if deleted then held = string.sub(held, 2) end
-          if not held or above(version, held) then
-            if op == 'd' then
-              flush()
-              if not deleted then redis.call('DEL', key) end
-              redis.call('ZADD', tombstones, now, key)
-              version = 'd' .. version
-            else
-              if op == 'j' and ttl == '0' then
-                sets[#sets + 1] = key
-                sets[#sets + 1] = ARGV[a]
-              elseif op == 'j' then
-                flush()
-                redis.call('SET', key, ARGV[a], 'PX', ttl)
-              else
-                flush()
-                -- A key never written, or deleted, has no fields left to clear.
-                if held and not deleted then redis.call('DEL', key) end
-                if n > 0 then redis.call('HSET', key, unpack(ARGV, a, a + n - 1)) end
-                if ttl ~= '0' then redis.call('PEXPIRE', key, ttl) end
-              end
-              if deleted then redis.call('ZREM', tombstones, key) end
-            end
-            seen[key] = version
-            written[#written + 1] = key
-            written[#written + 1] = version
-          end
-          a = a + n
-        end
-        flush()
-        if #written > 0 then redis.call('HSET', versions, unpack(written)) end
-        if above(ARGV[1], current) then redis.call('SET', offsetKey, ARGV[1]) end
-        if above(fence, heldFence) then redis.call('SET', fenceKey, fence) end
-        return 1
-        """;
-
     /// <summary>How many documents one script call writes.</summary>
     private const int ChunkSize = 250;
 
@@ -115,6 +30,7 @@ public sealed class RedisCacheSink : IGenerationalSink
     private readonly RedisKey _tombstonesKey;
     private readonly RedisKey _offsetKey;
     private readonly RedisKey _fenceKey;
+    private readonly RedisKey _progressKey;
     private readonly RedisKey _generationKey;
     private readonly string _prefix;
     private readonly int _generation;
@@ -137,6 +53,7 @@ public sealed class RedisCacheSink : IGenerationalSink
         _offsetKey = $"{_prefix}unbundled:{pipeline}:offset";
         _tombstonesKey = $"{_prefix}unbundled:{pipeline}:tombstones";
         _fenceKey = $"{_prefix}unbundled:{pipeline}:fence";
+        _progressKey = $"{_prefix}unbundled:{pipeline}:progress";
         _generationKey = $"{options.Prefix}unbundled:{pipeline}:generation";
     }
 
@@ -164,8 +81,9 @@ public sealed class RedisCacheSink : IGenerationalSink
     /// <inheritdoc />
     /// <remarks>
     /// A batch goes as script calls of <see cref="ChunkSize"/> documents sent back to back, so that Redis runs one
-    /// while the next is encoded; only the last moves the offset. Each call is atomic and version-guarded, so a
-    /// crash between two only replays writes that are then skipped, as after any crash before the offset moved.
+    /// while the next is encoded; only the last moves the offset. Each call is atomic and version-guarded, and
+    /// writes nothing unless the one before it landed (a progress token), so the offset never passes a missing
+    /// write; a crash between two calls only replays writes that are then skipped.
     /// </remarks>
     public async Task<SinkBatchResult> WriteAsync(SinkBatch batch, CancellationToken cancellationToken)
     {
@@ -173,12 +91,13 @@ public sealed class RedisCacheSink : IGenerationalSink
         var answers = await Call(() =>
         {
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var attempt = Guid.NewGuid().ToString("N");
             var calls = new List<Task<RedisResult>>();
             var at = 0;
             do
             {
                 var end = Math.Min(batch.Documents.Count, at + ChunkSize);
-                calls.Add(SendAsync(batch, at, end, now, rejected));
+                calls.Add(SendAsync(batch, at, end, now, (end < batch.Documents.Count ? $"{attempt}:{calls.Count}" : "", calls.Count > 0 ? $"{attempt}:{calls.Count - 1}" : ""), rejected));
                 at = end;
             }
             while (at < batch.Documents.Count);
@@ -188,20 +107,28 @@ public sealed class RedisCacheSink : IGenerationalSink
         {
             if (answer.Resp2Type != ResultType.Array) continue;
             var held = (long)answer[1];
-            if ((string?)answer[0] == "fenced") throw new SinkFencedException(held, batch.Fence);
-            // The script refuses to commit on top of an offset the store no longer holds (Redis restarted empty, keys evicted or flushed).
-            throw new SinkDataLostException(held, $"Redis holds offset {held} for this view, below the {batch.BasedOn} the batch was based on: its data was lost");
+            switch ((string?)answer[0])
+            {
+                case "fenced": throw new SinkFencedException(held, batch.Fence);
+                // The script refuses to commit on top of an offset the store no longer holds (Redis restarted empty, keys evicted or flushed).
+                case "lost": throw new SinkDataLostException(held, $"Redis holds offset {held} for this view, below the {batch.BasedOn} the batch was based on: its data was lost");
+                // A call before it failed (its own error is thrown by WhenAll first); kept for a call that vanished unanswered.
+                default: throw new SinkUnavailableException("a part of the batch did not reach Redis; the batch is written again");
+            }
         }
         return rejected.Count == 0 ? SinkBatchResult.Success : new SinkBatchResult(rejected);
     }
 
-    /// <summary>Sends the script call of documents <paramref name="from"/> up to <paramref name="to"/>; the first sweeps expired tombstones, the last moves the offset.</summary>
-    private Task<RedisResult> SendAsync(SinkBatch batch, int from, int to, long now, List<SinkRejection> rejected)
+    /// <summary>
+    /// Sends the script call of documents <paramref name="from"/> up to <paramref name="to"/>, with its progress token and
+    /// the previous call's (<paramref name="progress"/>); the first sweeps expired tombstones, the last moves the offset.
+    /// </summary>
+    private Task<RedisResult> SendAsync(SinkBatch batch, int from, int to, long now, (string Own, string Previous) progress, List<SinkRejection> rejected)
     {
         var last = to == batch.Documents.Count;
-        var keys = new RedisKey[to - from + 4];
-        (keys[0], keys[1], keys[2], keys[3]) = (_versionsKey, _offsetKey, _tombstonesKey, _fenceKey);
-        var values = new List<RedisValue>((to - from) * 3 + 6)
+        var keys = new RedisKey[to - from + 5];
+        (keys[0], keys[1], keys[2], keys[3], keys[4]) = (_versionsKey, _offsetKey, _tombstonesKey, _fenceKey, _progressKey);
+        var values = new List<RedisValue>((to - from) * 3 + 8)
         {
             last ? batch.Offset : -1,
             _options.Ttl is { } ttl ? (long)ttl.TotalMilliseconds : 0,
@@ -209,8 +136,10 @@ public sealed class RedisCacheSink : IGenerationalSink
             now,
             from == 0 ? (long)_options.TombstoneRetention.TotalMilliseconds : 0,
             batch.Fence,
+            progress.Own,
+            progress.Previous,
         };
-        var count = 4;
+        var count = 5;
         for (var i = from; i < to; i++)
         {
             var document = batch.Documents[i];
@@ -224,7 +153,7 @@ public sealed class RedisCacheSink : IGenerationalSink
             values.Add(document.Version);
             AddPayload(values, document);
         }
-        return Database.ScriptEvaluateAsync(WriteScript, keys.AsSpan(0, count).ToArray(), [.. values]);
+        return Database.ScriptEvaluateAsync(RedisWriteScript.Text, keys.AsSpan(0, count).ToArray(), [.. values]);
     }
 
     /// <inheritdoc />
@@ -247,6 +176,7 @@ public sealed class RedisCacheSink : IGenerationalSink
         written.Add(_offsetKey);
         written.Add(_tombstonesKey);
         written.Add(_fenceKey);
+        written.Add(_progressKey);
         await Call(() => Database.KeyDeleteAsync([.. written])).ConfigureAwait(false);
     }
 

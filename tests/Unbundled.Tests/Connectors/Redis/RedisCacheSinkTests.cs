@@ -209,7 +209,7 @@ public sealed class RedisCacheSinkTests(RedisServer redis) : IAsyncLifetime
         await using var sink = await SinkAsync(new RedisCacheOptions { Key = _pipeline + ":{key}", TombstoneRetention = TimeSpan.FromMilliseconds(50) });
         var key = $"{_pipeline}:l:a";
         await RedisCliAsync(redis.Connection, "HSET", $"unbundled:{_pipeline}:versions", key, "2");
-        await RedisCliAsync(redis.Connection, "ZADD", $"unbundled:{_pipeline}:tombstones", "1", key);
+        await RedisCliAsync(redis.Connection, "ZADD", $"unbundled:{_pipeline}:tombstones", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(), key);
 
         await sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "a", 5)], 5), default);
         await Task.Delay(100);
@@ -218,6 +218,40 @@ public sealed class RedisCacheSinkTests(RedisServer redis) : IAsyncLifetime
 
         Assert.Equal("0", await RedisCliAsync(redis.Connection, "ZCARD", $"unbundled:{_pipeline}:tombstones"));
         Assert.Equal(false, (bool?)(await sink.ReadAsync($"{_pipeline}:l:a", default))!["done"]);
+    }
+
+    [Fact]
+    public async Task Versions_an_older_store_wrote_as_lua_numbers_still_guard_their_keys()
+    {
+        // Before versions were kept as strings, Lua formatted those from 1e17 on with an exponent.
+        await using var sink = await SinkAsync(new RedisCacheOptions { Key = _pipeline + ":{key}" });
+        await RedisCliAsync(redis.Connection, "HSET", $"unbundled:{_pipeline}:versions", $"{_pipeline}:l:a", "1.5258789062500001e+17");
+
+        await sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "a", 152_587_890_624_999_999)], 1), default);
+        Assert.Null(await sink.ReadAsync($"{_pipeline}:l:a", default));
+        await sink.WriteAsync(new SinkBatch(_pipeline, [Todo("l", "a", 152_587_890_625_000_100, done: true)], 2), default);
+        Assert.Equal(true, (bool?)(await sink.ReadAsync($"{_pipeline}:l:a", default))!["done"]);
+    }
+
+    [Fact]
+    public async Task A_call_of_a_batch_that_failed_keeps_the_calls_after_it_from_writing_and_the_offset_from_moving()
+    {
+        await using var sink = await SinkAsync(new RedisCacheOptions { Key = _pipeline + ":{listId}:{id}", TombstoneRetention = TimeSpan.Zero });
+        var documents = Enumerable.Range(0, 600).Select(i => Todo("l", $"t{i}", i + 1)).ToList();
+        documents[300] = SinkDocument.Delete("l:t300", 301, 301, new JsonObject { ["listId"] = "l", ["id"] = "t300" });
+        // The second call's delete meets a tombstones key of the wrong type, and fails.
+        await RedisCliAsync(redis.Connection, "SET", $"unbundled:{_pipeline}:tombstones", "not a sorted set");
+
+        await Assert.ThrowsAnyAsync<Exception>(() => sink.WriteAsync(new SinkBatch(_pipeline, documents, 600) { BasedOn = 0 }, default));
+
+        Assert.Equal(0, await sink.LoadOffsetAsync(default));
+        Assert.Null(await sink.ReadAsync($"{_pipeline}:l:t599", default));
+        // Once the cause is gone, the same batch lands whole.
+        await RedisCliAsync(redis.Connection, "DEL", $"unbundled:{_pipeline}:tombstones");
+        await sink.WriteAsync(new SinkBatch(_pipeline, documents, 600) { BasedOn = 0 }, default);
+        Assert.Equal(600, await sink.LoadOffsetAsync(default));
+        Assert.NotNull(await sink.ReadAsync($"{_pipeline}:l:t599", default));
+        Assert.Null(await sink.ReadAsync($"{_pipeline}:l:t300", default));
     }
 
     [Fact]
