@@ -29,7 +29,8 @@ internal sealed class EnvelopeReader(KafkaSourceOptions options, string sourceNa
         JsonElement parsed;
         try { parsed = Parse(value); }
         catch (JsonException error) { return new(null, $"the value is not JSON: {error.Message}"); }
-        var envelope = Payload(parsed);
+        // Under Kafka Connect's schema (often the larger part) the rows are copied out, so a change does not keep the whole message alive.
+        var envelope = Payload(parsed, out var wrapped);
         if (envelope.ValueKind != JsonValueKind.Object)
             return envelope.ValueKind == JsonValueKind.Null ? ReadMessage.Nothing : new(null, "the value is not a JSON object");
         if (Field(envelope, "op") is not { } op)
@@ -42,10 +43,10 @@ internal sealed class EnvelopeReader(KafkaSourceOptions options, string sourceNa
         }
         if ((op.ValueKind == JsonValueKind.String ? op.GetString() : null) is not ("c" or "u" or "d" or "r" or "t"))
             return new(null, $"the envelope's op '{Compact(op)}' is none of c, u, d, r, t");
-        return options.Format == "outbox" ? Outbox(envelope, timestamp) : Change(envelope, KeyOf(key), timestamp);
+        return options.Format == "outbox" ? Outbox(envelope, wrapped, timestamp) : Change(envelope, wrapped, KeyOf(key), timestamp);
     }
 
-    private ReadMessage Change(JsonElement envelope, string key, DateTimeOffset timestamp)
+    private ReadMessage Change(JsonElement envelope, bool wrapped, string key, DateTimeOffset timestamp)
     {
         // One pass over each object: looking every field up by name scanned the source block a dozen times.
         JsonElement? before = null, after = null, sourceBlock = null;
@@ -69,8 +70,8 @@ internal sealed class EnvelopeReader(KafkaSourceOptions options, string sourceNa
         {
             Key = key,
             Op = op,
-            Before = before is { } old ? JsonObject.Create(old) : null,
-            After = after is { } row ? JsonObject.Create(row) : null,
+            Before = before is { } old ? JsonObject.Create(wrapped ? old.Clone() : old) : null,
+            After = after is { } row ? JsonObject.Create(wrapped ? row.Clone() : row) : null,
             HasUnavailableValues = after is { } fields && ChangeEvent.HoldsUnavailable(fields),
             Source = new ChangeSource
             {
@@ -93,7 +94,7 @@ internal sealed class EnvelopeReader(KafkaSourceOptions options, string sourceNa
     }
 
     /// <summary>An outbox row's insert as the aggregate's event: table = aggregatetype, key = aggregateid, after = payload.</summary>
-    private ReadMessage Outbox(JsonElement envelope, DateTimeOffset timestamp)
+    private ReadMessage Outbox(JsonElement envelope, bool wrapped, DateTimeOffset timestamp)
     {
         // The row is deleted right after it is written; only the insert (or its snapshot read) carries the event.
         if (String(envelope, "op") is not ("c" or "r")) return ReadMessage.Nothing;
@@ -106,9 +107,9 @@ internal sealed class EnvelopeReader(KafkaSourceOptions options, string sourceNa
             try { document = JsonNode.Parse(text.GetString()!) as JsonObject; }
             catch (JsonException error) { return new(null, $"the outbox payload is not JSON: {error.Message}"); }
         }
-        else document = Object(row, "payload") is { } payload ? JsonObject.Create(payload) : null;
+        else document = Object(row, "payload") is { } payload ? JsonObject.Create(wrapped ? payload.Clone() : payload) : null;
         if (document is null) return new(null, "the outbox payload is not a JSON object");
-        var read = Change(envelope, id, timestamp);
+        var read = Change(envelope, wrapped, id, timestamp);
         return read.Change is { } change
             ? new(change with { Op = ChangeOp.Update, Before = null, After = document, Source = change.Source with { Table = type } }, null)
             : read;
@@ -124,7 +125,7 @@ internal sealed class EnvelopeReader(KafkaSourceOptions options, string sourceNa
         JsonElement parsed;
         try { parsed = Parse(key); }
         catch (JsonException) { return Encoding.UTF8.GetString(key); }
-        var payload = Payload(parsed);
+        var payload = Payload(parsed, out _);
         switch (payload.ValueKind)
         {
             case JsonValueKind.Object when payload.GetPropertyCount() == 1:
@@ -143,13 +144,18 @@ internal sealed class EnvelopeReader(KafkaSourceOptions options, string sourceNa
         }
     }
 
-    /// <summary>One JSON value, as a standalone element that outlives no pooled buffer (the trees over it are read later, elsewhere).</summary>
-    private static JsonElement Parse(byte[] utf8) => JsonElement.Parse(utf8);
+    // A repeated property would make the tree over it throw later, in the engine, rather than here as a dead letter.
+    private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false };
 
-    /// <summary>A Kafka Connect <c>{schema, payload}</c> unwrapped; anything else as it is.</summary>
-    private static JsonElement Payload(JsonElement element) =>
-        element.ValueKind == JsonValueKind.Object && element.GetPropertyCount() == 2 && element.TryGetProperty("schema"u8, out _) && element.TryGetProperty("payload"u8, out var payload)
-            ? payload : element;
+    /// <summary>One JSON value, as a standalone element that outlives no pooled buffer (the trees over it are read later, elsewhere).</summary>
+    private static JsonElement Parse(byte[] utf8) => JsonElement.Parse(utf8, Strict);
+
+    /// <summary>A Kafka Connect <c>{schema, payload}</c> unwrapped (<paramref name="wrapped"/>); anything else as it is.</summary>
+    private static JsonElement Payload(JsonElement element, out bool wrapped)
+    {
+        wrapped = element.ValueKind == JsonValueKind.Object && element.GetPropertyCount() == 2 && element.TryGetProperty("schema"u8, out _) && element.TryGetProperty("payload"u8, out _);
+        return wrapped ? element.GetProperty("payload"u8) : element;
+    }
 
     /// <summary>The field <paramref name="name"/> of an object, unless it is absent or null.</summary>
     private static JsonElement? Field(JsonElement? parent, string name) =>

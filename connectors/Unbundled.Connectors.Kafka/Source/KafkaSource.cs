@@ -250,11 +250,11 @@ public sealed class KafkaSource : ISourceConnector, IGenerationalSource, IDescri
         }
     }
 
-    /// <summary>The record's <c>traceparent</c> header, when it has a well-formed one.</summary>
     /// <summary>When the message was produced, by its timestamp; now when it carries none.</summary>
     private static DateTimeOffset TimestampOf(Message<byte[], byte[]> message) =>
         message.Timestamp.UnixTimestampMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(message.Timestamp.UnixTimestampMs) : DateTimeOffset.UtcNow;
 
+    /// <summary>The record's <c>traceparent</c> header, when it has a well-formed one.</summary>
     private static string? TraceParentOf(Headers? headers)
     {
         if (headers is null || !headers.TryGetLastBytes("traceparent", out var bytes) || bytes.Length is 0 or > 128) return null;
