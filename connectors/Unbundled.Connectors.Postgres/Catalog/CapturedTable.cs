@@ -22,7 +22,14 @@ internal sealed record CapturedTable(string Schema, string Name, IReadOnlyList<T
     public string? KeyOf(JsonObject row)
     {
         if (KeyColumns.Count == 1)
-            return row[KeyColumns[0]] is { } single ? single.GetValueKind() == JsonValueKind.String ? single.GetValue<string>() : single.ToJsonString() : null;
+            return row[KeyColumns[0]] switch
+            {
+                null => null,
+                var single when single.GetValueKind() == JsonValueKind.String => single.GetValue<string>(),
+                // A number as parsed, without a writer per row (the same text ToJsonString would write).
+                JsonValue parsed when parsed.TryGetValue<JsonElement>(out var element) => element.GetRawText(),
+                var other => other.ToJsonString(),
+            };
         var values = new JsonArray();
         foreach (var column in KeyColumns)
         {

@@ -4,10 +4,10 @@ using Unbundled.Connectors.Postgres.Values;
 
 namespace Unbundled.Connectors.Postgres.Replication;
 
-/// <summary>Reads a pgoutput tuple into a JSON row, noting the columns sent as "unchanged TOASTed value" and the text of each value.</summary>
+/// <summary>Reads a pgoutput tuple into a JSON row, noting the columns sent as "unchanged TOASTed value" and the text of each key value.</summary>
 internal static class RowReader
 {
-    /// <summary>A row read from the wire: its values, the text of each (for key lookups), and the columns PostgreSQL left out.</summary>
+    /// <summary>A row read from the wire: its values, the text of its key columns (for key lookups), and the columns PostgreSQL left out.</summary>
     internal sealed record Row(JsonObject Values, Dictionary<string, string?> Texts, List<string> UnchangedToast)
     {
         /// <summary>True when every column came with a value (an old row under REPLICA IDENTITY FULL), not just the key.</summary>
@@ -28,14 +28,14 @@ internal static class RowReader
             {
                 case TupleDataKind.Null:
                     values[name] = null;
-                    texts[name] = null;
                     break;
                 case TupleDataKind.UnchangedToastedValue:
                     unchanged.Add(name);
                     break;
                 default:
                     var text = await value.Get<string>(cancellationToken).ConfigureAwait(false);
-                    texts[name] = text;
+                    // Only a key's text is ever looked up (to read TOASTed columns by key): the others are not kept.
+                    if (relation.Table.KeyColumns.Contains(name)) texts[name] = text;
                     values[name] = PgValue.ToJson(text, types[typeOid], types);
                     break;
             }
