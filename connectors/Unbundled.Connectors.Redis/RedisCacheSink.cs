@@ -112,7 +112,8 @@ public sealed class RedisCacheSink : IGenerationalSink
                 case "fenced": throw new SinkFencedException(held, batch.Fence);
                 // The script refuses to commit on top of an offset the store no longer holds (Redis restarted empty, keys evicted or flushed).
                 case "lost": throw new SinkDataLostException(held, $"Redis holds offset {held} for this view, below the {batch.BasedOn} the batch was based on: its data was lost");
-                // A call before it failed (its own error is thrown by WhenAll first); kept for a call that vanished unanswered.
+                // The call before it did not leave its token: another writer's call came between (a former owner still
+                // writing), or it failed unseen. An earlier call's own error is thrown by WhenAll before this is reached.
                 default: throw new SinkUnavailableException("a part of the batch did not reach Redis; the batch is written again");
             }
         }
