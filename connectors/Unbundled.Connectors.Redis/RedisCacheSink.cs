@@ -154,7 +154,7 @@ public sealed class RedisCacheSink : IGenerationalSink
             values.Add(document.Version);
             AddPayload(values, document);
         }
-        return Database.ScriptEvaluateAsync(RedisWriteScript.Text, keys.AsSpan(0, count).ToArray(), [.. values]);
+        return Database.ScriptEvaluateAsync(RedisWriteScript.Text, count == keys.Length ? keys : keys[..count], [.. values]);
     }
 
     /// <inheritdoc />

@@ -84,7 +84,7 @@ internal sealed class EnvelopeReader(KafkaSourceOptions options, string sourceNa
                 Version = version,
                 TsMs = source.TsMs ?? timestamp.ToUnixTimeMilliseconds(),
                 TxId = source.TxId,
-                Lsn = source.Lsn,
+                Lsn = source.Lsn is { } lsn ? Long(lsn) : null,
                 Snapshot = source.Snapshot ?? "false",
             },
             TsMs = tsMs ?? timestamp.ToUnixTimeMilliseconds(),
@@ -131,14 +131,12 @@ internal sealed class EnvelopeReader(KafkaSourceOptions options, string sourceNa
             case JsonValueKind.Object when payload.GetPropertyCount() == 1:
                 return Text(payload.EnumerateObject().First().Value) ?? "";
             case JsonValueKind.Object:
-                var values = new ArrayBufferWriter<byte>();
-                using (var writer = new Utf8JsonWriter(values))
+                return Json(writer =>
                 {
                     writer.WriteStartArray();
                     foreach (var field in payload.EnumerateObject()) field.Value.WriteTo(writer);
                     writer.WriteEndArray();
-                }
-                return Encoding.UTF8.GetString(values.WrittenSpan);
+                });
             default:
                 return Text(payload) ?? "";
         }
@@ -158,7 +156,7 @@ internal sealed class EnvelopeReader(KafkaSourceOptions options, string sourceNa
     }
 
     /// <summary>The field <paramref name="name"/> of an object, unless it is absent or null.</summary>
-    private static JsonElement? Field(JsonElement? parent, string name) =>
+    internal static JsonElement? Field(JsonElement? parent, string name) =>
         parent is { ValueKind: JsonValueKind.Object } parentObject && parentObject.TryGetProperty(name, out var value) && value.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined) ? value : null;
 
     private static JsonElement? Object(JsonElement? parent, string name) => Field(parent, name) is { ValueKind: JsonValueKind.Object } value ? value : null;
@@ -177,5 +175,13 @@ internal sealed class EnvelopeReader(KafkaSourceOptions options, string sourceNa
     };
 
     private static string Compact(JsonElement value) =>
-        value.ValueKind is JsonValueKind.Object or JsonValueKind.Array ? JsonNode.Parse(value.GetRawText())!.ToJsonString() : value.GetRawText();
+        value.ValueKind is JsonValueKind.Object or JsonValueKind.Array ? Json(value.WriteTo) : value.GetRawText();
+
+    /// <summary>What <paramref name="write"/> writes, as compact JSON text.</summary>
+    private static string Json(Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer)) write(writer);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 }

@@ -17,13 +17,13 @@ internal static class EnvelopeVersion
         if (path is not null)
         {
             JsonElement? node = envelope;
-            foreach (var part in path.Split('.')) node = Field(node, part);
+            foreach (var part in path.Split('.')) node = EnvelopeReader.Field(node, part);
             return Number(node) is { } version ? (version, null) : (0, $"the envelope has no number at '{path}' (the source's 'version' option) to version the change by");
         }
         if (Number(source.Version) is { } ours) return (ours, null);
         switch (source.Connector)
         {
-            case "postgresql" when Number(source.LsnValue) is { } lsn:
+            case "postgresql" when Number(source.Lsn) is { } lsn:
                 return (lsn, null);
             case "mysql" or "mariadb" when Binlog(source) is { } position:
                 return (position, null);
@@ -43,9 +43,6 @@ internal static class EnvelopeVersion
         var row = Math.Clamp(Number(source.Row) ?? 0, 0, 2047);
         return (index << 43) | (position << 11) | row;
     }
-
-    private static JsonElement? Field(JsonElement? parent, string name) =>
-        parent is { ValueKind: JsonValueKind.Object } parentObject && parentObject.TryGetProperty(name, out var value) ? value : null;
 
     // Debezium's own source.version is its release ("2.7.0.Final"), a string no number parses from.
     private static long? Number(JsonElement? node) => node switch

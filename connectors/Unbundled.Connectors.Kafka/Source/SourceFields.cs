@@ -3,8 +3,8 @@ using System.Text.Json;
 namespace Unbundled.Connectors.Kafka.Source;
 
 /// <summary>The fields of a Debezium <c>source</c> block a change needs, read in one pass over it (null when absent or not of their type).</summary>
-internal readonly record struct SourceFields(string? Connector, string? Name, string? Db, string? Schema, string? Table, long? TsMs, long? TxId, long? Lsn, string? Snapshot,
-    JsonElement? Version, JsonElement? LsnValue, string? File, JsonElement? Pos, JsonElement? Row)
+internal readonly record struct SourceFields(string? Connector, string? Name, string? Db, string? Schema, string? Table, long? TsMs, long? TxId, string? Snapshot,
+    JsonElement? Version, JsonElement? Lsn, string? File, JsonElement? Pos, JsonElement? Row)
 {
     /// <summary>The fields of <paramref name="source"/>, an object or nothing.</summary>
     public static SourceFields Of(JsonElement? source)
@@ -33,7 +33,7 @@ internal readonly record struct SourceFields(string? Connector, string? Name, st
             else if (field.NameEquals("snapshot"u8))
                 snapshot = value.ValueKind switch { JsonValueKind.String => value.GetString(), JsonValueKind.True or JsonValueKind.False or JsonValueKind.Number => value.GetRawText(), _ => null };
         }
-        return new SourceFields(connector, name, db, schema, table ?? collection, tsMs, txId, lsn is { } number ? EnvelopeReader.Long(number) : null, snapshot, version, lsn, file, pos, row);
+        return new SourceFields(connector, name, db, schema, table ?? collection, tsMs, txId, snapshot, version, lsn, file, pos, row);
     }
 
     private static string? Text(JsonElement value) => value.ValueKind == JsonValueKind.String ? value.GetString() : null;
