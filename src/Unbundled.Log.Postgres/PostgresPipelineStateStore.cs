@@ -1,10 +1,11 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Unbundled.Pipelines.State;
+using Unbundled.Sdk.Sinks;
 
 namespace Unbundled.Log.Postgres;
 
-/// <summary>Pipeline offsets and dead letters in the PostgreSQL log's schema.</summary>
+/// <summary>Pipeline offsets, generations (each with the lease token it was written under) and dead letters in the PostgreSQL log's schema.</summary>
 public sealed class PostgresPipelineStateStore : IPipelineStateStore, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
@@ -48,6 +49,8 @@ public sealed class PostgresPipelineStateStore : IPipelineStateStore, IAsyncDisp
                 active      int  NOT NULL,
                 building    int,
                 fingerprint text);
+            ALTER TABLE {_schema}.pipeline_offsets ADD COLUMN IF NOT EXISTS fence bigint NOT NULL DEFAULT 0;
+            ALTER TABLE {_schema}.pipeline_generations ADD COLUMN IF NOT EXISTS fence bigint NOT NULL DEFAULT 0;
             """, connection, transaction);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -62,15 +65,18 @@ public sealed class PostgresPipelineStateStore : IPipelineStateStore, IAsyncDisp
     }
 
     /// <inheritdoc />
-    public async Task StoreOffsetAsync(string pipeline, long offset, CancellationToken cancellationToken)
+    public async Task StoreOffsetAsync(string pipeline, long offset, long fence, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand($"""
-            INSERT INTO {_schema}.pipeline_offsets (pipeline, position) VALUES ($1, $2)
-            ON CONFLICT (pipeline) DO UPDATE SET position = excluded.position WHERE excluded.position > pipeline_offsets.position
+            INSERT INTO {_schema}.pipeline_offsets (pipeline, position, fence) VALUES ($1, $2, $3)
+            ON CONFLICT (pipeline) DO UPDATE SET position = GREATEST(excluded.position, pipeline_offsets.position), fence = GREATEST(excluded.fence, pipeline_offsets.fence)
+            WHERE excluded.fence = 0 OR excluded.fence >= pipeline_offsets.fence
             """);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pipeline });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = offset });
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fence });
+        if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+            throw new SinkFencedException(await HeldFenceAsync("pipeline_offsets", pipeline, cancellationToken).ConfigureAwait(false), fence);
     }
 
     /// <inheritdoc />
@@ -84,17 +90,29 @@ public sealed class PostgresPipelineStateStore : IPipelineStateStore, IAsyncDisp
     }
 
     /// <inheritdoc />
-    public async Task StoreGenerationAsync(string pipeline, PipelineGeneration generation, CancellationToken cancellationToken)
+    public async Task StoreGenerationAsync(string pipeline, PipelineGeneration generation, long fence, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand($"""
-            INSERT INTO {_schema}.pipeline_generations (pipeline, active, building, fingerprint) VALUES ($1, $2, $3, $4)
-            ON CONFLICT (pipeline) DO UPDATE SET active = excluded.active, building = excluded.building, fingerprint = excluded.fingerprint
+            INSERT INTO {_schema}.pipeline_generations (pipeline, active, building, fingerprint, fence) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (pipeline) DO UPDATE SET active = excluded.active, building = excluded.building, fingerprint = excluded.fingerprint,
+                fence = GREATEST(excluded.fence, pipeline_generations.fence)
+            WHERE excluded.fence = 0 OR excluded.fence >= pipeline_generations.fence
             """);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pipeline });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = generation.Active });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)generation.Building ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)generation.Fingerprint ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fence });
+        if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+            throw new SinkFencedException(await HeldFenceAsync("pipeline_generations", pipeline, cancellationToken).ConfigureAwait(false), fence);
+    }
+
+    /// <summary>The lease token a row of <paramref name="table"/> was last written under, for the refusal's message.</summary>
+    private async Task<long> HeldFenceAsync(string table, string pipeline, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"SELECT fence FROM {_schema}.{table} WHERE pipeline = $1");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pipeline });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
     /// <inheritdoc />

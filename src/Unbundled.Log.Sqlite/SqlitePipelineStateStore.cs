@@ -1,10 +1,11 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using Unbundled.Pipelines.State;
+using Unbundled.Sdk.Sinks;
 
 namespace Unbundled.Log.Sqlite;
 
-/// <summary>Pipeline offsets and dead letters in the embedded log's SQLite file.</summary>
+/// <summary>Pipeline offsets, generations (each with the lease token it was written under) and dead letters in the embedded log's SQLite file.</summary>
 public sealed class SqlitePipelineStateStore(IOptions<SqliteLogOptions> options) : IPipelineStateStore
 {
     private readonly SqliteDatabase _database = new(options.Value);
@@ -39,6 +40,18 @@ public sealed class SqlitePipelineStateStore(IOptions<SqliteLogOptions> options)
                 fingerprint TEXT);
             """;
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        // Files from before fencing gain the lease token column (SQLite has no ADD COLUMN IF NOT EXISTS).
+        foreach (var table in (string[])["pipeline_offsets", "pipeline_generations"])
+        {
+            command.CommandText = $"SELECT count(*) FROM pragma_table_info('{table}') WHERE name = 'fence'";
+            if ((long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! > 0) continue;
+            command.CommandText = $"ALTER TABLE {table} ADD COLUMN fence INTEGER NOT NULL DEFAULT 0";
+            try { await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false); }
+            catch (SqliteException error) when (error.Message.Contains("duplicate column name", StringComparison.Ordinal))
+            {
+                // Another process opening the same file added it first.
+            }
+        }
     }
 
     /// <inheritdoc />
@@ -52,17 +65,20 @@ public sealed class SqlitePipelineStateStore(IOptions<SqliteLogOptions> options)
     }
 
     /// <inheritdoc />
-    public async Task StoreOffsetAsync(string pipeline, long offset, CancellationToken cancellationToken)
+    public async Task StoreOffsetAsync(string pipeline, long offset, long fence, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO pipeline_offsets (pipeline, position) VALUES ($p, $o)
-            ON CONFLICT (pipeline) DO UPDATE SET position = excluded.position WHERE excluded.position > position
+            INSERT INTO pipeline_offsets (pipeline, position, fence) VALUES ($p, $o, $f)
+            ON CONFLICT (pipeline) DO UPDATE SET position = max(excluded.position, position), fence = max(excluded.fence, fence)
+            WHERE excluded.fence = 0 OR excluded.fence >= fence
             """;
         command.Parameters.AddWithValue("$p", pipeline);
         command.Parameters.AddWithValue("$o", offset);
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        command.Parameters.AddWithValue("$f", fence);
+        if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+            throw new SinkFencedException(await HeldFenceAsync(connection, "pipeline_offsets", pipeline, cancellationToken).ConfigureAwait(false), fence);
     }
 
     /// <inheritdoc />
@@ -78,19 +94,32 @@ public sealed class SqlitePipelineStateStore(IOptions<SqliteLogOptions> options)
     }
 
     /// <inheritdoc />
-    public async Task StoreGenerationAsync(string pipeline, PipelineGeneration generation, CancellationToken cancellationToken)
+    public async Task StoreGenerationAsync(string pipeline, PipelineGeneration generation, long fence, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO pipeline_generations (pipeline, active, building, fingerprint) VALUES ($p, $a, $b, $f)
-            ON CONFLICT (pipeline) DO UPDATE SET active = excluded.active, building = excluded.building, fingerprint = excluded.fingerprint
+            INSERT INTO pipeline_generations (pipeline, active, building, fingerprint, fence) VALUES ($p, $a, $b, $f, $t)
+            ON CONFLICT (pipeline) DO UPDATE SET active = excluded.active, building = excluded.building, fingerprint = excluded.fingerprint,
+                fence = max(excluded.fence, fence)
+            WHERE excluded.fence = 0 OR excluded.fence >= fence
             """;
         command.Parameters.AddWithValue("$p", pipeline);
         command.Parameters.AddWithValue("$a", generation.Active);
         command.Parameters.AddWithValue("$b", (object?)generation.Building ?? DBNull.Value);
         command.Parameters.AddWithValue("$f", (object?)generation.Fingerprint ?? DBNull.Value);
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        command.Parameters.AddWithValue("$t", fence);
+        if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+            throw new SinkFencedException(await HeldFenceAsync(connection, "pipeline_generations", pipeline, cancellationToken).ConfigureAwait(false), fence);
+    }
+
+    /// <summary>The lease token a row of <paramref name="table"/> was last written under, for the refusal's message.</summary>
+    private static async Task<long> HeldFenceAsync(SqliteConnection connection, string table, string pipeline, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT fence FROM {table} WHERE pipeline = $p";
+        command.Parameters.AddWithValue("$p", pipeline);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
     /// <inheritdoc />

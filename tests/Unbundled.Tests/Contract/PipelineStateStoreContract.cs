@@ -21,8 +21,34 @@ public abstract class PipelineStateStoreContract
         var store = await CreateStoreAsync();
 
         Assert.Equal(0, await store.LoadOffsetAsync("p", default));
-        await store.StoreOffsetAsync("p", 42, default);
+        await store.StoreOffsetAsync("p", 42, 0, default);
         Assert.Equal(42, await store.LoadOffsetAsync("p", default));
+        await store.StoreOffsetAsync("p", 40, 0, default);
+        Assert.Equal(42, await store.LoadOffsetAsync("p", default));
+    }
+
+    [Fact]
+    public async Task An_offset_or_generation_stored_under_a_later_lease_token_refuses_an_earlier_writer()
+    {
+        var store = await CreateStoreAsync();
+        await store.StoreOffsetAsync("p#generation-1", 10, 1, default);
+        await store.StoreGenerationAsync("p", new PipelineGeneration(0, 1, "f"), 1, default);
+
+        // The successor, under token 2, writes; the former owner's token-1 writes are refused and change nothing.
+        await store.StoreOffsetAsync("p#generation-1", 20, 2, default);
+        await store.StoreGenerationAsync("p", new PipelineGeneration(1, null, "f"), 2, default);
+        var offset = await Assert.ThrowsAsync<Unbundled.Sdk.Sinks.SinkFencedException>(() => store.StoreOffsetAsync("p#generation-1", 30, 1, default));
+        var generation = await Assert.ThrowsAsync<Unbundled.Sdk.Sinks.SinkFencedException>(() => store.StoreGenerationAsync("p", new PipelineGeneration(0, 1, "f"), 1, default));
+
+        Assert.Equal((2L, 2L), (offset.HeldFence, generation.HeldFence));
+        Assert.Equal(20, await store.LoadOffsetAsync("p#generation-1", default));
+        Assert.Equal(new PipelineGeneration(1, null, "f"), await store.LoadGenerationAsync("p", default));
+        // The same token writes on, and a writer without a lease (token 0) is not checked.
+        await store.StoreOffsetAsync("p#generation-1", 25, 2, default);
+        await store.StoreOffsetAsync("p#generation-1", 26, 0, default);
+        Assert.Equal(26, await store.LoadOffsetAsync("p#generation-1", default));
+        await store.StoreOffsetAsync("p#generation-1", 27, 2, default);
+        Assert.Equal(27, await store.LoadOffsetAsync("p#generation-1", default));
     }
 
     [Fact]
@@ -92,6 +118,35 @@ public sealed class SqlitePipelineStateStoreContractTests : PipelineStateStoreCo
         var store = new SqlitePipelineStateStore(Options.Create(new SqliteLogOptions { Path = _directory.File(test + ".db") }));
         await store.InitializeAsync(default);
         return store;
+    }
+
+    [Fact]
+    public async Task A_file_from_before_lease_tokens_keeps_its_offsets_and_is_fenced_from_then_on()
+    {
+        var path = _directory.File("old.db");
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path}"))
+        {
+            await connection.OpenAsync();
+            await using var old = connection.CreateCommand();
+            old.CommandText = """
+                CREATE TABLE pipeline_offsets (pipeline TEXT PRIMARY KEY, position INTEGER NOT NULL);
+                CREATE TABLE pipeline_generations (pipeline TEXT PRIMARY KEY, active INTEGER NOT NULL, building INTEGER, fingerprint TEXT);
+                INSERT INTO pipeline_offsets VALUES ('p', 42);
+                INSERT INTO pipeline_generations VALUES ('p', 1, NULL, 'f');
+                """;
+            await old.ExecuteNonQueryAsync();
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+
+        var store = new SqlitePipelineStateStore(Options.Create(new SqliteLogOptions { Path = path }));
+        await store.InitializeAsync(default);
+        await store.InitializeAsync(default);
+
+        Assert.Equal(42, await store.LoadOffsetAsync("p", default));
+        Assert.Equal(new PipelineGeneration(1, null, "f"), await store.LoadGenerationAsync("p", default));
+        await store.StoreOffsetAsync("p", 43, 2, default);
+        await Assert.ThrowsAsync<Unbundled.Sdk.Sinks.SinkFencedException>(() => store.StoreOffsetAsync("p", 44, 1, default));
+        Assert.Equal(43, await store.LoadOffsetAsync("p", default));
     }
 
     public void Dispose() => _directory.Dispose();

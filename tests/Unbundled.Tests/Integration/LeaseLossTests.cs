@@ -81,14 +81,55 @@ public sealed class LeaseLossTests(PostgresServer postgres) : IAsyncLifetime
         Assert.Equal("Weekend", (string?)(await server.Client.GetFromJsonAsync<JsonObject>("/views/titles/list:groceries"))!["document"]!["title"]);
     }
 
-    /// <summary>This instance on the PostgreSQL log with a Redis view of list titles, holding one list.</summary>
-    private async Task<RunningServer> StartWithOneListAsync(string redis)
+    [Fact]
+    public async Task An_owner_whose_engine_kept_offset_was_stored_under_a_later_fencing_token_stops_writing_and_takes_the_lease_anew()
+    {
+        // A Kafka sink keeps no offset of its own: the engine stores it in the log's database, fenced there.
+        var kafka = new KafkaServer();
+        await kafka.InitializeAsync();
+        try
+        {
+            var topic = $"titles-{Guid.NewGuid():N}"[..16];
+            await kafka.CreateTopicAsync(topic, 1);
+            var redis = await LocalServices.GetAsync("UNBUNDLED_REDIS");
+            await using var server = await StartWithOneListAsync(redis, $$"""{ connector: kafka, brokers: "{{kafka.Brokers}}", topic: {{topic}} }""");
+            Assert.Equal(1L, await FenceAsync());
+
+            // A successor took the lease under the next token and stored the view's offset, while this owner was paused.
+            await using (var connection = new NpgsqlConnection(postgres.ConnectionString))
+            {
+                await connection.OpenAsync();
+                await using var taken = new NpgsqlCommand(
+                    $"update \"{_schema}\".pipeline_owners set fence = 2 where pipeline = 'titles'; update \"{_schema}\".pipeline_offsets set fence = 2 where pipeline = 'titles'",
+                    connection);
+                await taken.ExecuteNonQueryAsync();
+            }
+            await FlushAsync(server, 1, """{"op":"update","path":"/title","value":"Weekend"}""");
+
+            // Its offset is refused; it gives the lease up, takes it anew under token 3 and publishes from its offset.
+            await server.WaitForStatusAsync("titles", status => (long)status["offset"]! >= 2 && (string?)status["state"] == "Running");
+            Assert.Equal(3L, await FenceAsync());
+            await using var offsets = new NpgsqlConnection(postgres.ConnectionString);
+            await offsets.OpenAsync();
+            await using var stored = new NpgsqlCommand($"select position, fence from \"{_schema}\".pipeline_offsets where pipeline = 'titles'", offsets);
+            await using var row = await stored.ExecuteReaderAsync();
+            Assert.True(await row.ReadAsync());
+            Assert.Equal((2L, 3L), (row.GetInt64(0), row.GetInt64(1)));
+        }
+        finally
+        {
+            await kafka.DisposeAsync();
+        }
+    }
+
+    /// <summary>This instance on the PostgreSQL log with a view of list titles (in Redis unless <paramref name="sink"/> says otherwise), holding one list.</summary>
+    private async Task<RunningServer> StartWithOneListAsync(string redis, string? sink = null)
     {
         await File.WriteAllTextAsync(_directory.File("pipelines.yaml"), $$"""
             sources:
               lists: { models: [todo-list] }
             sinks:
-              cache: { connector: redis, prefix: "{{_instance}}:", key: "list:{key}" }
+              cache: {{sink ?? $$"""{ connector: redis, prefix: "{{_instance}}:", key: "list:{key}" }"""}}
             pipelines:
               titles: { from: lists, select: { fields: { title: after.title } }, to: cache }
             """);

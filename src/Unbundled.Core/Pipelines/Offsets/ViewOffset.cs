@@ -6,9 +6,9 @@ namespace Unbundled.Pipelines.Offsets;
 /// <summary>
 /// The source offset one generation of a view has reached, and where it is kept: by the sink, atomically
 /// with each batch's writes (<see cref="ISinkConnector.KeepsOffset"/>), or by the engine's state store
-/// right after the sink acknowledged the batch.
+/// right after the sink acknowledged the batch, under the lease's fencing token.
 /// </summary>
-internal sealed class ViewOffset(ISinkConnector sink, IPipelineStateStore state, string name)
+internal sealed class ViewOffset(ISinkConnector sink, IPipelineStateStore state, string name, long fence)
 {
     /// <summary>The name the offset of <paramref name="pipeline"/>'s <paramref name="generation"/> is stored under.</summary>
     public static string NameOf(string pipeline, int generation) => generation == 0 ? pipeline : $"{pipeline}#generation-{generation}";
@@ -24,7 +24,7 @@ internal sealed class ViewOffset(ISinkConnector sink, IPipelineStateStore state,
     /// <summary>Moves to <paramref name="offset"/> after the sink acknowledged a batch reaching it (a sink keeping the offset already wrote it).</summary>
     public async Task AdvanceAsync(long offset, CancellationToken cancellationToken)
     {
-        if (!sink.KeepsOffset) await state.StoreOffsetAsync(name, offset, cancellationToken).ConfigureAwait(false);
+        if (!sink.KeepsOffset) await state.StoreOffsetAsync(name, offset, fence, cancellationToken).ConfigureAwait(false);
         Value = offset;
     }
 
@@ -32,6 +32,6 @@ internal sealed class ViewOffset(ISinkConnector sink, IPipelineStateStore state,
     public async Task RewindAsync(long held, CancellationToken cancellationToken)
     {
         Value = Math.Min(Value, held);
-        if (!sink.KeepsOffset) await state.StoreOffsetAsync(name, Value, cancellationToken).ConfigureAwait(false);
+        if (!sink.KeepsOffset) await state.StoreOffsetAsync(name, Value, fence, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -45,7 +45,7 @@ internal sealed class ViewRebuild(PipelineDefinition definition, IPipelineStateS
     {
         var generation = live.Generation + 1;
         var stored = await state.LoadGenerationAsync(definition.Name, cancellationToken).ConfigureAwait(false);
-        await state.StoreGenerationAsync(definition.Name, stored with { Building = generation }, cancellationToken).ConfigureAwait(false);
+        await state.StoreGenerationAsync(definition.Name, stored with { Building = generation }, live.Fence, cancellationToken).ConfigureAwait(false);
         _building = await open(generation, cancellationToken).ConfigureAwait(false);
         progress.Rebuilding(generation, _building.Offset.Value);
         logger.LogInformation("Pipeline {Pipeline} rebuilds its view as generation {Generation} from the start of its source", definition.Name, generation);
@@ -69,9 +69,13 @@ internal sealed class ViewRebuild(PipelineDefinition definition, IPipelineStateS
         }
         if (building.Offset.Value < live.Offset.Value) return null;
 
+        // A former owner that lost its lease unnoticed must not swap the store's readers over to a generation its
+        // successor never writes: the record is checked against the fence first (it throws SinkFencedException).
+        var stored = await state.LoadGenerationAsync(definition.Name, cancellationToken).ConfigureAwait(false);
+        await state.StoreGenerationAsync(definition.Name, stored, building.Fence, cancellationToken).ConfigureAwait(false);
         // A moment's trouble at the swap is retried like a write, not taken for a broken pipeline.
         await sinkRetry.ExecuteAsync(async token => await ((IGenerationalSink)building.Sink).ActivateAsync(token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-        await state.StoreGenerationAsync(definition.Name, new PipelineGeneration(building.Generation, null, definition.Fingerprint), cancellationToken).ConfigureAwait(false);
+        await state.StoreGenerationAsync(definition.Name, new PipelineGeneration(building.Generation, null, definition.Fingerprint), building.Fence, cancellationToken).ConfigureAwait(false);
         (_building, _retired) = (null, live);
         progress.BuiltFrom(definition.Fingerprint, definition.Fingerprint);
         view.Serve(building.Sink);

@@ -14,14 +14,18 @@ public interface IPipelineStateStore
     /// <summary>The pipeline's stored offset (0: none yet).</summary>
     Task<long> LoadOffsetAsync(string pipeline, CancellationToken cancellationToken);
 
-    /// <summary>Stores the pipeline's offset (it only ever moves forward).</summary>
-    Task StoreOffsetAsync(string pipeline, long offset, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores the pipeline's offset (it only ever moves forward) under the writer's lease token
+    /// <paramref name="fence"/> (0: no lease, not checked); throws <see cref="Sdk.Sinks.SinkFencedException"/>
+    /// when the offset was stored under a later token, so a former owner stops instead of writing on.
+    /// </summary>
+    Task StoreOffsetAsync(string pipeline, long offset, long fence, CancellationToken cancellationToken);
 
     /// <summary>Which generation of the pipeline's view is live, and which one a rebuild is writing (none: 0 and null).</summary>
     Task<PipelineGeneration> LoadGenerationAsync(string pipeline, CancellationToken cancellationToken);
 
-    /// <summary>Records the live generation and the one being rebuilt.</summary>
-    Task StoreGenerationAsync(string pipeline, PipelineGeneration generation, CancellationToken cancellationToken);
+    /// <summary>Records the live generation and the one being rebuilt, under the writer's lease token, fenced as <see cref="StoreOffsetAsync"/> is.</summary>
+    Task StoreGenerationAsync(string pipeline, PipelineGeneration generation, long fence, CancellationToken cancellationToken);
 
     /// <summary>
     /// Adds a dead letter: an event the pipeline could not process, with the reason. One event (position

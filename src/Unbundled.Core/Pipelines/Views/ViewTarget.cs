@@ -49,7 +49,7 @@ internal sealed class ViewTarget : IAsyncDisposable
             ItemsField = transform.ItemsField,
             ReadsOnlyChangedItems = transform.ReadsOnlyChangedItems(sink),
         });
-        var offset = new ViewOffset(sink, state, ViewOffset.NameOf(definition.Name, generation));
+        var offset = new ViewOffset(sink, state, ViewOffset.NameOf(definition.Name, generation), fence);
         await retry.ExecuteAsync(async token =>
         {
             await source.ConnectAsync(token).ConfigureAwait(false);

@@ -181,7 +181,7 @@ public sealed class PipelineWorker : BackgroundService
             {
                 // First start, or a sink that holds nothing derived: the view is built from this definition.
                 generation = generation with { Fingerprint = _definition.Fingerprint };
-                await _state.StoreGenerationAsync(_definition.Name, generation, runToken).ConfigureAwait(false);
+                await _state.StoreGenerationAsync(_definition.Name, generation, _fence, runToken).ConfigureAwait(false);
             }
             _progress.BuiltFrom(generation.Fingerprint, _definition.Fingerprint);
             _view.Serve(_live.Sink);
