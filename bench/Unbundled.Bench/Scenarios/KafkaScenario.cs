@@ -37,9 +37,8 @@ internal static class KafkaScenario
         ProduceDebezium(kafka.Brokers, topic, events);
 
         var kcat = Stopwatch.StartNew();
-        var read = await RunKcatAsync($"-b {kafka.Brokers} -C -t {topic} -o beginning -c {events} -q");
+        await RunKcatAsync($"-b {kafka.Brokers} -C -t {topic} -o beginning -c {events} -q");
         var baseline = events / kcat.Elapsed.TotalSeconds;
-        if (read != events) throw new InvalidOperationException($"kcat read {read} messages of {events}");
         Console.WriteLine($"kcat -C: {events} messages to /dev/null in {kcat.Elapsed.TotalSeconds:0.00} s = {baseline:0} events/s");
 
         var redis = await LocalServices.GetAsync("UNBUNDLED_REDIS");
@@ -198,18 +197,22 @@ internal static class KafkaScenario
         }
     }
 
-    /// <summary>Runs kcat, its output dropped as /dev/null would (only its lines counted); returns how many messages it printed.</summary>
-    private static async Task<long> RunKcatAsync(string arguments)
+    /// <summary>
+    /// Runs kcat with its output to /dev/null itself: read through a pipe by this process, kcat ran at 164k-314k
+    /// messages/s, paced by the reader, against 320k-437k to /dev/null. With <c>-c</c> it exits only once it has read
+    /// that many messages, so a timeout means the topic did not hold them.
+    /// </summary>
+    private static async Task RunKcatAsync(string arguments)
     {
-        var start = new ProcessStartInfo("kcat", arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo("/bin/sh", ["-c", $"exec kcat {arguments} > /dev/null"]) { RedirectStandardError = true };
         using var kcat = Process.Start(start) ?? throw new InvalidOperationException("kcat did not start (apt-get install kafkacat)");
         var errors = kcat.StandardError.ReadToEndAsync();
-        long lines = 0;
-        var buffer = new byte[1 << 16];
-        int count;
-        while ((count = await kcat.StandardOutput.BaseStream.ReadAsync(buffer)) > 0) lines += buffer.AsSpan(0, count).Count((byte)'\n');
-        await kcat.WaitForExitAsync();
+        try { await kcat.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2)); }
+        catch (TimeoutException)
+        {
+            kcat.Kill();
+            throw new InvalidOperationException($"kcat {arguments}: did not read its messages within 2 minutes: {await errors}");
+        }
         if (kcat.ExitCode != 0) throw new InvalidOperationException($"kcat {arguments}: exit {kcat.ExitCode}: {await errors}");
-        return lines;
     }
 }
