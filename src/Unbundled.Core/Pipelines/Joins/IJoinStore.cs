@@ -11,11 +11,12 @@ public interface IJoinStore
 {
     /// <summary>
     /// Applies <paramref name="documents"/> and <paramref name="rows"/> to <paramref name="view"/> in one transaction, each only
-    /// when newer than what is kept, and answers every document the view does not hold in its newest form: those that
-    /// changed, those whose row changed, and any a crash kept from the view before, each joined with <paramref name="join"/>.
+    /// when newer than what is kept, and answers the documents the view does not hold in their newest form, each joined with
+    /// <paramref name="join"/>: with <paramref name="handedOut"/> null, every one (a crash may have kept some from the view);
+    /// else those of this batch's documents and rows, and those of <paramref name="handedOut"/> (answered before, not yet written).
     /// </summary>
     Task<IReadOnlyList<JoinedWrite>> ApplyAsync(string view, IReadOnlyList<JoinedDocument> documents, IReadOnlyList<JoinedRow> rows,
-        Func<JsonObject, JsonObject?, JsonObject> join, CancellationToken cancellationToken);
+        Func<JsonObject, JsonObject?, JsonObject> join, IReadOnlyCollection<string>? handedOut, CancellationToken cancellationToken);
 
     /// <summary>Notes that the view holds these documents at these revisions.</summary>
     Task WrittenAsync(string view, IReadOnlyList<JoinedWrite> written, CancellationToken cancellationToken);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Unbundled.Pipelines.Offsets;
 using Unbundled.Pipelines.Projection;
@@ -18,6 +19,9 @@ internal sealed class ViewJoin
     private readonly IJoinStore _store;
     private readonly string _pipeline;
     private readonly Func<ChangeEvent, string?> _on;
+    // Per generation as this run writes it: the documents answered and not yet written. A generation this run has not
+    // applied to yet asks the store for every unwritten document, so what a crash or another owner left is found once.
+    private readonly ConditionalWeakTable<ViewTarget, HashSet<string>> _handedOut = [];
 
     public ViewJoin(JoinDefinition definition, IJoinStore store, string pipeline)
     {
@@ -37,7 +41,9 @@ internal sealed class ViewJoin
     {
         var joined = documents.Select(d => new JoinedDocument(d.Key, d.Version,
             d.Document is { } document ? _on(origins[d.Position] with { Key = d.Key, After = document, Before = null }) : null, d.Document, d.IsDelete)).ToList();
-        var writes = await _store.ApplyAsync(ViewOf(target), joined, rows, Join, cancellationToken).ConfigureAwait(false);
+        var handedOut = _handedOut.TryGetValue(target, out var pending) ? pending : null;
+        var writes = await _store.ApplyAsync(ViewOf(target), joined, rows, Join, handedOut, cancellationToken).ConfigureAwait(false);
+        _handedOut.GetValue(target, _ => new HashSet<string>(StringComparer.Ordinal)).UnionWith(writes.Select(w => w.Key));
         var output = writes.Select(w => w.IsDelete
             ? SinkDocument.Delete(w.Key, w.Revision, reached, w.Document)
             : SinkDocument.Upsert(w.Key, w.Revision, reached, w.Document!)).ToList();
@@ -45,14 +51,26 @@ internal sealed class ViewJoin
     }
 
     /// <summary>Notes that the view holds <paramref name="writes"/>.</summary>
-    public Task WrittenAsync(ViewTarget target, IReadOnlyList<JoinedWrite> writes, CancellationToken cancellationToken) =>
-        _store.WrittenAsync(ViewOf(target), writes, cancellationToken);
+    public async Task WrittenAsync(ViewTarget target, IReadOnlyList<JoinedWrite> writes, CancellationToken cancellationToken)
+    {
+        await _store.WrittenAsync(ViewOf(target), writes, cancellationToken).ConfigureAwait(false);
+        if (_handedOut.TryGetValue(target, out var pending)) pending.ExceptWith(writes.Select(w => w.Key));
+    }
 
     /// <summary>Hands every document out again (the view's store lost its data).</summary>
-    public Task ResendAllAsync(ViewTarget target, CancellationToken cancellationToken) => _store.ResendAllAsync(ViewOf(target), cancellationToken);
+    public async Task ResendAllAsync(ViewTarget target, CancellationToken cancellationToken)
+    {
+        await _store.ResendAllAsync(ViewOf(target), cancellationToken).ConfigureAwait(false);
+        // Every document is unwritten now: the next apply reads them all.
+        _handedOut.Remove(target);
+    }
 
     /// <summary>Forgets a retired generation's documents and rows.</summary>
-    public Task DropAsync(ViewTarget retired, CancellationToken cancellationToken) => _store.DropAsync(ViewOf(retired), cancellationToken);
+    public async Task DropAsync(ViewTarget retired, CancellationToken cancellationToken)
+    {
+        await _store.DropAsync(ViewOf(retired), cancellationToken).ConfigureAwait(false);
+        _handedOut.Remove(retired);
+    }
 
     private JsonObject Join(JsonObject document, JsonObject? row)
     {
