@@ -10,12 +10,13 @@ public sealed class PostgresPipelineStateStore : IPipelineStateStore, IAsyncDisp
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _schema;
+    private readonly string _schemaName;
 
     /// <summary>Uses the same database and schema as the command log.</summary>
     public PostgresPipelineStateStore(IOptions<PostgresLogOptions> options)
     {
         _dataSource = NpgsqlDataSource.Create(options.Value.ConnectionString);
-        _schema = $"\"{options.Value.Schema}\"";
+        (_schemaName, _schema) = (options.Value.Schema, $"\"{options.Value.Schema}\"");
     }
 
     /// <inheritdoc />
@@ -49,10 +50,20 @@ public sealed class PostgresPipelineStateStore : IPipelineStateStore, IAsyncDisp
                 active      int  NOT NULL,
                 building    int,
                 fingerprint text);
-            ALTER TABLE {_schema}.pipeline_offsets ADD COLUMN IF NOT EXISTS fence bigint NOT NULL DEFAULT 0;
-            ALTER TABLE {_schema}.pipeline_generations ADD COLUMN IF NOT EXISTS fence bigint NOT NULL DEFAULT 0;
             """, connection, transaction);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        // Tables from before fencing gain the lease token column. Only then: ALTER TABLE takes an exclusive lock even when
+        // the column is there, which would queue every instance's offset writes behind any open reader of the table.
+        foreach (var table in (string[])["pipeline_offsets", "pipeline_generations"])
+        {
+            await using var has = new NpgsqlCommand(
+                "SELECT count(*) FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = 'fence'", connection, transaction);
+            has.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _schemaName });
+            has.Parameters.Add(new NpgsqlParameter<string> { TypedValue = table });
+            if ((long)(await has.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! > 0) continue;
+            await using var add = new NpgsqlCommand($"ALTER TABLE {_schema}.{table} ADD COLUMN IF NOT EXISTS fence bigint NOT NULL DEFAULT 0", connection, transaction);
+            await add.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -65,11 +76,19 @@ public sealed class PostgresPipelineStateStore : IPipelineStateStore, IAsyncDisp
     }
 
     /// <inheritdoc />
-    public async Task StoreOffsetAsync(string pipeline, long offset, long fence, CancellationToken cancellationToken)
+    public Task StoreOffsetAsync(string pipeline, long offset, long fence, CancellationToken cancellationToken) =>
+        UpsertOffsetAsync(pipeline, offset, fence, "GREATEST(excluded.position, pipeline_offsets.position)", cancellationToken);
+
+    /// <inheritdoc />
+    public Task RewindOffsetAsync(string pipeline, long offset, long fence, CancellationToken cancellationToken) =>
+        UpsertOffsetAsync(pipeline, offset, fence, "excluded.position", cancellationToken);
+
+    /// <summary>Stores an offset as <paramref name="position"/> (SQL over the kept and the new one) says, unless a later lease token wrote it.</summary>
+    private async Task UpsertOffsetAsync(string pipeline, long offset, long fence, string position, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand($"""
             INSERT INTO {_schema}.pipeline_offsets (pipeline, position, fence) VALUES ($1, $2, $3)
-            ON CONFLICT (pipeline) DO UPDATE SET position = GREATEST(excluded.position, pipeline_offsets.position), fence = GREATEST(excluded.fence, pipeline_offsets.fence)
+            ON CONFLICT (pipeline) DO UPDATE SET position = {position}, fence = GREATEST(excluded.fence, pipeline_offsets.fence)
             WHERE excluded.fence = 0 OR excluded.fence >= pipeline_offsets.fence
             """);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pipeline });

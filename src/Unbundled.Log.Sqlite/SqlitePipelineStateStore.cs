@@ -65,13 +65,21 @@ public sealed class SqlitePipelineStateStore(IOptions<SqliteLogOptions> options)
     }
 
     /// <inheritdoc />
-    public async Task StoreOffsetAsync(string pipeline, long offset, long fence, CancellationToken cancellationToken)
+    public Task StoreOffsetAsync(string pipeline, long offset, long fence, CancellationToken cancellationToken) =>
+        UpsertOffsetAsync(pipeline, offset, fence, "max(excluded.position, position)", cancellationToken);
+
+    /// <inheritdoc />
+    public Task RewindOffsetAsync(string pipeline, long offset, long fence, CancellationToken cancellationToken) =>
+        UpsertOffsetAsync(pipeline, offset, fence, "excluded.position", cancellationToken);
+
+    /// <summary>Stores an offset as <paramref name="position"/> (SQL over the kept and the new one) says, unless a later lease token wrote it.</summary>
+    private async Task UpsertOffsetAsync(string pipeline, long offset, long fence, string position, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
+        command.CommandText = $"""
             INSERT INTO pipeline_offsets (pipeline, position, fence) VALUES ($p, $o, $f)
-            ON CONFLICT (pipeline) DO UPDATE SET position = max(excluded.position, position), fence = max(excluded.fence, fence)
+            ON CONFLICT (pipeline) DO UPDATE SET position = {position}, fence = max(excluded.fence, fence)
             WHERE excluded.fence = 0 OR excluded.fence >= fence
             """;
         command.Parameters.AddWithValue("$p", pipeline);

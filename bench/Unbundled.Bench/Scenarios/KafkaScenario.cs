@@ -199,7 +199,7 @@ internal static class KafkaScenario
 
     /// <summary>
     /// Runs kcat with its output to /dev/null itself: read through a pipe by this process, kcat ran at 164k-314k
-    /// messages/s, paced by the reader, against 320k-437k to /dev/null. With <c>-c</c> it exits only once it has read
+    /// messages/s, paced by the reader, against 314k-464k to /dev/null. With <c>-c</c> it exits only once it has read
     /// that many messages, so a timeout means the topic did not hold them.
     /// </summary>
     private static async Task RunKcatAsync(string arguments)

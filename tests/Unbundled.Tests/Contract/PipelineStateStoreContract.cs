@@ -28,6 +28,18 @@ public abstract class PipelineStateStoreContract
     }
 
     [Fact]
+    public async Task A_rewound_offset_goes_back_and_is_fenced_too()
+    {
+        var store = await CreateStoreAsync();
+        await store.StoreOffsetAsync("p", 50, 2, default);
+
+        await store.RewindOffsetAsync("p", 30, 2, default);
+        Assert.Equal(30, await store.LoadOffsetAsync("p", default));
+        await Assert.ThrowsAsync<Unbundled.Sdk.Sinks.SinkFencedException>(() => store.RewindOffsetAsync("p", 10, 1, default));
+        Assert.Equal(30, await store.LoadOffsetAsync("p", default));
+    }
+
+    [Fact]
     public async Task An_offset_or_generation_stored_under_a_later_lease_token_refuses_an_earlier_writer()
     {
         var store = await CreateStoreAsync();
@@ -46,7 +58,11 @@ public abstract class PipelineStateStoreContract
         // The same token writes on, and a writer without a lease (token 0) is not checked.
         await store.StoreOffsetAsync("p#generation-1", 25, 2, default);
         await store.StoreOffsetAsync("p#generation-1", 26, 0, default);
+        await store.StoreGenerationAsync("p", new PipelineGeneration(1, null, "f"), 0, default);
         Assert.Equal(26, await store.LoadOffsetAsync("p#generation-1", default));
+        // ... and leaves the later token in place.
+        await Assert.ThrowsAsync<Unbundled.Sdk.Sinks.SinkFencedException>(() => store.StoreOffsetAsync("p#generation-1", 40, 1, default));
+        await Assert.ThrowsAsync<Unbundled.Sdk.Sinks.SinkFencedException>(() => store.StoreGenerationAsync("p", new PipelineGeneration(0, 1, "f"), 1, default));
         await store.StoreOffsetAsync("p#generation-1", 27, 2, default);
         Assert.Equal(27, await store.LoadOffsetAsync("p#generation-1", default));
     }
@@ -165,6 +181,34 @@ public sealed class PostgresPipelineStateStoreContractTests(PostgresServer serve
         _stores.Add((store, schema));
         await store.InitializeAsync(default);
         return store;
+    }
+
+    [Fact]
+    public async Task Tables_from_before_lease_tokens_keep_their_offsets_and_are_fenced_from_then_on()
+    {
+        var schema = PostgresServer.UniqueSchema(nameof(Tables_from_before_lease_tokens_keep_their_offsets_and_are_fenced_from_then_on));
+        await using (var connection = new Npgsql.NpgsqlConnection(server.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var old = new Npgsql.NpgsqlCommand($"""
+                CREATE SCHEMA "{schema}";
+                CREATE TABLE "{schema}".pipeline_offsets (pipeline text PRIMARY KEY, position bigint NOT NULL);
+                CREATE TABLE "{schema}".pipeline_generations (pipeline text PRIMARY KEY, active int NOT NULL, building int, fingerprint text);
+                INSERT INTO "{schema}".pipeline_offsets VALUES ('p', 42);
+                INSERT INTO "{schema}".pipeline_generations VALUES ('p', 1, NULL, 'f');
+                """, connection);
+            await old.ExecuteNonQueryAsync();
+        }
+        var store = new PostgresPipelineStateStore(Options.Create(new PostgresLogOptions { ConnectionString = server.ConnectionString, Schema = schema }));
+        _stores.Add((store, schema));
+        await store.InitializeAsync(default);
+        await store.InitializeAsync(default);
+
+        Assert.Equal(42, await store.LoadOffsetAsync("p", default));
+        Assert.Equal(new PipelineGeneration(1, null, "f"), await store.LoadGenerationAsync("p", default));
+        await store.StoreOffsetAsync("p", 43, 2, default);
+        await Assert.ThrowsAsync<Unbundled.Sdk.Sinks.SinkFencedException>(() => store.StoreOffsetAsync("p", 44, 1, default));
+        Assert.Equal(43, await store.LoadOffsetAsync("p", default));
     }
 
     public Task InitializeAsync() => Task.CompletedTask;

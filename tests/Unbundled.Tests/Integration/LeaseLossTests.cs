@@ -94,6 +94,8 @@ public sealed class LeaseLossTests(PostgresServer postgres) : IAsyncLifetime
             var redis = await LocalServices.GetAsync("UNBUNDLED_REDIS");
             await using var server = await StartWithOneListAsync(redis, $$"""{ connector: kafka, brokers: "{{kafka.Brokers}}", topic: {{topic}} }""");
             Assert.Equal(1L, await FenceAsync());
+            // The owner claimed the view's offset and generation records under its token when it opened the view.
+            Assert.Equal((1L, 1L), await StoredFencesAsync());
 
             // A successor took the lease under the next token and stored the view's offset, while this owner was paused.
             await using (var connection = new NpgsqlConnection(postgres.ConnectionString))
@@ -109,17 +111,25 @@ public sealed class LeaseLossTests(PostgresServer postgres) : IAsyncLifetime
             // Its offset is refused; it gives the lease up, takes it anew under token 3 and publishes from its offset.
             await server.WaitForStatusAsync("titles", status => (long)status["offset"]! >= 2 && (string?)status["state"] == "Running");
             Assert.Equal(3L, await FenceAsync());
-            await using var offsets = new NpgsqlConnection(postgres.ConnectionString);
-            await offsets.OpenAsync();
-            await using var stored = new NpgsqlCommand($"select position, fence from \"{_schema}\".pipeline_offsets where pipeline = 'titles'", offsets);
-            await using var row = await stored.ExecuteReaderAsync();
-            Assert.True(await row.ReadAsync());
-            Assert.Equal((2L, 3L), (row.GetInt64(0), row.GetInt64(1)));
+            Assert.Equal((3L, 3L), await StoredFencesAsync());
         }
         finally
         {
             await kafka.DisposeAsync();
         }
+    }
+
+    /// <summary>The lease tokens the view's offset and generation records were last written under.</summary>
+    private async Task<(long Offset, long Generation)> StoredFencesAsync()
+    {
+        await using var connection = new NpgsqlConnection(postgres.ConnectionString);
+        await connection.OpenAsync();
+        await using var query = new NpgsqlCommand(
+            $"select (select fence from \"{_schema}\".pipeline_offsets where pipeline = 'titles'), (select fence from \"{_schema}\".pipeline_generations where pipeline = 'titles')",
+            connection);
+        await using var row = await query.ExecuteReaderAsync();
+        await row.ReadAsync();
+        return (row.GetInt64(0), row.GetInt64(1));
     }
 
     /// <summary>This instance on the PostgreSQL log with a view of list titles (in Redis unless <paramref name="sink"/> says otherwise), holding one list.</summary>

@@ -42,7 +42,17 @@ internal sealed class ViewJoin
         var joined = documents.Select(d => new JoinedDocument(d.Key, d.Version,
             d.Document is { } document ? _on(origins[d.Position] with { Key = d.Key, After = document, Before = null }) : null, d.Document, d.IsDelete)).ToList();
         var handedOut = _handedOut.TryGetValue(target, out var pending) ? pending : null;
-        var writes = await _store.ApplyAsync(ViewOf(target), joined, rows, Join, handedOut, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<JoinedWrite> writes;
+        try
+        {
+            writes = await _store.ApplyAsync(ViewOf(target), joined, rows, Join, handedOut, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // The store may have marked documents it could not answer: the next apply reads every unwritten one.
+            _handedOut.Remove(target);
+            throw;
+        }
         _handedOut.GetValue(target, _ => new HashSet<string>(StringComparer.Ordinal)).UnionWith(writes.Select(w => w.Key));
         var output = writes.Select(w => w.IsDelete
             ? SinkDocument.Delete(w.Key, w.Revision, reached, w.Document)

@@ -17,9 +17,18 @@ internal sealed class ViewOffset(ISinkConnector sink, IPipelineStateStore state,
     public long Value { get; private set; }
 
     /// <summary>Reads the kept offset; call once the sink is connected.</summary>
-    public async Task LoadAsync(CancellationToken cancellationToken) => Value = sink.KeepsOffset
-        ? await sink.LoadOffsetAsync(cancellationToken).ConfigureAwait(false)
-        : await state.LoadOffsetAsync(name, cancellationToken).ConfigureAwait(false);
+    public async Task LoadAsync(CancellationToken cancellationToken)
+    {
+        if (sink.KeepsOffset)
+        {
+            Value = await sink.LoadOffsetAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        Value = await state.LoadOffsetAsync(name, cancellationToken).ConfigureAwait(false);
+        // Claimed under this lease's token at once (the position unchanged): a former owner's next offset is refused even
+        // before this one has written a batch.
+        if (fence > 0) await state.StoreOffsetAsync(name, Value, fence, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Moves to <paramref name="offset"/> after the sink acknowledged a batch reaching it (a sink keeping the offset already wrote it).</summary>
     public async Task AdvanceAsync(long offset, CancellationToken cancellationToken)
@@ -32,6 +41,7 @@ internal sealed class ViewOffset(ISinkConnector sink, IPipelineStateStore state,
     public async Task RewindAsync(long held, CancellationToken cancellationToken)
     {
         Value = Math.Min(Value, held);
-        if (!sink.KeepsOffset) await state.StoreOffsetAsync(name, Value, fence, cancellationToken).ConfigureAwait(false);
+        // Stored back, not only held here: a restart during the repair must read the source again from there too.
+        if (!sink.KeepsOffset) await state.RewindOffsetAsync(name, Value, fence, cancellationToken).ConfigureAwait(false);
     }
 }

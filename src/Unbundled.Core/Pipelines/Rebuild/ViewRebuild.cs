@@ -69,10 +69,10 @@ internal sealed class ViewRebuild(PipelineDefinition definition, IPipelineStateS
         }
         if (building.Offset.Value < live.Offset.Value) return null;
 
-        // A former owner that lost its lease unnoticed must not swap the store's readers over to a generation its
-        // successor never writes: the record is checked against the fence first (it throws SinkFencedException).
-        var stored = await state.LoadGenerationAsync(definition.Name, cancellationToken).ConfigureAwait(false);
-        await state.StoreGenerationAsync(definition.Name, stored, building.Fence, cancellationToken).ConfigureAwait(false);
+        // A former owner that lost its lease unnoticed should not swap the store's readers over to a generation its successor
+        // never writes: the record, which a new owner claims when it opens the view, is checked first (SinkFencedException).
+        // A check before the swap leaves only the moment between the two, which the lease's keepalive timeouts cover.
+        await CheckFenceAsync(building, cancellationToken).ConfigureAwait(false);
         // A moment's trouble at the swap is retried like a write, not taken for a broken pipeline.
         await sinkRetry.ExecuteAsync(async token => await ((IGenerationalSink)building.Sink).ActivateAsync(token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         await state.StoreGenerationAsync(definition.Name, new PipelineGeneration(building.Generation, null, definition.Fingerprint), building.Fence, cancellationToken).ConfigureAwait(false);
@@ -91,6 +91,8 @@ internal sealed class ViewRebuild(PipelineDefinition definition, IPipelineStateS
     {
         if (_retired is not { } old) return;
         await Task.Delay(GracePeriod, cancellationToken).ConfigureAwait(false);
+        // The retired generation may be what a later owner serves, should this one have lost its lease meanwhile.
+        await CheckFenceAsync(old, cancellationToken).ConfigureAwait(false);
         await sinkRetry.ExecuteAsync(async token => await ((IGenerationalSink)old.Sink).DropAsync(token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         await writer.ForgetAsync(old, cancellationToken).ConfigureAwait(false);
         // The old generation's server-side cursor (a replication slot) would hold WAL back forever.
@@ -98,6 +100,13 @@ internal sealed class ViewRebuild(PipelineDefinition definition, IPipelineStateS
             await sinkRetry.ExecuteAsync(async token => await cursor.DropAsync(token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         _retired = null;
         await old.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Stores the generation record unchanged under <paramref name="target"/>'s token: refused (SinkFencedException) once a later owner claimed it.</summary>
+    private async Task CheckFenceAsync(ViewTarget target, CancellationToken cancellationToken)
+    {
+        var stored = await state.LoadGenerationAsync(definition.Name, cancellationToken).ConfigureAwait(false);
+        await state.StoreGenerationAsync(definition.Name, stored, target.Fence, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

@@ -21,6 +21,9 @@ public interface IPipelineStateStore
     /// </summary>
     Task StoreOffsetAsync(string pipeline, long offset, long fence, CancellationToken cancellationToken);
 
+    /// <summary>Sets the pipeline's offset back to <paramref name="offset"/> (its view lost what lay beyond), fenced as <see cref="StoreOffsetAsync"/> is.</summary>
+    Task RewindOffsetAsync(string pipeline, long offset, long fence, CancellationToken cancellationToken);
+
     /// <summary>Which generation of the pipeline's view is live, and which one a rebuild is writing (none: 0 and null).</summary>
     Task<PipelineGeneration> LoadGenerationAsync(string pipeline, CancellationToken cancellationToken);
 

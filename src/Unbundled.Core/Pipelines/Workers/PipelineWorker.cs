@@ -175,14 +175,15 @@ public sealed class PipelineWorker : BackgroundService
         try
         {
             _progress.Enter(PipelineState.Starting);
-            var generation = await _state.LoadGenerationAsync(_definition.Name, runToken).ConfigureAwait(false);
+            var stored = await _state.LoadGenerationAsync(_definition.Name, runToken).ConfigureAwait(false);
+            var generation = stored;
             _live = await OpenAsync(generation.Active, runToken).ConfigureAwait(false);
+            // First start, or a sink that holds nothing derived: the view is built from this definition.
             if (generation.Fingerprint is null || (_live.Sink is IPassThroughSink && generation.Fingerprint != _definition.Fingerprint))
-            {
-                // First start, or a sink that holds nothing derived: the view is built from this definition.
                 generation = generation with { Fingerprint = _definition.Fingerprint };
+            // Stored under this lease's token even when unchanged, so that a former owner's rebuild swap is refused from now on.
+            if (generation.Fingerprint != stored.Fingerprint || _fence > 0)
                 await _state.StoreGenerationAsync(_definition.Name, generation, _fence, runToken).ConfigureAwait(false);
-            }
             _progress.BuiltFrom(generation.Fingerprint, _definition.Fingerprint);
             _view.Serve(_live.Sink);
             _progress.Connected(_live.Offset.Value, generation.Active);
@@ -239,6 +240,8 @@ public sealed class PipelineWorker : BackgroundService
             while (!stoppingToken.IsCancellationRequested)
             {
                 if (!_rebuild.Running && _rebuildRequest.Take()) await _rebuild.StartAsync(_live!, stoppingToken).ConfigureAwait(false);
+                // A replay reads the source too, and a source serves one read at a time: the batch read ahead lands first.
+                if (prefetched is not null && _replays.TryPeek(out _)) await ((Task)prefetched).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 await ReplayDeadLettersAsync(stoppingToken).ConfigureAwait(false);
 
                 var live = _live!;
@@ -343,8 +346,9 @@ public sealed class PipelineWorker : BackgroundService
         }
         finally
         {
-            // The source is disposed next: no head read may still be using it.
+            // The source is disposed next: no head read, and no read ahead (on a thread of its own), may still be using it.
             await HeadReadDoneAsync().ConfigureAwait(false);
+            if (prefetched is not null) await ((Task)prefetched).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
@@ -400,8 +404,9 @@ public sealed class PipelineWorker : BackgroundService
             catch (SinkDataLostException lost)
             {
                 // The live view lost its data: it is repaired as a live batch would have it, before anything else is written.
-                await RepairAsync(_live!, lost, cancellationToken).ConfigureAwait(false);
-                request.Done.TrySetException(lost);
+                // The request is answered even when the repair fails (a later owner, a shutdown): its caller waits on it.
+                try { await RepairAsync(_live!, lost, cancellationToken).ConfigureAwait(false); }
+                finally { request.Done.TrySetException(lost); }
             }
             catch (SinkFencedException fenced)
             {
