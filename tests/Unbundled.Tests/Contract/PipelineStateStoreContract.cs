@@ -27,6 +27,22 @@ public abstract class PipelineStateStoreContract
         Assert.Equal(42, await store.LoadOffsetAsync("p", default));
     }
 
+    /// <summary>
+    /// Initialises, twice, a store over tables from before lease tokens (offset 42 and generation 1 of pipeline <c>p</c>):
+    /// what they held reads back, and writes are fenced from then on.
+    /// </summary>
+    protected static async Task AssertMigratedAsync(IPipelineStateStore store)
+    {
+        await store.InitializeAsync(default);
+        await store.InitializeAsync(default);
+
+        Assert.Equal(42, await store.LoadOffsetAsync("p", default));
+        Assert.Equal(new PipelineGeneration(1, null, "f"), await store.LoadGenerationAsync("p", default));
+        await store.StoreOffsetAsync("p", 43, 2, default);
+        await Assert.ThrowsAsync<Unbundled.Sdk.Sinks.SinkFencedException>(() => store.StoreOffsetAsync("p", 44, 1, default));
+        Assert.Equal(43, await store.LoadOffsetAsync("p", default));
+    }
+
     [Fact]
     public async Task A_rewound_offset_goes_back_and_is_fenced_too()
     {
@@ -155,14 +171,7 @@ public sealed class SqlitePipelineStateStoreContractTests : PipelineStateStoreCo
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 
         var store = new SqlitePipelineStateStore(Options.Create(new SqliteLogOptions { Path = path }));
-        await store.InitializeAsync(default);
-        await store.InitializeAsync(default);
-
-        Assert.Equal(42, await store.LoadOffsetAsync("p", default));
-        Assert.Equal(new PipelineGeneration(1, null, "f"), await store.LoadGenerationAsync("p", default));
-        await store.StoreOffsetAsync("p", 43, 2, default);
-        await Assert.ThrowsAsync<Unbundled.Sdk.Sinks.SinkFencedException>(() => store.StoreOffsetAsync("p", 44, 1, default));
-        Assert.Equal(43, await store.LoadOffsetAsync("p", default));
+        await AssertMigratedAsync(store);
     }
 
     public void Dispose() => _directory.Dispose();
@@ -201,14 +210,7 @@ public sealed class PostgresPipelineStateStoreContractTests(PostgresServer serve
         }
         var store = new PostgresPipelineStateStore(Options.Create(new PostgresLogOptions { ConnectionString = server.ConnectionString, Schema = schema }));
         _stores.Add((store, schema));
-        await store.InitializeAsync(default);
-        await store.InitializeAsync(default);
-
-        Assert.Equal(42, await store.LoadOffsetAsync("p", default));
-        Assert.Equal(new PipelineGeneration(1, null, "f"), await store.LoadGenerationAsync("p", default));
-        await store.StoreOffsetAsync("p", 43, 2, default);
-        await Assert.ThrowsAsync<Unbundled.Sdk.Sinks.SinkFencedException>(() => store.StoreOffsetAsync("p", 44, 1, default));
-        Assert.Equal(43, await store.LoadOffsetAsync("p", default));
+        await AssertMigratedAsync(store);
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
