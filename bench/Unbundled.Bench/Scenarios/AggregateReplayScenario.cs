@@ -42,7 +42,7 @@ internal static class AggregateReplayScenario
         }
         finally
         {
-            await RedisReplayScenario.CleanAsync(redis, prefix);
+            await RedisPrefix.DeleteAsync(redis, prefix);
             SqliteConnection.ClearAllPools();
             directory.Delete(recursive: true);
         }

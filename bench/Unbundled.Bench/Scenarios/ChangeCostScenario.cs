@@ -79,7 +79,7 @@ internal static class ChangeCostScenario
         }
         finally
         {
-            await RedisReplayScenario.CleanAsync(redis, prefix);
+            await RedisPrefix.DeleteAsync(redis, prefix);
             SqliteConnection.ClearAllPools();
             directory.Delete(recursive: true);
         }

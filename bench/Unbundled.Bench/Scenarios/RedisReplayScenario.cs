@@ -46,7 +46,7 @@ internal static class RedisReplayScenario
             var (value, peakRss) = await ReplayAsync(logFile, redis, prefix, entries, telemetry: false);
             var baseline = await RawSetsAsync(redis, prefix + "raw:", entries);
             var (traced, _) = await ReplayAsync(logFile, redis, prefix + "traced:", entries, telemetry: true);
-            await CleanAsync(redis, prefix);
+            await RedisPrefix.DeleteAsync(redis, prefix);
             Console.WriteLine($"peak RSS during the replay: {peakRss / (1024 * 1024)} MB");
             Console.WriteLine($"telemetry: {traced:0} events/s with metrics and every derivation traced against {value:0} without, {(1 - traced / value) * 100:0.0}% slower");
             return new BenchResult("redis-replay", value, "events/s", baseline);
@@ -151,12 +151,5 @@ internal static class RedisReplayScenario
         var rate = entries / clock.Elapsed.TotalSeconds;
         Console.WriteLine($"raw pipelined SETs: {entries} in {clock.Elapsed.TotalSeconds:0.00} s = {rate:0} SETs/s");
         return rate;
-    }
-
-    internal static async Task CleanAsync(string redis, string prefix)
-    {
-        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis);
-        var database = connection.GetDatabase();
-        await foreach (var key in connection.GetServers()[0].KeysAsync(pattern: prefix + "*", pageSize: 1000)) await database.KeyDeleteAsync(key, CommandFlags.FireAndForget);
     }
 }

@@ -78,7 +78,7 @@ internal static class SustainedScenario
                 await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE", connection);
                 await drop.ExecuteNonQueryAsync();
             }
-            await RedisReplayScenario.CleanAsync(redis, prefix);
+            await RedisPrefix.DeleteAsync(redis, prefix);
             directory.Delete(recursive: true);
         }
     }

@@ -150,7 +150,7 @@ internal static class ViewLatencyScenario
         finally
         {
             await subscriber.UnsubscribeAsync(channel);
-            await CleanAsync(notifications, prefix);
+            await RedisPrefix.DeleteAsync(redis, prefix);
             await using (var connection = new NpgsqlConnection(postgres))
             {
                 await connection.OpenAsync();
@@ -158,15 +158,6 @@ internal static class ViewLatencyScenario
                 await drop.ExecuteNonQueryAsync();
             }
             directory.Delete(recursive: true);
-        }
-    }
-
-    private static async Task CleanAsync(ConnectionMultiplexer redis, string prefix)
-    {
-        var database = redis.GetDatabase();
-        foreach (var server in redis.GetServers())
-        {
-            await foreach (var key in server.KeysAsync(pattern: prefix + "*", pageSize: 1000)) await database.KeyDeleteAsync(key);
         }
     }
 }
