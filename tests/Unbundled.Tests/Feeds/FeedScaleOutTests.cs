@@ -11,8 +11,9 @@ namespace Unbundled.Tests.Feeds;
 /// </summary>
 [Collection(PostgresCollection.Name)]
 [Trait(TestCategory.Name, TestCategory.Servers)]
-public sealed class FeedScaleOutTests(PostgresServer postgres) : IDisposable
+public sealed class FeedScaleOutTests(PostgresServer postgres) : IAsyncLifetime
 {
+    private readonly string _schema = PostgresServer.UniqueSchema(nameof(FeedScaleOutTests));
     private const int Channels = 10;
     private const int Subscribers = 40;
     private readonly TempDirectory _directory = new();
@@ -23,7 +24,7 @@ public sealed class FeedScaleOutTests(PostgresServer postgres) : IDisposable
         var pipelines = _directory.File("pipelines.yaml");
         await File.WriteAllTextAsync(pipelines, FeedWorkload.Yaml());
         var environment = new Dictionary<string, string> { ["UNBUNDLED_POSTGRES"] = postgres.ConnectionString };
-        string[] settings = [$"--Unbundled:Log:Postgres:Schema={PostgresServer.UniqueSchema(nameof(FeedScaleOutTests))}", $"--Unbundled:Pipelines:File={pipelines}"];
+        string[] settings = [$"--Unbundled:Log:Postgres:Schema={_schema}", $"--Unbundled:Pipelines:File={pipelines}"];
         var ports = new[] { ServerProcess.FreePort(), ServerProcess.FreePort() };
         var servers = new ServerProcess?[2];
         servers[0] = await ServerProcess.StartAsync(ports[0], environment, settings);
@@ -81,7 +82,14 @@ public sealed class FeedScaleOutTests(PostgresServer postgres) : IDisposable
         }
     }
 
-    public void Dispose() => _directory.Dispose();
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // The log's schema goes with the test: each run left one behind before.
+    public async Task DisposeAsync()
+    {
+        await postgres.DropSchemaAsync(_schema);
+        _directory.Dispose();
+    }
 
     /// <summary>One HttpClient per server address.</summary>
     private sealed class HttpClientPair(Uri[] addresses) : IDisposable
