@@ -3,8 +3,8 @@ using StackExchange.Redis;
 namespace Unbundled.Testing;
 
 /// <summary>
-/// The keys a test or bench wrote under its own prefix in the shared local Redis, deleted when it ends: left behind, one
-/// suite's PostgreSQL CDC runs alone kept 430,000 keys in a Redis that every later run and bench shares.
+/// The keys a test or bench wrote under its own prefix in the shared local Redis, deleted when it ends: the PostgreSQL
+/// CDC crash tests alone had left 460,000 keys behind in a Redis that every later run and bench shares.
 /// </summary>
 public static class RedisPrefix
 {
