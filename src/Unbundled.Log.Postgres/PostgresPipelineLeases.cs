@@ -105,19 +105,41 @@ public sealed class PostgresPipelineLeases(IOptions<PostgresLogOptions> options,
         Volatile.Write(ref _tableReady, 1);
     }
 
-    /// <summary>Records this instance as the owner, under the lease's next fencing token, and answers the token.</summary>
+    /// <summary>
+    /// Records this instance as the owner, under the lease's next fencing token, and answers the token. The token passes
+    /// every one the pipeline's state rows were written under: were the owners' row deleted (an operator resetting who
+    /// runs what), counting from 1 again would have the rightful owner refused once per token until it caught up.
+    /// </summary>
     private async Task<long> RecordAsync(string pipeline, CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(_plain);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var stored = await HighestStoredFenceAsync(connection, pipeline, cancellationToken).ConfigureAwait(false);
         await using var upsert = new NpgsqlCommand($"""
-            insert into {Owners} (pipeline, instance, since, fence) values ($1, $2, now(), 1)
-            on conflict (pipeline) do update set instance = excluded.instance, since = excluded.since, fence = {Owners}.fence + 1
+            insert into {Owners} (pipeline, instance, since, fence) values ($1, $2, now(), $3 + 1)
+            on conflict (pipeline) do update set instance = excluded.instance, since = excluded.since, fence = greatest({Owners}.fence, $3) + 1
             returning fence
             """, connection);
         upsert.Parameters.Add(new() { Value = pipeline });
         upsert.Parameters.Add(new() { Value = Instance });
+        upsert.Parameters.Add(new() { Value = stored });
         return (long)(await upsert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <summary>The highest lease token the pipeline's offset and generation rows hold (0 before the state store made them).</summary>
+    private async Task<long> HighestStoredFenceAsync(NpgsqlConnection connection, string pipeline, CancellationToken cancellationToken)
+    {
+        await using var query = new NpgsqlCommand($"""
+            select coalesce(max(fence), 0)::bigint from (
+                select fence from "{_schema}".pipeline_generations where pipeline = $1
+                union all select fence from "{_schema}".pipeline_offsets where pipeline = $1 or starts_with(pipeline, $1 || '#generation-')) stored
+            """, connection);
+        query.Parameters.Add(new() { Value = pipeline });
+        try { return (long)(await query.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!; }
+        catch (PostgresException error) when (error.SqlState is PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.UndefinedColumn)
+        {
+            return 0;
+        }
     }
 
     private async Task<string?> OwnerAsync(string pipeline, CancellationToken cancellationToken)
