@@ -42,7 +42,7 @@ internal static class AggregateReplayScenario
         }
         finally
         {
-            await RedisPrefix.DeleteAsync(redis, prefix);
+            await RedisKeys.DeletePrefixAsync(redis, prefix);
             SqliteConnection.ClearAllPools();
             directory.Delete(recursive: true);
         }

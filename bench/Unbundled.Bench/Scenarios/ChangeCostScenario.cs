@@ -79,7 +79,7 @@ internal static class ChangeCostScenario
         }
         finally
         {
-            await RedisPrefix.DeleteAsync(redis, prefix);
+            await RedisKeys.DeletePrefixAsync(redis, prefix);
             SqliteConnection.ClearAllPools();
             directory.Delete(recursive: true);
         }

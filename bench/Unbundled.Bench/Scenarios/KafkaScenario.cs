@@ -50,7 +50,7 @@ internal static class KafkaScenario
             new SinkDefinition("cache", unbundled.Connectors.Sinks[RedisCacheSinkFactory.ConnectorName], new RedisCacheOptions { Prefix = prefix, Connection = redis }, at),
             ErrorPolicy.DeadLetter, new BatchOptions(1000), "bench", at));
         Console.WriteLine($"pipeline: {events} Debezium events from {Partitions} partitions into Redis at {rate:0} events/s; peak RSS {peak / (1024 * 1024)} MB");
-        await RedisPrefix.DeleteAsync(redis, prefix);
+        await RedisKeys.DeletePrefixAsync(redis, prefix);
         return new BenchResult("kafka-consume", rate, "events/s", baseline);
     }
 

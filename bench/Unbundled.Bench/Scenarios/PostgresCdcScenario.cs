@@ -55,7 +55,7 @@ internal static class PostgresCdcScenario
         var baseline = (2.0 * rows + 1) / decode.Elapsed.TotalSeconds;
         Console.WriteLine($"pg_recvlogical: the same changes to /dev/null in {decode.Elapsed.TotalSeconds:0.00} s = {baseline:0} rows/s");
         await bench.ScalarAsync($"select pg_drop_replication_slot('{bench.Schema}_recv')::text");
-        await RedisPrefix.DeleteAsync(redis, prefix);
+        await RedisKeys.DeletePrefixAsync(redis, prefix);
         return new BenchResult("pg-cdc", value, "rows/s", baseline);
     }
 
@@ -80,7 +80,7 @@ internal static class PostgresCdcScenario
         var (elapsed, peak) = await host.TimeUntilAsync(() => Task.FromResult(host.Progress.State == PipelineState.Running && host.Progress.Offset > 0));
         var value = rows / elapsed.TotalSeconds;
         Console.WriteLine($"pipeline: snapshot of {rows} rows into Redis in {elapsed.TotalSeconds:0.00} s = {value:0} rows/s; peak RSS {peak / (1024 * 1024)} MB");
-        await RedisPrefix.DeleteAsync(redis, prefix);
+        await RedisKeys.DeletePrefixAsync(redis, prefix);
         return new BenchResult("pg-snapshot", value, "rows/s", baseline);
     }
 

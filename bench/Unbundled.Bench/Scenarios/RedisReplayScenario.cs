@@ -46,7 +46,7 @@ internal static class RedisReplayScenario
             var (value, peakRss) = await ReplayAsync(logFile, redis, prefix, entries, telemetry: false);
             var baseline = await RawSetsAsync(redis, prefix + "raw:", entries);
             var (traced, _) = await ReplayAsync(logFile, redis, prefix + "traced:", entries, telemetry: true);
-            await RedisPrefix.DeleteAsync(redis, prefix);
+            await RedisKeys.DeletePrefixAsync(redis, prefix);
             Console.WriteLine($"peak RSS during the replay: {peakRss / (1024 * 1024)} MB");
             Console.WriteLine($"telemetry: {traced:0} events/s with metrics and every derivation traced against {value:0} without, {(1 - traced / value) * 100:0.0}% slower");
             return new BenchResult("redis-replay", value, "events/s", baseline);

@@ -78,7 +78,7 @@ internal static class SustainedScenario
                 await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE", connection);
                 await drop.ExecuteNonQueryAsync();
             }
-            await RedisPrefix.DeleteAsync(redis, prefix);
+            await RedisKeys.DeletePrefixAsync(redis, prefix);
             directory.Delete(recursive: true);
         }
     }

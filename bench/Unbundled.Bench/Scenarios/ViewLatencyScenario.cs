@@ -150,7 +150,7 @@ internal static class ViewLatencyScenario
         finally
         {
             await subscriber.UnsubscribeAsync(channel);
-            await RedisPrefix.DeleteAsync(redis, prefix);
+            await RedisKeys.DeletePrefixAsync(redis, prefix);
             await using (var connection = new NpgsqlConnection(postgres))
             {
                 await connection.OpenAsync();

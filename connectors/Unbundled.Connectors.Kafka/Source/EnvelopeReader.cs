@@ -41,22 +41,22 @@ internal sealed class EnvelopeReader(KafkaSourceOptions options, string sourceNa
                 return ReadMessage.Nothing;
             return new(null, "the value is no Debezium envelope: it has no 'op'");
         }
-        if ((op.ValueKind == JsonValueKind.String ? op.GetString() : null) is not ("c" or "u" or "d" or "r" or "t"))
+        var code = op.ValueKind == JsonValueKind.String ? op.GetString() : null;
+        if (code is not ("c" or "u" or "d" or "r" or "t"))
             return new(null, $"the envelope's op '{Compact(op)}' is none of c, u, d, r, t");
-        return options.Format == "outbox" ? Outbox(envelope, wrapped, timestamp) : Change(envelope, wrapped, KeyOf(key), timestamp);
+        return options.Format == "outbox" ? Outbox(envelope, code, wrapped, timestamp) : Change(envelope, code, wrapped, KeyOf(key), timestamp);
     }
 
-    private ReadMessage Change(JsonElement envelope, bool wrapped, string key, DateTimeOffset timestamp)
+    /// <summary>The change <paramref name="envelope"/> tells of, whose op <paramref name="code"/> was read and checked.</summary>
+    private ReadMessage Change(JsonElement envelope, string code, bool wrapped, string key, DateTimeOffset timestamp)
     {
         // One pass over each object: looking every field up by name scanned the source block a dozen times.
         JsonElement? before = null, after = null, sourceBlock = null;
-        string? code = null;
         long? tsMs = null;
         foreach (var field in envelope.EnumerateObject())
         {
             var value = field.Value;
-            if (field.NameEquals("op"u8)) code = value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-            else if (field.NameEquals("before"u8)) before = value.ValueKind == JsonValueKind.Object ? value : null;
+            if (field.NameEquals("before"u8)) before = value.ValueKind == JsonValueKind.Object ? value : null;
             else if (field.NameEquals("after"u8)) after = value.ValueKind == JsonValueKind.Object ? value : null;
             else if (field.NameEquals("source"u8)) sourceBlock = value.ValueKind == JsonValueKind.Object ? value : null;
             else if (field.NameEquals("ts_ms"u8)) tsMs = Long(value);
@@ -94,10 +94,10 @@ internal sealed class EnvelopeReader(KafkaSourceOptions options, string sourceNa
     }
 
     /// <summary>An outbox row's insert as the aggregate's event: table = aggregatetype, key = aggregateid, after = payload.</summary>
-    private ReadMessage Outbox(JsonElement envelope, bool wrapped, DateTimeOffset timestamp)
+    private ReadMessage Outbox(JsonElement envelope, string code, bool wrapped, DateTimeOffset timestamp)
     {
         // The row is deleted right after it is written; only the insert (or its snapshot read) carries the event.
-        if (String(envelope, "op") is not ("c" or "r")) return ReadMessage.Nothing;
+        if (code is not ("c" or "r")) return ReadMessage.Nothing;
         if (Object(envelope, "after") is not { } row) return new(null, "an outbox change without 'after'");
         if (String(row, "aggregatetype") is not { Length: > 0 } type || Text(Field(row, "aggregateid")) is not { Length: > 0 } id)
             return new(null, "the outbox row lacks 'aggregatetype' or 'aggregateid'");
@@ -109,7 +109,7 @@ internal sealed class EnvelopeReader(KafkaSourceOptions options, string sourceNa
         }
         else document = Object(row, "payload") is { } payload ? JsonObject.Create(wrapped ? payload.Clone() : payload) : null;
         if (document is null) return new(null, "the outbox payload is not a JSON object");
-        var read = Change(envelope, wrapped, id, timestamp);
+        var read = Change(envelope, code, wrapped, id, timestamp);
         return read.Change is { } change
             ? new(change with { Op = ChangeOp.Update, Before = null, After = document, Source = change.Source with { Table = type } }, null)
             : read;

@@ -238,7 +238,7 @@ public sealed class PostgresCdcCrashTests(PostgresServer postgres) : IAsyncLifet
 
     public async Task DisposeAsync()
     {
-        if (_redis.Length > 0) await RedisPrefix.DeleteAsync(_redis, _prefix);
+        if (_redis.Length > 0) await RedisKeys.DeletePrefixAsync(_redis, _prefix);
         await _db.DisposeAsync();
         _directory.Dispose();
     }

@@ -5,6 +5,7 @@ using Unbundled.Connectors.Redis;
 using Unbundled.Sdk.Sinks;
 using Unbundled.Server.Embedded;
 using Unbundled.Sdk.Testing;
+using Unbundled.Testing;
 using Unbundled.Tests.Services;
 
 namespace Unbundled.Tests.Connectors.Redis;
@@ -26,7 +27,7 @@ public sealed class RedisCacheSinkContractTests(RedisServer redis) : Generationa
     protected override async Task<JsonObject?> ReadActiveAsync(string pipeline, string key) =>
         await ActiveGeneration.ReadAsync(await _connections.GetAsync(redis.Connection), pipeline + ":", pipeline, key);
 
-    protected override async Task LoseDataAsync(string pipeline) => await ActiveGeneration.LoseAsync(await _connections.GetAsync(redis.Connection), pipeline + ":*");
+    protected override async Task LoseDataAsync(string pipeline) => await RedisKeys.DeleteMatchingAsync(await _connections.GetAsync(redis.Connection), pipeline + ":*");
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -50,7 +51,7 @@ public sealed class GarnetCacheSinkContractTests : GenerationalSinkContract, IAs
         await ActiveGeneration.ReadAsync(await _connections.GetAsync(_garnet.Connection), "", pipeline, key);
 
     // Garnet here serves one test class, one test at a time: losing everything is what a restart would do.
-    protected override async Task LoseDataAsync(string pipeline) => await ActiveGeneration.LoseAsync(await _connections.GetAsync(_garnet.Connection), "*");
+    protected override async Task LoseDataAsync(string pipeline) => await RedisKeys.DeleteMatchingAsync(await _connections.GetAsync(_garnet.Connection), "*");
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -70,16 +71,5 @@ internal static class ActiveGeneration
         var generation = (long?)await database.StringGetAsync($"{prefix}unbundled:{pipeline}:generation") ?? 0;
         var value = await database.StringGetAsync(generation == 0 ? prefix + key : $"{prefix}g{generation}:{key}");
         return value.IsNull ? null : JsonNode.Parse(value.ToString())!.AsObject();
-    }
-
-    /// <summary>Deletes every key matching <paramref name="pattern"/>, as a restart without persistence loses them.</summary>
-    public static async Task LoseAsync(IConnectionMultiplexer redis, string pattern)
-    {
-        foreach (var server in redis.GetServers())
-        {
-            var keys = new List<RedisKey>();
-            await foreach (var key in server.KeysAsync(pattern: pattern, pageSize: 1000)) keys.Add(key);
-            if (keys.Count > 0) await redis.GetDatabase().KeyDeleteAsync([.. keys]);
-        }
     }
 }
