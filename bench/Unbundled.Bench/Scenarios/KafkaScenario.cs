@@ -36,13 +36,15 @@ internal static class KafkaScenario
         await kafka.CreateTopicAsync(topic, Partitions);
         ProduceDebezium(kafka.Brokers, topic, events);
 
-        var kcat = Stopwatch.StartNew();
+        var (kcat, broker) = (Stopwatch.StartNew(), Process.GetCurrentProcess().TotalProcessorTime);
         await RunKcatAsync($"-b {kafka.Brokers} -C -t {topic} -o beginning -c {events} -q");
         var baseline = events / kcat.Elapsed.TotalSeconds;
-        Console.WriteLine($"kcat -C: {events} messages to /dev/null in {kcat.Elapsed.TotalSeconds:0.00} s = {baseline:0} events/s");
+        broker = Process.GetCurrentProcess().TotalProcessorTime - broker;
+        Console.WriteLine($"kcat -C: {events} messages to /dev/null in {kcat.Elapsed.TotalSeconds:0.00} s = {baseline:0} events/s; serving them cost the in-process broker {broker.TotalMicroseconds / events:0.0} µs of CPU per message");
 
         var redis = await LocalServices.GetAsync("UNBUNDLED_REDIS");
         var prefix = $"bench-{Guid.NewGuid():N}:";
+        await using var cpu = await CpuPerRow.StartAsync(redis);
         var (rate, peak) = await RunPipelineAsync(events, (unbundled, at) => new PipelineDefinition("consume",
             new SourceDefinition("orders", unbundled.Connectors.Sources[KafkaSourceFactory.ConnectorName], new KafkaSourceOptions { Brokers = kafka.Brokers, Topics = [topic] }, at),
             null,
@@ -50,6 +52,7 @@ internal static class KafkaScenario
             new SinkDefinition("cache", unbundled.Connectors.Sinks[RedisCacheSinkFactory.ConnectorName], new RedisCacheOptions { Prefix = prefix, Connection = redis }, at),
             ErrorPolicy.DeadLetter, new BatchOptions(1000), "bench", at));
         Console.WriteLine($"pipeline: {events} Debezium events from {Partitions} partitions into Redis at {rate:0} events/s; peak RSS {peak / (1024 * 1024)} MB");
+        await cpu.ReportAsync(events);
         await RedisKeys.DeletePrefixAsync(redis, prefix);
         return new BenchResult("kafka-consume", rate, "events/s", baseline);
     }

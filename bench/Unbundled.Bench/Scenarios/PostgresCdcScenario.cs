@@ -45,10 +45,12 @@ internal static class PostgresCdcScenario
         var end = await bench.ScalarAsync("select pg_current_wal_lsn()::text");
         Console.WriteLine($"{2 * rows + 1} changes committed in {clock.Elapsed.TotalSeconds:0.0} s");
 
+        await using var cpu = await CpuPerRow.StartAsync(redis);
         await using var host = await PipelineHost.StartAsync(bench, redis, prefix);
         var (elapsed, peak) = await host.TimeUntilAsync(async () => (await host.Redis.StringGetAsync($"{prefix}order:0")).HasValue);
         var value = (2.0 * rows + 1) / elapsed.TotalSeconds;
         Console.WriteLine($"pipeline: {2 * rows + 1} changes from the slot into Redis in {elapsed.TotalSeconds:0.00} s = {value:0} rows/s; peak RSS {peak / (1024 * 1024)} MB");
+        await cpu.ReportAsync(2 * rows + 1);
 
         var decode = Stopwatch.StartNew();
         await bench.RunAsync(RecvLogical, $"--slot={bench.Schema}_recv --start -f /dev/null -E {end} -o proto_version=1 -o publication_names={publication} --no-loop");
@@ -76,10 +78,12 @@ internal static class PostgresCdcScenario
         var baseline = rows / copy.Elapsed.TotalSeconds;
         Console.WriteLine($"COPY TO STDOUT: {rows} rows in {copy.Elapsed.TotalSeconds:0.00} s = {baseline:0} rows/s");
 
+        await using var cpu = await CpuPerRow.StartAsync(redis);
         await using var host = await PipelineHost.StartAsync(bench, redis, prefix);
         var (elapsed, peak) = await host.TimeUntilAsync(() => Task.FromResult(host.Progress.State == PipelineState.Running && host.Progress.Offset > 0));
         var value = rows / elapsed.TotalSeconds;
         Console.WriteLine($"pipeline: snapshot of {rows} rows into Redis in {elapsed.TotalSeconds:0.00} s = {value:0} rows/s; peak RSS {peak / (1024 * 1024)} MB");
+        await cpu.ReportAsync(rows);
         await RedisKeys.DeletePrefixAsync(redis, prefix);
         return new BenchResult("pg-snapshot", value, "rows/s", baseline);
     }
