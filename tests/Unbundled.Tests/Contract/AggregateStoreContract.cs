@@ -70,6 +70,23 @@ public abstract class AggregateStoreContract
     }
 
     [Fact]
+    public async Task Groups_named_for_a_resend_are_handed_out_again_and_counted_and_no_others()
+    {
+        var store = await CreateStoreAsync();
+        var first = await store.ApplyAsync("v", [Member("a", 1, "x", 1), Member("b", 1, "y", 2)], Sum, default);
+        await store.WrittenAsync("v", first, default);
+
+        // The sink refused y: a replay of its dead letter names it, and a key that is no group marks nothing.
+        Assert.Equal(1, await store.ResendAsync("v", ["y", "not-a-group"], default));
+        Assert.Equal(0, await store.ResendAsync("v", ["not-a-group"], default));
+
+        var again = Assert.Single(await store.ApplyAsync("v", [], Sum, default));
+        Assert.Equal(("y", 2), (again.Group, (int)again.Document!["sum"]!));
+        await store.WrittenAsync("v", [again], default);
+        Assert.Equal(2, await store.ResendAsync("v", null, default));
+    }
+
+    [Fact]
     public async Task A_group_another_instance_changed_since_is_computed_from_what_the_database_holds()
     {
         var store = await CreateStoreAsync();

@@ -66,7 +66,7 @@ public abstract class JoinStoreContract
         // for (a crash before the sink had it).
         Assert.Equal(changed.Select(w => (w.Key, w.Revision)), (await store.ApplyAsync("v", [], [], Join, ["a"], default)).Select(w => (w.Key, w.Revision)));
         Assert.Equal(changed.Select(w => (w.Key, w.Revision)), (await store.ApplyAsync("v", [], [], Join, null, default)).Select(w => (w.Key, w.Revision)));
-        await store.ResendAllAsync("v", default);
+        await store.ResendAsync("v", null, default);
         await store.WrittenAsync("v", changed, default);
         Assert.Empty(await store.ApplyAsync("v", [], [], Join, null, default));
     }
@@ -84,6 +84,23 @@ public abstract class JoinStoreContract
         Assert.Equal(new Dictionary<string, string?> { ["b"] = "Bob", ["c"] = null }, Authors(touched));
         Assert.Equal(["a"], (await store.ApplyAsync("v", [], [], Join, ["a"], default)).Select(w => w.Key));
         Assert.Equal(["a", "b", "c"], (await store.ApplyAsync("v", [], [], Join, null, default)).Select(w => w.Key).Order());
+    }
+
+    [Fact]
+    public async Task Documents_named_for_a_resend_are_handed_out_again_at_their_revision_and_no_others()
+    {
+        var store = new SqlJoinStore(CreateDatabase());
+        var first = await store.ApplyAsync("v", [Todo("a", 1, "ann", "A"), Todo("b", 1, "bob", "B")], [User("bob", 1, "Bob")], Join, null, default);
+        await store.WrittenAsync("v", first, default);
+
+        // The sink refused b: a replay of its dead letter names it.
+        Assert.Equal(1, await store.ResendAsync("v", ["b", "never-derived"], default));
+
+        var again = Assert.Single(await store.ApplyAsync("v", [], [], Join, null, default));
+        Assert.Equal(("b", first.Single(w => w.Key == "b").Revision, false), (again.Key, again.Revision, again.IsDelete));
+        Assert.Equal("Bob", (string?)again.Document?["author"]);
+        await store.WrittenAsync("v", [again], default);
+        Assert.Empty(await store.ApplyAsync("v", [], [], Join, null, default));
     }
 }
 

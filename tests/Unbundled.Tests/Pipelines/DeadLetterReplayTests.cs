@@ -1,10 +1,13 @@
 using System.Text.Json.Nodes;
+using Unbundled.Model;
 using Unbundled.Pipelines.DeadLetters;
 using Unbundled.Pipelines.Definition;
+using Unbundled.Pipelines.Joins;
 using Unbundled.Pipelines.State;
 using Unbundled.Sdk.Events;
 using Unbundled.Sdk.Projections;
 using Unbundled.Sdk.Sinks;
+using Unbundled.Sources.CommandLog;
 using static Unbundled.Tests.Pipelines.PipelineHarness;
 
 namespace Unbundled.Tests.Pipelines;
@@ -100,6 +103,39 @@ public sealed class DeadLetterReplayTests : IDisposable
         Assert.True(outcome.Written);
         Assert.Equal(["doc-m"], view.Snapshot().Keys);
     }
+
+    [Fact]
+    public async Task A_joined_document_the_sink_refused_is_written_by_its_replay_with_the_row_it_embeds()
+    {
+        var view = new RecordingView { Refuses = document => document.Key == "l:t1" };
+        var pipeline = Pipeline("lists", view) with
+        {
+            Source = new SourceDefinition("todos-and-users", new CommandLogSourceFactory([]), new CommandLogSourceOptions { Models = ["todo-list", "user"] }, new SourceSpan("test", 1, 1)),
+            Join = new JoinDefinition("user", "{after.createdBy}", "author"),
+        };
+        // One batch, ending with another model's change: a joined document carries the batch's offset, not its own event's.
+        await using (var writer = await StartAsync(LogFile, []))
+        {
+            await writer.FlushAsAsync("ann", new ModelKey("user", "ann"), NewUser("Ann"));
+            await writer.FlushAsAsync("ann", new ModelKey("todo-list", "l"), NewList("l"), AddTodo("t1", "first"), AddTodo("t2", "second"));
+            await writer.FlushAsAsync("bob", new ModelKey("user", "bob"), NewUser("Bob"));
+        }
+        await using var harness = await StartAsync(LogFile, [pipeline]);
+        var letter = Assert.Single(await WaitForLettersAsync(harness, 1));
+        Assert.Equal("l:t1", letter.Key);
+        Assert.Equal("Ann", (string?)view.Get("l:t2")!["author"]!["name"]);
+
+        // The sink takes it now: the replay sends it again from the join store, as the view would hold it.
+        view.Refuses = null;
+        var outcome = Assert.Single((await harness.Replays.ReplayAsync("lists", new DeadLetterSelection([letter.Id]), default))!);
+
+        Assert.True(outcome.Written, outcome.Reason);
+        Assert.Equal("first", (string?)view.Get("l:t1")!["title"]);
+        Assert.Equal("Ann", (string?)view.Get("l:t1")!["author"]!["name"]);
+        Assert.Empty(await LettersAsync(harness));
+    }
+
+    private static Command NewUser(string name) => new() { Op = CommandOp.Create, Path = "", Value = new JsonObject { ["name"] = name } };
 
     public void Dispose() => _directory.Dispose();
 

@@ -32,6 +32,9 @@ public sealed class RecordingView
 
     private readonly List<long> _batchStarts = [];
 
+    /// <summary>Refuses the documents it matches, as a sink's mapping would until fixed.</summary>
+    public Func<SinkDocument, bool>? Refuses { get; set; }
+
     /// <summary>Makes the next <paramref name="count"/> writes throw.</summary>
     public void FailNext(int count) => Interlocked.Exchange(ref _failuresLeft, count);
 
@@ -55,7 +58,7 @@ public sealed class RecordingView
         {
             foreach (var document in batch.Documents)
             {
-                if (document.Document?["reject"] is not null)
+                if (document.Document?["reject"] is not null || Refuses?.Invoke(document) == true)
                 {
                     rejected.Add(new SinkRejection(document, "the document asks to be rejected"));
                     continue;

@@ -21,8 +21,11 @@ public interface IAggregateStore
     /// <summary>Notes that the view holds these groups at these revisions.</summary>
     Task WrittenAsync(string view, IReadOnlyList<GroupWrite> written, CancellationToken cancellationToken);
 
-    /// <summary>Marks groups as not held by the view, so the next apply hands them out again: <paramref name="groups"/>, or every group (the view's store lost its data).</summary>
-    Task ResendAsync(string view, IReadOnlyList<string>? groups, CancellationToken cancellationToken);
+    /// <summary>
+    /// Marks groups as not held by the view, so the next apply hands them out again: <paramref name="groups"/>, or every group
+    /// (the view's store lost its data); answers how many it marked.
+    /// </summary>
+    Task<int> ResendAsync(string view, IReadOnlyList<string>? groups, CancellationToken cancellationToken);
 
     /// <summary>Forgets everything of <paramref name="view"/> (a retired generation).</summary>
     Task DropAsync(string view, CancellationToken cancellationToken);

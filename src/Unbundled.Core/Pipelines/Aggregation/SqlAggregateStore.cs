@@ -95,18 +95,15 @@ public sealed class SqlAggregateStore(SqlStateDatabase database) : IAggregateSto
     }
 
     /// <inheritdoc />
-    public async Task ResendAsync(string view, IReadOnlyList<string>? groups, CancellationToken cancellationToken)
+    public async Task<int> ResendAsync(string view, IReadOnlyList<string>? groups, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await EnsureTablesAsync(connection, cancellationToken).ConfigureAwait(false);
         if (groups is null)
-        {
-            await ExecuteAsync(connection, null, $"UPDATE {Groups} SET dirty = 1 WHERE view_name = @view", cancellationToken, ("view", view)).ConfigureAwait(false);
-            return;
-        }
+            return await ExecuteAsync(connection, null, $"UPDATE {Groups} SET dirty = 1 WHERE view_name = @view", cancellationToken, ("view", view)).ConfigureAwait(false);
         var statements = new SqlStatements(connection, null);
         foreach (var group in groups) statements.Add($"UPDATE {Groups} SET dirty = 1 WHERE view_name = @view AND grp = @grp", ("view", view), ("grp", group));
-        await statements.ExecuteAsync(cancellationToken).ConfigureAwait(false);
+        return await statements.ExecuteAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

@@ -35,7 +35,7 @@ internal sealed class ViewAggregation(Aggregator aggregator, IAggregateStore sto
         store.WrittenAsync(ViewOf(target), groups, cancellationToken);
 
     /// <summary>Hands <paramref name="groups"/> (null: all) out again with the next batch.</summary>
-    public Task ResendAsync(ViewTarget target, IReadOnlyList<string>? groups, CancellationToken cancellationToken) =>
+    public Task<int> ResendAsync(ViewTarget target, IReadOnlyList<string>? groups, CancellationToken cancellationToken) =>
         store.ResendAsync(ViewOf(target), groups, cancellationToken);
 
     /// <summary>Forgets a retired generation's members and groups.</summary>

@@ -41,21 +41,25 @@ internal sealed class DeadLetterReplayer(PipelineTransform transform, IPipelineS
     {
         IReadOnlyList<SinkDocument> documents;
         ChangeEvent? admitted;
+        // A letter of an aggregating or joining view may hold a group or joined document the sink refused, filed under its
+        // key and made of no one event: the view's store sends it again, and the source's record at its offset (the batch's
+        // last, another change) is not read.
+        var resent = aggregation is not null ? await aggregation.ResendAsync(live, [letter.Key], cancellationToken).ConfigureAwait(false)
+            : join is not null ? await join.ResendAsync(live, [letter.Key], cancellationToken).ConfigureAwait(false)
+            : 0;
         try
         {
-            var change = Stored(letter) ?? await ReadAgainAsync(live, letter, cancellationToken).ConfigureAwait(false);
-            if (change is null) return $"the source no longer has offset {letter.Position}, and the letter holds no change event to replay";
+            var change = Stored(letter) ?? (resent > 0 ? null : await ReadAgainAsync(live, letter, cancellationToken).ConfigureAwait(false));
+            if (change is null && resent == 0) return $"the source no longer has offset {letter.Position}, and the letter holds no change event to replay";
             // Everything the change projects is written: its documents never reached the view to be compared with.
-            admitted = transform.Admit(change);
+            admitted = change is null ? null : transform.Admit(change);
             documents = admitted is not null ? transform.Project(admitted, changesOnly: false) : [];
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
             return $"{error.GetType().Name}: {error.Message}";
         }
-        // A letter of an aggregating view may be a group document the sink refused, filed under the group: it is sent again.
-        if (aggregation is not null) await aggregation.ResendAsync(live, [letter.Key], cancellationToken).ConfigureAwait(false);
-        else if (documents.Count == 0) return null;
+        if (documents.Count == 0 && resent == 0) return null;
         // Every document came from the one replayed change.
         var origins = documents.Select(d => d.Position).Distinct().ToDictionary(position => position, _ => admitted!);
         IReadOnlyList<GroupWrite> groups = [];

@@ -21,8 +21,11 @@ public interface IJoinStore
     /// <summary>Notes that the view holds these documents at these revisions.</summary>
     Task WrittenAsync(string view, IReadOnlyList<JoinedWrite> written, CancellationToken cancellationToken);
 
-    /// <summary>Marks every document as not held by the view (its store lost its data).</summary>
-    Task ResendAllAsync(string view, CancellationToken cancellationToken);
+    /// <summary>
+    /// Marks documents as not held by the view: those of <paramref name="keys"/> (the sink refused them), or every one when
+    /// null (its store lost its data); answers how many it marked.
+    /// </summary>
+    Task<int> ResendAsync(string view, IReadOnlyList<string>? keys, CancellationToken cancellationToken);
 
     /// <summary>Forgets everything of <paramref name="view"/> (a retired generation).</summary>
     Task DropAsync(string view, CancellationToken cancellationToken);

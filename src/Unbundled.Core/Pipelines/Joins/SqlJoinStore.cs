@@ -118,11 +118,15 @@ public sealed class SqlJoinStore(SqlStateDatabase database) : IJoinStore
     }
 
     /// <inheritdoc />
-    public async Task ResendAllAsync(string view, CancellationToken cancellationToken)
+    public async Task<int> ResendAsync(string view, IReadOnlyList<string>? keys, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await EnsureTablesAsync(connection, cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, null, $"UPDATE {Documents} SET dirty = 1 WHERE view_name = @view", cancellationToken, ("view", view)).ConfigureAwait(false);
+        if (keys is null)
+            return await ExecuteAsync(connection, null, $"UPDATE {Documents} SET dirty = 1 WHERE view_name = @view", cancellationToken, ("view", view)).ConfigureAwait(false);
+        var statements = new SqlStatements(connection, null);
+        foreach (var key in keys) statements.Add($"UPDATE {Documents} SET dirty = 1 WHERE view_name = @view AND doc_key = @key", ("view", view), ("key", key));
+        return await statements.ExecuteAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

@@ -67,12 +67,18 @@ internal sealed class ViewJoin
         if (_handedOut.TryGetValue(target, out var pending)) pending.ExceptWith(writes.Select(w => w.Key));
     }
 
-    /// <summary>Hands every document out again (the view's store lost its data).</summary>
-    public async Task ResendAllAsync(ViewTarget target, CancellationToken cancellationToken)
+    /// <summary>
+    /// Hands documents out again at the next apply: <paramref name="keys"/> (the sink refused them), or every one when null
+    /// (the view's store lost its data); answers how many the store holds.
+    /// </summary>
+    public async Task<int> ResendAsync(ViewTarget target, IReadOnlyList<string>? keys, CancellationToken cancellationToken)
     {
-        await _store.ResendAllAsync(ViewOf(target), cancellationToken).ConfigureAwait(false);
+        var marked = await _store.ResendAsync(ViewOf(target), keys, cancellationToken).ConfigureAwait(false);
         // Every document is unwritten now: the next apply reads them all.
-        _handedOut.Remove(target);
+        if (keys is null) _handedOut.Remove(target);
+        // Without a set, the next apply reads every unwritten document anyway.
+        else if (_handedOut.TryGetValue(target, out var pending)) pending.UnionWith(keys);
+        return marked;
     }
 
     /// <summary>Forgets a retired generation's documents and rows.</summary>

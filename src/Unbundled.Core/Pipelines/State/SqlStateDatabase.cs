@@ -25,10 +25,10 @@ public abstract class SqlStateDatabase
     public virtual string? ViewLock => null;
 
     /// <summary>Runs <paramref name="sql"/> with <paramref name="parameters"/>.</summary>
-    public static async Task ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    public static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
         await using var command = Command(connection, transaction, sql, parameters);
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A command of <paramref name="sql"/> with <paramref name="parameters"/> (null values as SQL NULL).</summary>

@@ -14,14 +14,15 @@ public sealed class SqlStatements(DbConnection connection, DbTransaction? transa
     /// <summary>Adds <paramref name="sql"/> with <paramref name="parameters"/> (null values as SQL NULL).</summary>
     public void Add(string sql, params (string Name, object? Value)[] parameters) => _statements.Add((sql, parameters));
 
-    /// <summary>Runs the statements added, in order, and forgets them.</summary>
-    public async Task ExecuteAsync(CancellationToken cancellationToken)
+    /// <summary>Runs the statements added, in order, and forgets them; answers the rows they changed.</summary>
+    public async Task<int> ExecuteAsync(CancellationToken cancellationToken)
     {
-        if (_statements.Count == 0) return;
+        var changed = 0;
+        if (_statements.Count == 0) return changed;
         if (!connection.CanCreateBatch)
         {
             foreach (var (sql, parameters) in _statements)
-                await SqlStateDatabase.ExecuteAsync(connection, transaction, sql, cancellationToken, parameters).ConfigureAwait(false);
+                changed += await SqlStateDatabase.ExecuteAsync(connection, transaction, sql, cancellationToken, parameters).ConfigureAwait(false);
         }
         else
         {
@@ -34,8 +35,9 @@ public sealed class SqlStatements(DbConnection connection, DbTransaction? transa
                 SqlStateDatabase.Bind(command.Parameters, command.CreateParameter, parameters);
                 batch.BatchCommands.Add(command);
             }
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            changed = await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         _statements.Clear();
+        return changed;
     }
 }

@@ -52,7 +52,7 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
     public async Task ResendAllAsync(ViewTarget target, CancellationToken cancellationToken)
     {
         if (aggregation is not null) await aggregation.ResendAsync(target, null, cancellationToken).ConfigureAwait(false);
-        if (join is not null) await join.ResendAllAsync(target, cancellationToken).ConfigureAwait(false);
+        if (join is not null) await join.ResendAsync(target, null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Forgets what a retired generation kept beside its sink (an aggregating view's members and groups).</summary>
@@ -179,9 +179,10 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
                 .SetTag("unbundled.documents", write.Documents.Count).SetTag("unbundled.offset", reached);
             result = await sinkRetry.ExecuteAsync(async token => await target.Sink.WriteAsync(write, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         }
-        // A refused document is stored with the event it came from, and why the sink refused it.
+        // A refused document is stored with the event it came from, and why the sink refused it. A group's or a joined
+        // document comes from no one event (it carries the batch's offset): it is stored as it was, and replayed by key.
         await deadLetters.StoreAsync(result.Rejected.Select(r => new DeadLetter(0, Pipeline, r.Document.Position, r.Document.Key,
-            aggregation is null && derived.From.TryGetValue(r.Document.Position, out var source) ? DeadLetterEvent.Serialize(source) : JsonSerializer.Serialize(r.Document.Document),
+            aggregation is null && join is null && derived.From.TryGetValue(r.Document.Position, out var source) ? DeadLetterEvent.Serialize(source) : JsonSerializer.Serialize(r.Document.Document),
             r.Reason, clock.GetUtcNow())).ToList(), cancellationToken).ConfigureAwait(false);
         await target.Offset.AdvanceAsync(reached, cancellationToken).ConfigureAwait(false);
         if (aggregation is not null) await aggregation.WrittenAsync(target, groups, cancellationToken).ConfigureAwait(false);
