@@ -83,6 +83,9 @@ public abstract class AggregateStoreContract
         var again = Assert.Single(await store.ApplyAsync("v", [], Sum, default));
         Assert.Equal(("y", 2), (again.Group, (int)again.Document!["sum"]!));
         await store.WrittenAsync("v", [again], default);
+        // Counted over every statement of a batch (PostgreSQL sends them in one round trip, SQLite one by one).
+        Assert.Equal(2, await store.ResendAsync("v", ["x", "not-a-group", "y"], default));
+        await store.WrittenAsync("v", await store.ApplyAsync("v", [], Sum, default), default);
         Assert.Equal(2, await store.ResendAsync("v", null, default));
     }
 

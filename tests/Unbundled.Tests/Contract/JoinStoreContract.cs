@@ -101,6 +101,8 @@ public abstract class JoinStoreContract
         Assert.Equal("Bob", (string?)again.Document?["author"]);
         await store.WrittenAsync("v", [again], default);
         Assert.Empty(await store.ApplyAsync("v", [], [], Join, null, default));
+        // Counted over every statement of a batch (PostgreSQL sends them in one round trip, SQLite one by one).
+        Assert.Equal(2, await store.ResendAsync("v", ["a", "never-derived", "b"], default));
     }
 }
 

@@ -7,10 +7,29 @@ namespace Unbundled.Pipelines.DeadLetters;
 /// <summary>
 /// The change event a dead letter holds: the Debezium envelope plus the event's <c>key</c>, which the
 /// envelope leaves to the transport. A letter a sink refused is filed under the refused document's key,
-/// so the model's key must travel with the event for a replay to project it again.
+/// so the model's key must travel with the event for a replay to project it again. A group's or joined
+/// document comes from no one event: its letter holds the document, marked as refused.
 /// </summary>
 internal static class DeadLetterEvent
 {
+    private const string RefusedField = "unbundled.refusedDocument";
+
+    /// <summary>A group's or joined document a sink refused, as a letter stores it.</summary>
+    public static string SerializeRefused(JsonObject? document) => new JsonObject { [RefusedField] = document?.DeepClone() }.ToJsonString();
+
+    /// <summary>Whether a letter holds a document a sink refused (<see cref="SerializeRefused"/>) rather than an event or a record.</summary>
+    public static bool HoldsRefused(string stored)
+    {
+        try
+        {
+            return JsonNode.Parse(stored) is JsonObject { Count: 1 } letter && letter.ContainsKey(RefusedField);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The event as a letter stores it.</summary>
     public static string Serialize(ChangeEvent change)
     {

@@ -12,8 +12,9 @@ namespace Unbundled.Pipelines.DeadLetters;
 /// <summary>
 /// Replays dead letters through the pipeline's current filter and projection into its live view. The
 /// event is the one the pipeline met (stored with the letter), or, for a record the source could not read,
-/// the source's record at that offset read again. Writes are version-guarded like any other, so a letter
-/// older than the view's state changes nothing; one that fails again stays, with its new reason.
+/// the source's record at that offset read again; a group's or joined document a sink refused is sent again
+/// from the view's store, by its key. Writes are version-guarded like any other, so a letter older than the
+/// view's state changes nothing; one that fails again stays, with its new reason.
 /// </summary>
 internal sealed class DeadLetterReplayer(PipelineTransform transform, IPipelineStateStore state, ResiliencePipeline sinkRetry, TimeProvider clock,
     ViewAggregation? aggregation = null, Joins.ViewJoin? join = null)
@@ -39,34 +40,40 @@ internal sealed class DeadLetterReplayer(PipelineTransform transform, IPipelineS
     /// <summary>Null when the letter's documents reached the view, else why not.</summary>
     private async Task<string?> ReplayOneAsync(ViewTarget live, DeadLetter letter, CancellationToken cancellationToken)
     {
-        IReadOnlyList<SinkDocument> documents;
-        ChangeEvent? admitted;
-        // A letter of an aggregating or joining view may hold a group or joined document the sink refused, filed under its
-        // key and made of no one event: the view's store sends it again, and the source's record at its offset (the batch's
-        // last, another change) is not read.
+        IReadOnlyList<SinkDocument> documents = [];
+        IReadOnlyList<Joins.JoinedRow> rows = [];
+        ChangeEvent? admitted = null;
+        // A group's or joined document the sink refused holds no event: its offset is its batch's, whose record is another change.
+        var refused = DeadLetterEvent.HoldsRefused(letter.Event);
+        if (!refused)
+        {
+            try
+            {
+                var change = Stored(letter) ?? await ReadAgainAsync(live, letter, cancellationToken).ConfigureAwait(false);
+                if (change is null) return $"the source no longer has offset {letter.Position}, and the letter holds no change event to replay";
+                // A row of the joined table is kept, not projected, as in a live batch.
+                if (join is not null && join.IsRow(change)) rows = [Joins.ViewJoin.Row(change)];
+                // Everything the change projects is written: its documents never reached the view to be compared with.
+                else if ((admitted = transform.Admit(change)) is not null) documents = transform.Project(admitted, changesOnly: false);
+            }
+            catch (Exception error) when (error is not OperationCanceledException)
+            {
+                return $"{error.GetType().Name}: {error.Message}";
+            }
+        }
+        // The view's store sends the letter's key again; letters from before refused documents were marked may hold one too.
         var resent = aggregation is not null ? await aggregation.ResendAsync(live, [letter.Key], cancellationToken).ConfigureAwait(false)
             : join is not null ? await join.ResendAsync(live, [letter.Key], cancellationToken).ConfigureAwait(false)
             : 0;
-        try
-        {
-            var change = Stored(letter) ?? (resent > 0 ? null : await ReadAgainAsync(live, letter, cancellationToken).ConfigureAwait(false));
-            if (change is null && resent == 0) return $"the source no longer has offset {letter.Position}, and the letter holds no change event to replay";
-            // Everything the change projects is written: its documents never reached the view to be compared with.
-            admitted = change is null ? null : transform.Admit(change);
-            documents = admitted is not null ? transform.Project(admitted, changesOnly: false) : [];
-        }
-        catch (Exception error) when (error is not OperationCanceledException)
-        {
-            return $"{error.GetType().Name}: {error.Message}";
-        }
-        if (documents.Count == 0 && resent == 0) return null;
+        if (refused && resent == 0) return $"the view's store no longer holds '{letter.Key}': the view was built again since; drop the letter";
+        if (documents.Count == 0 && rows.Count == 0 && resent == 0) return null;
         // Every document came from the one replayed change.
         var origins = documents.Select(d => d.Position).Distinct().ToDictionary(position => position, _ => admitted!);
         IReadOnlyList<GroupWrite> groups = [];
         // An aggregating view takes the groups the replayed members change, as a live batch would give them.
         if (aggregation is not null) (documents, groups) = await aggregation.ApplyAsync(live, documents, origins, live.Offset.Value, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<Joins.JoinedWrite> joined = [];
-        if (join is not null) (documents, joined) = await join.ApplyAsync(live, documents, [], origins, live.Offset.Value, cancellationToken).ConfigureAwait(false);
+        if (join is not null) (documents, joined) = await join.ApplyAsync(live, documents, rows, origins, live.Offset.Value, cancellationToken).ConfigureAwait(false);
         var batch = new SinkBatch(Pipeline, documents, live.Offset.Value) { BasedOn = live.Offset.Value, Fence = live.Fence };
         var result = await sinkRetry.ExecuteAsync(async token => await live.Sink.WriteAsync(batch, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         if (aggregation is not null) await aggregation.WrittenAsync(live, groups, cancellationToken).ConfigureAwait(false);

@@ -69,15 +69,16 @@ internal sealed class ViewJoin
 
     /// <summary>
     /// Hands documents out again at the next apply: <paramref name="keys"/> (the sink refused them), or every one when null
-    /// (the view's store lost its data); answers how many the store holds.
+    /// (the view's store lost its data); answers how many it marked.
     /// </summary>
     public async Task<int> ResendAsync(ViewTarget target, IReadOnlyList<string>? keys, CancellationToken cancellationToken)
     {
         var marked = await _store.ResendAsync(ViewOf(target), keys, cancellationToken).ConfigureAwait(false);
         // Every document is unwritten now: the next apply reads them all.
         if (keys is null) _handedOut.Remove(target);
-        // Without a set, the next apply reads every unwritten document anyway.
-        else if (_handedOut.TryGetValue(target, out var pending)) pending.UnionWith(keys);
+        // Looked up at the next apply; with no set yet, that apply reads every unwritten document anyway. A key the store
+        // does not hold stays out, or every later batch would look it up again.
+        else if (marked > 0 && _handedOut.TryGetValue(target, out var pending)) pending.UnionWith(keys);
         return marked;
     }
 

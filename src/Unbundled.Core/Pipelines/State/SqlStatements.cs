@@ -22,7 +22,8 @@ public sealed class SqlStatements(DbConnection connection, DbTransaction? transa
         if (!connection.CanCreateBatch)
         {
             foreach (var (sql, parameters) in _statements)
-                changed += await SqlStateDatabase.ExecuteAsync(connection, transaction, sql, cancellationToken, parameters).ConfigureAwait(false);
+                // A SELECT (PostgreSQL's view lock) answers -1.
+                changed += Math.Max(0, await SqlStateDatabase.ExecuteAsync(connection, transaction, sql, cancellationToken, parameters).ConfigureAwait(false));
         }
         else
         {

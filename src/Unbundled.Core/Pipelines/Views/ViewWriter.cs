@@ -180,9 +180,11 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
             result = await sinkRetry.ExecuteAsync(async token => await target.Sink.WriteAsync(write, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         }
         // A refused document is stored with the event it came from, and why the sink refused it. A group's or a joined
-        // document comes from no one event (it carries the batch's offset): it is stored as it was, and replayed by key.
+        // document comes from no one event (it carries the batch's offset, whose event is another change's): it is
+        // stored marked as refused, and a replay sends it again from the view's store.
         await deadLetters.StoreAsync(result.Rejected.Select(r => new DeadLetter(0, Pipeline, r.Document.Position, r.Document.Key,
-            aggregation is null && join is null && derived.From.TryGetValue(r.Document.Position, out var source) ? DeadLetterEvent.Serialize(source) : JsonSerializer.Serialize(r.Document.Document),
+            aggregation is not null || join is not null ? DeadLetterEvent.SerializeRefused(r.Document.Document)
+            : derived.From.TryGetValue(r.Document.Position, out var source) ? DeadLetterEvent.Serialize(source) : JsonSerializer.Serialize(r.Document.Document),
             r.Reason, clock.GetUtcNow())).ToList(), cancellationToken).ConfigureAwait(false);
         await target.Offset.AdvanceAsync(reached, cancellationToken).ConfigureAwait(false);
         if (aggregation is not null) await aggregation.WrittenAsync(target, groups, cancellationToken).ConfigureAwait(false);
