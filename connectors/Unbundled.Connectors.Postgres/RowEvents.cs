@@ -10,8 +10,11 @@ internal sealed record RowOrigin(string Schema, string Table, long? TxId, ulong 
 /// <summary>
 /// Builds the Debezium PostgreSQL envelope of a row change: <c>op</c>, <c>before</c>, <c>after</c>, and a
 /// <c>source</c> with <c>connector: postgresql</c>, <c>db</c>, <c>schema</c>, <c>table</c>, <c>txId</c>,
-/// <c>lsn</c>, <c>ts_ms</c> and <c>snapshot</c>. The version guarding sink writes is the commit LSN (the
-/// consistent point for snapshot rows), so a row read by a snapshot never overwrites a streamed change.
+/// <c>lsn</c>, <c>ts_ms</c> and <c>snapshot</c>. The version guarding sink writes is the change's offset: its commit
+/// LSN shifted left 16 bits plus its index in the transaction, and for snapshot rows offsets just below the consistent
+/// point's. A row read by a snapshot thus never overwrites a streamed change, and of two changes to one row in one
+/// transaction the later wins: with the bare commit LSN they had equal versions, and every sink kept the first (an
+/// insert then an update in one transaction left the insert).
 /// </summary>
 internal sealed class RowEvents(string sourceName, string database, TimeProvider clock)
 {
@@ -34,7 +37,7 @@ internal sealed class RowEvents(string sourceName, string database, TimeProvider
                 TxId = origin.TxId,
                 Lsn = (long)origin.CommitLsn,
                 Position = offset,
-                Version = (long)origin.CommitLsn,
+                Version = offset,
                 TsMs = origin.CommittedAt.ToUnixTimeMilliseconds(),
                 Snapshot = origin.Snapshot ? "true" : "false",
             },

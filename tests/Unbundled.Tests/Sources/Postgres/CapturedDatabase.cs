@@ -89,7 +89,7 @@ public sealed class CapturedDatabase(PostgresServer server, string test) : IAsyn
 
     /// <summary>
     /// What a version-guarded sink holds after <paramref name="records"/>: per key the newest document, a
-    /// write older than the one held being ignored, as every sink of the SDK contract does.
+    /// write not newer than the one held being ignored, as every sink of the SDK contract does.
     /// </summary>
     public static Dictionary<string, JsonObject> Fold(IEnumerable<SourceRecord> records, Dictionary<string, (long Version, JsonObject? Row)>? held = null)
     {
@@ -97,7 +97,7 @@ public sealed class CapturedDatabase(PostgresServer server, string test) : IAsyn
         foreach (var record in records)
         {
             if (record.Change is not { } change) continue;
-            if (held.TryGetValue(change.Key, out var was) && was.Version > change.Source.Version) continue;
+            if (held.TryGetValue(change.Key, out var was) && was.Version >= change.Source.Version) continue;
             held[change.Key] = (change.Source.Version, change.Op == ChangeOp.Delete ? null : change.After!.AsObject());
         }
         return held.Where(p => p.Value.Row is not null).ToDictionary(p => p.Key, p => p.Value.Row!);

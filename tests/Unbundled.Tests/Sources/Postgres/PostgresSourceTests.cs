@@ -59,6 +59,28 @@ public sealed class PostgresSourceTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Changes_to_one_row_within_one_transaction_reach_the_view_in_their_order()
+    {
+        await _db.ExecuteAsync("create table carts (id int primary key, state text)");
+        await _db.ExecuteAsync("insert into carts values (2, 'old'), (3, 'old')");
+        var source = await _db.SourceAsync(_db.Pipelines + "intx", tables: "carts");
+        var (snapshot, offset) = await CapturedDatabase.DrainAsync(source, 0);
+
+        // An insert then an update, a delete then the key again (an ORM's replace), an update then a delete.
+        await _db.ExecuteAsync("""
+            begin;
+            insert into carts values (1, 'new'); update carts set state = 'paid' where id = 1;
+            delete from carts where id = 2; insert into carts values (2, 'replaced');
+            update carts set state = 'gone' where id = 3; delete from carts where id = 3;
+            commit;
+            """);
+        var (stream, _) = await CapturedDatabase.DrainAsync(source, offset);
+
+        Assert.Equal(6, stream.Count);
+        AssertSame(await _db.RowsAsync("carts"), CapturedDatabase.Fold([.. snapshot, .. stream]));
+    }
+
+    [Fact]
     public async Task A_reader_that_crashes_mid_snapshot_resumes_at_its_last_checkpoint_and_the_view_still_equals_the_table()
     {
         await _db.ExecuteAsync("create table items (id int primary key, name text)");
@@ -345,7 +367,7 @@ public sealed class PostgresSourceTests(PostgresServer server) : IAsyncLifetime
         foreach (var change in records.Select(r => r.Change!))
         {
             var key = (change.Source.Table, change.Key);
-            if (view.TryGetValue(key, out var held) && held.Version > change.Source.Version) continue;
+            if (view.TryGetValue(key, out var held) && held.Version >= change.Source.Version) continue;
             view[key] = (change.Source.Version, change.Op == ChangeOp.Delete ? null : change.After!.AsObject());
         }
         foreach (var table in new[] { "first", "second" })
