@@ -3,12 +3,15 @@ using System.Text.Json.Nodes;
 
 namespace Unbundled.Connectors.Postgres.Catalog;
 
-/// <summary>A column of a captured table, with the SQL name of its type (for casts in snapshot queries).</summary>
-internal sealed record TableColumn(string Name, uint TypeOid, string SqlType);
+/// <summary>A column of a captured table, with the SQL name of its type (for casts in snapshot queries), and whether it is NOT NULL.</summary>
+internal sealed record TableColumn(string Name, uint TypeOid, string SqlType, bool NotNull = false);
 
 /// <summary>A table the source captures: its columns now, the columns that key its rows, and its replica identity.</summary>
 internal sealed record CapturedTable(string Schema, string Name, IReadOnlyList<TableColumn> Columns, IReadOnlyList<string> KeyColumns, char ReplicaIdentity)
 {
+    /// <summary>The columns of the index its REPLICA IDENTITY USING INDEX names (none under another identity).</summary>
+    public IReadOnlyList<string> IdentityIndexColumns { get; init; } = [];
+
     /// <summary><c>"schema"."table"</c>, quoted for SQL.</summary>
     public string Quoted => $"{Sql.Identifier(Schema)}.{Sql.Identifier(Name)}";
 

@@ -19,7 +19,12 @@ internal static class TableCatalog
                          where i.indrelid = c.oid and i.indisprimary), '{}') as pk,
                array(select a.attname from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped order by a.attnum) as names,
                array(select a.atttypid from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped order by a.attnum) as types,
-               array(select format_type(a.atttypid, a.atttypmod) from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped order by a.attnum) as sqltypes
+               array(select format_type(a.atttypid, a.atttypmod) from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped order by a.attnum) as sqltypes,
+               array(select a.attname from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attnotnull) as notnull,
+               coalesce((select array_agg(a.attname)
+                         from pg_index i cross join lateral unnest(i.indkey::int2[]) k(attnum)
+                         join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+                         where i.indrelid = c.oid and i.indisreplident), '{}') as identity
         from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where c.relkind in ('r', 'p') and n.nspname = $1 and c.relname = $2
         """;
@@ -54,10 +59,11 @@ internal static class TableCatalog
         var types = reader.GetFieldValue<uint[]>(5);
         var sqlTypes = reader.GetFieldValue<string[]>(6);
         var primary = reader.GetFieldValue<string[]>(3);
+        var notNull = reader.GetFieldValue<string[]>(7).ToHashSet(StringComparer.Ordinal);
         var declared = KeyColumnsOf(options, schema, name);
         return new CapturedTable(reader.GetString(0), reader.GetString(1),
-            columnNames.Select((column, i) => new TableColumn(column, types[i], sqlTypes[i])).ToList(),
-            declared ?? primary, reader.GetChar(2));
+            columnNames.Select((column, i) => new TableColumn(column, types[i], sqlTypes[i], notNull.Contains(column))).ToList(),
+            declared ?? primary, reader.GetChar(2)) { IdentityIndexColumns = reader.GetFieldValue<string[]>(8) };
     }
 
     private static string? Refusal(CapturedTable table, PostgresSourceOptions options)
@@ -72,6 +78,12 @@ internal static class TableCatalog
                 return $"key column '{missing}' of table {table.Qualified} does not exist";
             if (table.ReplicaIdentity is not ('f' or 'i'))
                 return $"table {table.Qualified} is keyed by 'key-columns' but has REPLICA IDENTITY DEFAULT, so PostgreSQL would refuse its updates and deletes once published: run ALTER TABLE {table.Quoted} REPLICA IDENTITY FULL";
+            // A row without a key value could be addressed by no sink: it would stop the stream at that row.
+            if (declared.FirstOrDefault(c => !table.Columns.First(column => column.Name == c).NotNull) is { } nullable)
+                return $"key column '{nullable}' of table {table.Qualified} may be NULL, and a row without its key cannot be addressed: run ALTER TABLE {table.Quoted} ALTER COLUMN {Sql.Identifier(nullable)} SET NOT NULL, or name other key columns";
+            // Under REPLICA IDENTITY USING INDEX a delete carries the index's columns only.
+            if (table.ReplicaIdentity == 'i' && declared.FirstOrDefault(c => !table.IdentityIndexColumns.Contains(c)) is { } unsent)
+                return $"key column '{unsent}' of table {table.Qualified} is not in its replica identity index, so its deletes would not carry the key: name the index's columns under 'key-columns', or run ALTER TABLE {table.Quoted} REPLICA IDENTITY FULL";
         }
         return null;
     }

@@ -36,6 +36,10 @@ internal sealed class RowChanges(ChangeStream.StreamSettings settings)
     public async Task<List<SourceRecord>> RecordsAsync(PgOutputReplicationMessage message, (ulong Lsn, long? Xid, DateTimeOffset At) commit, Func<long> next, CancellationToken cancellationToken)
     {
         RowOrigin Origin(RelationShape r) => new(r.Schema, r.Name, commit.Xid, commit.Lsn, commit.At, Snapshot: false);
+        // A row without its key (the table's identity or NOT NULL changed since the source started) is a dead letter at
+        // its own offset: thrown, it ended the stream and failed the pipeline at that row again after every restart.
+        SourceRecord Keyless(RelationShape r, JsonObject row) => SourceRecord.Unreadable(next(), "", row.ToJsonString(),
+            $"a row of {r.Schema}.{r.Name} has no value for its key ({string.Join(", ", r.Table.KeyColumns)})");
         var events = _settings.Events;
         if (message is InsertMessage { Relation.RelationId: var i } && _ignored.Contains(i)
             || message is UpdateMessage { Relation.RelationId: var u } && _ignored.Contains(u)
@@ -47,7 +51,7 @@ internal sealed class RowChanges(ChangeStream.StreamSettings settings)
             {
                 var relation = _relations[insert.Relation.RelationId];
                 var row = await RowReader.ReadAsync(insert.NewRow, relation, _settings.Types, cancellationToken).ConfigureAwait(false);
-                return [events.Record(next(), ChangeOp.Create, KeyOf(relation, row.Values), null, row.Values, Origin(relation))];
+                return [relation.Table.KeyOf(row.Values) is { } key ? events.Record(next(), ChangeOp.Create, key, null, row.Values, Origin(relation)) : Keyless(relation, row.Values)];
             }
             case UpdateMessage update:
             {
@@ -61,7 +65,7 @@ internal sealed class RowChanges(ChangeStream.StreamSettings settings)
                 };
                 var row = await RowReader.ReadAsync(update.NewRow, relation, _settings.Types, cancellationToken).ConfigureAwait(false);
                 if (row.UnchangedToast.Count > 0) await ToastedValues.FillAsync(_settings.Database, relation, row, old, _settings.Types, cancellationToken).ConfigureAwait(false);
-                var key = KeyOf(relation, row.Values);
+                if (relation.Table.KeyOf(row.Values) is not { } key) return [Keyless(relation, row.Values)];
                 var before = old?.Values;
                 if (before is not null && relation.Table.KeyOf(before) is { } oldKey && oldKey != key)
                 {
@@ -81,7 +85,7 @@ internal sealed class RowChanges(ChangeStream.StreamSettings settings)
                     _ => throw new InvalidOperationException("a delete without its old key"),
                 };
                 // Under REPLICA IDENTITY DEFAULT only the key is known: no before image, rather than one of nulls.
-                return [events.Record(next(), ChangeOp.Delete, KeyOf(relation, old.Values), old.Complete ? old.Values : null, null, Origin(relation))];
+                return [relation.Table.KeyOf(old.Values) is { } key ? events.Record(next(), ChangeOp.Delete, key, old.Complete ? old.Values : null, null, Origin(relation)) : Keyless(relation, old.Values)];
             }
             case TruncateMessage truncate:
             {
@@ -97,7 +101,4 @@ internal sealed class RowChanges(ChangeStream.StreamSettings settings)
         }
         return [];
     }
-
-    private static string KeyOf(RelationShape relation, JsonObject row) =>
-        relation.Table.KeyOf(row) ?? throw new InvalidOperationException($"a row of {relation.Schema}.{relation.Name} has no value for its key ({string.Join(", ", relation.Table.KeyColumns)})");
 }

@@ -171,15 +171,34 @@ public sealed class PostgresSourceTests(PostgresServer server) : IAsyncLifetime
         Assert.Contains($"{_db.Schema}.silent has REPLICA IDENTITY NOTHING", refused.Message);
         Assert.Contains($"{_db.Schema}.missing does not exist", refused.Message);
 
-        // Named key columns and REPLICA IDENTITY FULL make the keyless table capturable.
+        // Named key columns that may be NULL, or that a replica identity index does not hold, are refused too: a row
+        // without its key could be addressed by no sink.
         await _db.ExecuteAsync("alter table loose replica identity full");
+        var nullable = await Assert.ThrowsAsync<Unbundled.Sdk.ConnectorRefusedException>(() => _db.SourceAsync(_db.Pipelines + "nullable", o => o.KeyColumns["loose"] = "a", tables: "loose"));
+        Assert.Contains("key column 'a'", nullable.Message);
+        Assert.Contains("SET NOT NULL", nullable.Message);
+        await _db.ExecuteAsync("create table indexed (a int not null, b int not null)");
+        await _db.ExecuteAsync("create unique index indexed_a on indexed (a)");
+        await _db.ExecuteAsync("alter table indexed replica identity using index indexed_a");
+        var unsent = await Assert.ThrowsAsync<Unbundled.Sdk.ConnectorRefusedException>(() => _db.SourceAsync(_db.Pipelines + "unsent", o => o.KeyColumns["indexed"] = "b", tables: "indexed"));
+        Assert.Contains("key column 'b'", unsent.Message);
+        Assert.Contains("replica identity index", unsent.Message);
+
+        // NOT NULL key columns under REPLICA IDENTITY FULL make the keyless table capturable.
+        await _db.ExecuteAsync("alter table loose alter column a set not null");
         var source = await _db.SourceAsync(_db.Pipelines + "keyed", o => o.KeyColumns["loose"] = "a", tables: "loose");
         var offset = await CapturedDatabase.SettleAsync(source);
         await _db.ExecuteAsync("insert into loose values (7, 'x')");
         await _db.ExecuteAsync("update loose set b = 'y' where a = 7");
+        // NOT NULL dropped while streaming: the row without its key is a dead letter, and the stream goes on.
+        await _db.ExecuteAsync("alter table loose alter column a drop not null");
+        await _db.ExecuteAsync("insert into loose values (null, 'keyless')");
+        await _db.ExecuteAsync("insert into loose values (8, 'after')");
         var (records, _) = await CapturedDatabase.DrainAsync(source, offset);
-        Assert.Equal([("7", ChangeOp.Create), ("7", ChangeOp.Update)], records.Select(r => (r.Key, r.Change!.Op)));
+        Assert.Equal([("7", ChangeOp.Create), ("7", ChangeOp.Update), ("", null), ("8", ChangeOp.Create)], records.Select(r => (r.Key, r.Change?.Op)));
         Assert.Equal("x", (string?)records[1].Change!.Before!["b"]);
+        Assert.Contains("has no value for its key (a)", records[2].Reason);
+        Assert.Contains("keyless", records[2].Raw);
     }
 
     [Fact]
