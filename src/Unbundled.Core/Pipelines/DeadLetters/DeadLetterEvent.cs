@@ -14,6 +14,9 @@ internal static class DeadLetterEvent
 {
     private const string RefusedField = "unbundled.refusedDocument";
 
+    // The event's mark of placeholders for values its origin did not send, which the envelope does not carry.
+    private const string UnavailableField = "unbundled.unavailable";
+
     /// <summary>A group's or joined document a sink refused, as a letter stores it.</summary>
     public static string SerializeRefused(JsonObject? document) => new JsonObject { [RefusedField] = document?.DeepClone() }.ToJsonString();
 
@@ -35,6 +38,7 @@ internal static class DeadLetterEvent
     {
         var envelope = JsonSerializer.SerializeToNode(change)!.AsObject();
         envelope["key"] = change.Key;
+        if (change.HasUnavailableValues) envelope[UnavailableField] = true;
         return envelope.ToJsonString();
     }
 
@@ -45,7 +49,11 @@ internal static class DeadLetterEvent
         {
             if (JsonNode.Parse(stored) is not JsonObject envelope) return null;
             var change = envelope.Deserialize<ChangeEvent>();
-            return change is null ? null : change with { Key = (string?)envelope["key"] ?? fallbackKey };
+            return change is null ? null : change with
+            {
+                Key = (string?)envelope["key"] ?? fallbackKey,
+                HasUnavailableValues = envelope[UnavailableField] is JsonValue marked && marked.GetValueKind() == JsonValueKind.True,
+            };
         }
         catch (Exception error) when (error is JsonException or InvalidOperationException or FormatException)
         {

@@ -67,6 +67,14 @@ internal sealed class DeadLetterReplayer(PipelineTransform transform, IPipelineS
             : 0;
         if (refused && resent == 0) return $"the view's store no longer holds '{letter.Key}': the view was built again since; drop the letter";
         if (documents.Count == 0 && rows.Count == 0 && resent == 0) return null;
+        // Placeholders of values the origin did not send take the view's values, as in a live batch: written as they are,
+        // they would replace real data.
+        if (aggregation is null && admitted is { HasUnavailableValues: true })
+        {
+            var filled = documents.ToList();
+            await UnavailableValues.FillAsync(filled, live.Sink, cancellationToken).ConfigureAwait(false);
+            documents = filled;
+        }
         // Every document came from the one replayed change.
         var origins = documents.Select(d => d.Position).Distinct().ToDictionary(position => position, _ => admitted!);
         IReadOnlyList<GroupWrite> groups = [];
