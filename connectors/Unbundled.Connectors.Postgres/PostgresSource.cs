@@ -108,6 +108,10 @@ public sealed class PostgresSource : ISourceConnector, IGenerationalSource, IDes
     }
 
     /// <inheritdoc />
+    /// <remarks>A rebuild reads from a slot of its own, created with a snapshot of the tables as they are now.</remarks>
+    public bool RebuildsFromCurrentState => true;
+
+    /// <inheritdoc />
     public async Task<SourceBatch> ReadAsync(long afterOffset, int maxCount, CancellationToken cancellationToken)
     {
         if (_looking)

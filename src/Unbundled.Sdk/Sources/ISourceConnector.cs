@@ -39,6 +39,13 @@ public interface ISourceConnector : IAsyncDisposable
     /// may read the source at once, each its share.
     /// </summary>
     bool KeepsPosition => false;
+
+    /// <summary>
+    /// True when a rebuild reads the source's tables as they are now (a snapshot), so that a view rebuilt after a
+    /// TRUNCATE no longer holds the rows it removed. A source that replays its history (a topic) would read them,
+    /// and the truncate, again: its truncates are dead letters instead of rebuilds.
+    /// </summary>
+    bool RebuildsFromCurrentState => false;
 }
 
 /// <summary>

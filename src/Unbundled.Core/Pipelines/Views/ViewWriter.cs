@@ -94,14 +94,17 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
             {
                 // A whole table emptied at once: no sink can drop one table's share of a view in place, but a
                 // rebuild reads the source again beside it. A view that cannot be rebuilt keeps the event as a dead letter.
-                if (target.Sink is IGenerationalSink && truncated is not null)
+                if (target.Sink is IGenerationalSink && target.Source.RebuildsFromCurrentState && truncated is not null)
                 {
                     // Acted on when the batch commits: a batch derived ahead may be thrown away and derived again.
                     truncates.Add(truncate);
                     previous = record.Offset;
                     continue;
                 }
-                (raw, reason) = (DeadLetterEvent.Serialize(truncate), $"TRUNCATE of {truncate.Source.Schema}.{truncate.Source.Table}: this view's sink cannot be rebuilt beside itself, so it keeps the rows it had");
+                (raw, reason) = (DeadLetterEvent.Serialize(truncate), target.Source.RebuildsFromCurrentState
+                    ? $"TRUNCATE of {truncate.Source.Schema}.{truncate.Source.Table}: this view's sink cannot be rebuilt beside itself, so it keeps the rows it had"
+                    // A topic's rebuild would read the rows from before the truncate, and the truncate, again: rebuilding forever.
+                    : $"TRUNCATE of {truncate.Source.Schema}.{truncate.Source.Table}: this source replays its history, where a rebuild would read the rows from before it again, so the view keeps the rows it had");
             }
             else if (record.Change is { } row && join is not null && join.IsRow(row))
             {

@@ -1,9 +1,12 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Unbundled.Connectors.Kafka.Source;
+using Unbundled.Connectors.Redis;
 using Unbundled.Pipelines.DeadLetters;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Pipelines.Projection;
 using Unbundled.Pipelines.State;
+using Unbundled.Testing;
 using Unbundled.Tests.Pipelines;
 using Unbundled.Sdk.Events;
 using Unbundled.Tests.Services;
@@ -110,6 +113,45 @@ public sealed class DebeziumTopicTests(KafkaServer kafka)
 
         Assert.True(outcome.Written, outcome.Reason);
         Assert.Equal(("Anne Marie", "annek@noanswer.org"), ((string?)view.Get("1")!["first_name"], (string?)view.Get("1")!["email"]));
+    }
+
+    [Fact]
+    public async Task A_truncate_in_a_topic_is_a_dead_letter_rather_than_a_rebuild_that_would_read_it_again()
+    {
+        var topic = $"t{Guid.NewGuid():N}"[..12] + "." + DebeziumSamples.TopicOf("postgres-truncate");
+        await kafka.CreateTopicAsync(topic, 1);
+        var redis = await LocalServices.GetAsync("UNBUNDLED_REDIS");
+        var prefix = $"test-{Guid.NewGuid():N}:";
+        var at = new SourceSpan("test", 1, 1);
+        var pipeline = PipelineHarness.Pipeline("customers", new RecordingView()) with
+        {
+            Source = new SourceDefinition("debezium", new KafkaSourceFactory(), new KafkaSourceOptions { Brokers = kafka.Brokers, Topics = [topic] }, at),
+            Projection = new SelectProjection("{key}", [new SelectField(SelectProjector.Spread, new PathValue("after"))]),
+            // A sink with generations: a view the engine could rebuild beside itself.
+            Sink = new SinkDefinition("cache", new RedisCacheSinkFactory(), new RedisCacheOptions { Prefix = prefix, Connection = redis }, at),
+        };
+        using var directory = new TempDirectory();
+        await using var harness = await PipelineHarness.StartAsync(directory.File("log.db"), [pipeline], builder => builder.Services.AddRedisCacheSink());
+        try
+        {
+            await DebeziumSamples.ProduceAsync(kafka, topic, [DebeziumSamples.Read("postgres-create"), DebeziumSamples.Read("postgres-truncate")]);
+            DeadLetter letter;
+            for (var i = 0; (letter = (await harness.State.ReadDeadLettersAsync("customers", 0, 10, default)).SingleOrDefault()!) is null; i++)
+            {
+                Assert.True(i < 150, "the truncate was not dead-lettered");
+                await Task.Delay(100);
+            }
+
+            Assert.Contains("replays its history", letter.Reason);
+            Assert.True(harness.Monitor.TryGet("customers", out var progress));
+            Assert.Equal((0, (int?)null), (progress!.Generation, progress.RebuildGeneration));
+            await using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis);
+            Assert.True((await connection.GetDatabase().StringGetAsync(prefix + "1")).HasValue);
+        }
+        finally
+        {
+            await RedisKeys.DeletePrefixAsync(redis, prefix);
+        }
     }
 
     [Fact]
