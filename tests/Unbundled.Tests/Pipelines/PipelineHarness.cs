@@ -35,6 +35,9 @@ public sealed class PipelineHarness : IAsyncDisposable
     /// <summary>Dead-letter replays, run by the pipelines' workers.</summary>
     public Unbundled.Pipelines.DeadLetters.DeadLetterReplays Replays => _host.Services.GetRequiredService<Unbundled.Pipelines.DeadLetters.DeadLetterReplays>();
 
+    /// <summary>Rebuild requests, taken by the pipelines' workers.</summary>
+    public Unbundled.Pipelines.Rebuild.RebuildRequests Rebuilds => _host.Services.GetRequiredService<Unbundled.Pipelines.Rebuild.RebuildRequests>();
+
     /// <summary>The workers' progress.</summary>
     public PipelineMonitor Monitor => _host.Services.GetRequiredService<PipelineMonitor>();
 

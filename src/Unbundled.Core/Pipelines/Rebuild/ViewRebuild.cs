@@ -65,6 +65,9 @@ internal sealed class ViewRebuild(PipelineDefinition definition, IPipelineStateS
             var upToLive = new SourceBatch(read.Records.Where(r => r.Offset <= live.Offset.Value).ToList(), Math.Min(read.Offset, live.Offset.Value), read.CommittedAt);
             if (upToLive.Offset <= building.Offset.Value) break;
             await writer.WriteAsync(building, upToLive, stopAtPoison: false, cancellationToken).ConfigureAwait(false);
+            // As the live generation does after each batch: a source keeps what is not acknowledged (a Kafka reader each
+            // message it handed out, a slot its WAL), which for a whole source's rebuild grew without bound.
+            await building.Source.AcknowledgeAsync(building.Offset.Value, cancellationToken).ConfigureAwait(false);
             progress.Rebuilding(building.Generation, building.Offset.Value);
         }
         if (building.Offset.Value < live.Offset.Value) return null;
