@@ -16,7 +16,8 @@ internal sealed class DeadLetterWriter(string pipeline, IPipelineStateStore stat
     {
         if (letters.Count == 0) return;
         if (bound.WhenFull == DeadLettersFull.Stop && await state.CountDeadLettersAsync(pipeline, cancellationToken).ConfigureAwait(false) + letters.Count > bound.MaxPerPipeline)
-            // Thrown, the batch is retried with backoff: the pipeline halts here, with this reason in its status, until there is room.
+            // Thrown, the letters are stored again with backoff (ViewWriter): the pipeline halts at this batch, with this reason in
+            // its status, until there is room.
             throw new InvalidOperationException($"the dead-letter store of {pipeline} holds {bound.MaxPerPipeline} letters; empty it or raise Unbundled:Pipelines:DeadLetters:MaxPerPipeline");
         var added = 0;
         foreach (var letter in letters)

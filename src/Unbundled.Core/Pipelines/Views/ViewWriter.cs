@@ -48,6 +48,17 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         return newest;
     }
 
+    /// <summary>
+    /// Stores dead letters, retried like a sink's write: a store that is full under <c>when-full: stop</c>, or out of
+    /// reach, holds the pipeline at this batch with the reason in its status until there is room. Unretried, it
+    /// faulted the pipeline until the process restarted.
+    /// </summary>
+    private async Task StoreLettersAsync(IReadOnlyList<DeadLetter> letters, CancellationToken cancellationToken)
+    {
+        if (letters.Count == 0) return;
+        await sinkRetry.ExecuteAsync(async token => await deadLetters.StoreAsync(letters, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>The view's store lost its data: an aggregating view hands out every group again, since replayed members change nothing.</summary>
     public async Task ResendAllAsync(ViewTarget target, CancellationToken cancellationToken)
     {
@@ -162,7 +173,7 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         foreach (var truncate in derived.Truncates) truncated!(truncate);
         SinkBatchResult result;
         // Dead letters are stored before the offset moves past them, so none is lost in a crash.
-        await deadLetters.StoreAsync(derived.Letters, cancellationToken).ConfigureAwait(false);
+        await StoreLettersAsync(derived.Letters, cancellationToken).ConfigureAwait(false);
         if (reached <= target.Offset.Value && documents.Count == 0) return derived.Poisoned;
 
         // An aggregating view's sink holds groups, not the members a placeholder would be filled from.
@@ -185,7 +196,7 @@ internal sealed class ViewWriter(PipelineTransform transform, DeadLetterWriter d
         // A refused document is stored with the event it came from, and why the sink refused it. A group's or a joined
         // document comes from no one event (it carries the batch's offset, whose event is another change's): it is
         // stored marked as refused, and a replay sends it again from the view's store.
-        await deadLetters.StoreAsync(result.Rejected.Select(r => new DeadLetter(0, Pipeline, r.Document.Position, r.Document.Key,
+        await StoreLettersAsync(result.Rejected.Select(r => new DeadLetter(0, Pipeline, r.Document.Position, r.Document.Key,
             aggregation is not null || join is not null ? DeadLetterEvent.SerializeRefused(r.Document.Document)
             : derived.From.TryGetValue(r.Document.Position, out var source) ? DeadLetterEvent.Serialize(source) : JsonSerializer.Serialize(r.Document.Document),
             r.Reason, clock.GetUtcNow())).ToList(), cancellationToken).ConfigureAwait(false);
