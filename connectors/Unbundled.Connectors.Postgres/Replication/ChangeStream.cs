@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -25,7 +26,9 @@ internal sealed class ChangeStream : IAsyncDisposable
     private sealed record Item(SourceRecord? Record, long Offset, DateTimeOffset CommittedAt, NpgsqlLogSequenceNumber CommitEnd);
 
     private readonly Channel<Item> _items = Channel.CreateBounded<Item>(new BoundedChannelOptions(8192) { SingleReader = true, SingleWriter = true });
-    private readonly Queue<(long Offset, NpgsqlLogSequenceNumber End)> _delivered = new();
+    // Filled by reads and emptied by acknowledgements, which the worker runs at once (it reads the next batch while the
+    // last is written and acknowledged): a Queue is safe for neither.
+    private readonly ConcurrentQueue<(long Offset, NpgsqlLogSequenceNumber End)> _delivered = new();
     private readonly Queue<EmittedChunk> _emittedChunks = new();
     private readonly object _chunkGate = new();
     private readonly LogicalReplicationConnection _connection;
@@ -130,7 +133,8 @@ internal sealed class ChangeStream : IAsyncDisposable
     public async ValueTask AcknowledgeAsync(long offset, CancellationToken cancellationToken)
     {
         NpgsqlLogSequenceNumber? confirmed = null;
-        while (_delivered.TryPeek(out var commit) && commit.Offset <= offset) confirmed = _delivered.Dequeue().End;
+        // The only dequeuer: what it peeked is what it dequeues.
+        while (_delivered.TryPeek(out var commit) && commit.Offset <= offset && _delivered.TryDequeue(out commit)) confirmed = commit.End;
         if (confirmed is not { } lsn) return;
         _connection.SetReplicationStatus(lsn);
         await _connection.SendStatusUpdate(cancellationToken).ConfigureAwait(false);
