@@ -33,6 +33,12 @@ internal sealed class GroupConsumer : IAsyncDisposable
     private int _buffered, _nextEpoch;
     private bool _paused;
     private Task? _pump;
+    // Calls on the consumer from threads other than the pump's (head reads, offset queries, stores) hold this for reading
+    // and disposal holds it for writing, so the native handle is never closed under a call in flight: librdkafka aborted
+    // the whole process on that (an rd_kafka_q_destroy0 assertion) under a burst of rebuilds. Never disposed: a call
+    // may still be entering it after the consumer is gone, and must then find it closed, not disposed.
+    private readonly ReaderWriterLockSlim _use = new();
+    private bool _closed;
 
     /// <summary>A message, what it read as, and the epoch of its partition's assignment when it was fetched.</summary>
     public readonly record struct Fetched(ConsumeResult<byte[], byte[]> Message, ReadMessage Read, int Epoch);
@@ -69,8 +75,20 @@ internal sealed class GroupConsumer : IAsyncDisposable
     /// <summary>The consumer group.</summary>
     public string Group { get; }
 
-    /// <summary>The librdkafka consumer, for offset and watermark queries (thread-safe in librdkafka).</summary>
-    public IConsumer<byte[], byte[]> Client => _consumer;
+    /// <summary>Runs an offset or watermark query on the consumer (librdkafka's are thread-safe); ObjectDisposedException once it is disposed.</summary>
+    public T Query<T>(Func<IConsumer<byte[], byte[]>, T> query)
+    {
+        _use.EnterReadLock();
+        try
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            return query(_consumer);
+        }
+        finally
+        {
+            _use.ExitReadLock();
+        }
+    }
 
     /// <summary>Raised under the consumer's thread when partitions are assigned, with their epochs.</summary>
     public event Action<IReadOnlyDictionary<TopicPartition, int>>? PartitionsAssigned;
@@ -117,7 +135,7 @@ internal sealed class GroupConsumer : IAsyncDisposable
         foreach (var (partition, epoch, next) in offsets)
         {
             if (EpochOf(partition) != epoch) continue;
-            try { _consumer.StoreOffset(new TopicPartitionOffset(partition, next)); }
+            try { Query(consumer => { consumer.StoreOffset(new TopicPartitionOffset(partition, next)); return true; }); }
             catch (KafkaException error) when (error.Error.Code == ErrorCode.Local_State)
             {
                 // Revoked between the check and the store: the new owner reads it again from the last commit.
@@ -227,8 +245,10 @@ internal sealed class GroupConsumer : IAsyncDisposable
         if (_stop.IsCancellationRequested) return;
         _stop.Cancel();
         if (_pump is not null) await _pump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _use.EnterWriteLock();
         try
         {
+            _closed = true;
             // Leaving the group commits what was stored and hands the partitions over at once rather than after a session timeout.
             if (_pump is not null) _consumer.Close();
         }
@@ -236,7 +256,11 @@ internal sealed class GroupConsumer : IAsyncDisposable
         {
             _logger.LogWarning("Kafka group {Group}: leaving it failed: {Reason}", Group, error.Error.Reason);
         }
-        _consumer.Dispose();
+        finally
+        {
+            _consumer.Dispose();
+            _use.ExitWriteLock();
+        }
         _stop.Dispose();
         _room.Dispose();
     }

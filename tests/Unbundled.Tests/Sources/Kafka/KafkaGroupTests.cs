@@ -13,6 +13,34 @@ namespace Unbundled.Tests.Sources.Kafka;
 public sealed class KafkaGroupTests(KafkaServer kafka)
 {
     [Fact]
+    public async Task Disposing_a_source_while_other_threads_read_its_head_ends_their_reads_rather_than_the_process()
+    {
+        var topic = $"heads-{Guid.NewGuid():N}"[..16];
+        await kafka.CreateTopicAsync(topic, 4);
+        var source = await DebeziumSamples.SourceAsync(new KafkaSourceOptions { Brokers = kafka.Brokers, Topics = [topic] });
+        using var stop = new CancellationTokenSource();
+        // Status pages and feeds read a pipeline's head from threads of their own, while a rebuild may retire its reader.
+        var readers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            var (read, refused) = (0, 0);
+            while (!stop.IsCancellationRequested)
+            {
+                try { await source.ReadHeadAsync(default); read++; }
+                catch (ObjectDisposedException) { refused++; }
+            }
+            return (read, refused);
+        })).ToList();
+        await Task.Delay(500);
+
+        await source.DisposeAsync();
+        await Task.Delay(200);
+        await stop.CancelAsync();
+        var outcomes = await Task.WhenAll(readers);
+
+        Assert.All(outcomes, outcome => Assert.True(outcome.read > 0 && outcome.refused > 0, $"{outcome.read} reads, {outcome.refused} refused"));
+    }
+
+    [Fact]
     public async Task Readers_that_serve_each_instance_in_full_read_every_partition_in_groups_of_their_own()
     {
         var topic = $"feed-{Guid.NewGuid():N}"[..16];
