@@ -33,6 +33,9 @@ public sealed class AuthorizationTests : IClassFixture<SecuredServer>
         { "POST", "/auth/feed-token" },
         { "GET", "/metrics" },
         { "GET", "/health/detail" },
+        // Routing serves these as the two above.
+        { "GET", "/metrics/" },
+        { "GET", "/HEALTH/detail/" },
         { "GET", "/pipelines/search/dead-letters/1" },
         { "DELETE", "/pipelines/search/dead-letters/1" },
         { "POST", "/pipelines/search/dead-letters/replay" },
@@ -52,6 +55,7 @@ public sealed class AuthorizationTests : IClassFixture<SecuredServer>
     public async Task Metrics_are_for_administrators()
     {
         Assert.Equal(HttpStatusCode.Forbidden, (await _server.Alice.GetAsync("/metrics")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _server.Alice.GetAsync("/metrics/")).StatusCode);
 
         using var scraped = await _server.Root.GetAsync("/metrics");
         Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);
