@@ -18,10 +18,29 @@ public static partial class DocumentLimits
     /// <summary>
     /// Why <paramref name="value"/>, placed <paramref name="pathDepth"/> members below the document's root,
     /// cannot be stored, or null: a number no reader holds as a finite double (1e400, or a literal too
-    /// long to be a number), or nesting that takes the document deeper than <paramref name="maxDepth"/>.
-    /// The rest of the document was within the limit already, so only the value needs walking.
+    /// long to be a number), nesting that takes the document deeper than <paramref name="maxDepth"/>, or
+    /// text no log can hold (<see cref="RefuseText"/>). The rest of the document was within the limit
+    /// already, so only the value needs walking.
     /// </summary>
     public static string? Refuse(JsonNode? value, int maxDepth, int pathDepth = 0) => Check(value, maxDepth, pathDepth + 1);
+
+    /// <summary>
+    /// Why <paramref name="text"/> (a string value, a member name, a path) cannot be stored, or null: a NUL
+    /// character or a lone UTF-16 surrogate, which PostgreSQL's jsonb refuses. Accepted, the append failed with
+    /// a server error for every flush committed with it.
+    /// </summary>
+    public static string? RefuseText(string? text)
+    {
+        if (text is null) return null;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == '\0') return "the text holds a NUL character (U+0000), which the log cannot store";
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
+            else if (char.IsSurrogate(c)) return $"the text holds a lone surrogate (U+{(int)c:X4}), which is no Unicode character";
+        }
+        return null;
+    }
 
     private static string? Check(JsonNode? node, int maxDepth, int depth)
     {
@@ -31,6 +50,13 @@ public static partial class DocumentLimits
                 return null;
             case JsonObject or JsonArray:
                 if (depth > maxDepth) return $"the document would nest deeper than the {maxDepth} levels a model may have";
+                if (node is JsonObject members)
+                {
+                    foreach (var (name, _) in members)
+                    {
+                        if (RefuseText(name) is { } badName) return badName;
+                    }
+                }
                 var children = node is JsonObject obj ? obj.Select(member => member.Value) : node.AsArray();
                 foreach (var child in children)
                 {
@@ -38,6 +64,7 @@ public static partial class DocumentLimits
                 }
                 return null;
             default:
+                if (node.GetValueKind() == JsonValueKind.String) return RefuseText(node.GetValue<string>());
                 if (node.GetValueKind() != JsonValueKind.Number) return null;
                 var text = node.ToJsonString();
                 return text.Length <= 40 && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number)

@@ -179,7 +179,8 @@ public sealed class MasterModel : IDisposable
         for (var i = 0; i < applied.Length; i++)
         {
             var command = request.Commands[i];
-            if (DocumentLimits.Refuse(command.Value, _options.MaxDocumentDepth, paths[i].Segments.Count) is { } refused)
+            if ((DocumentLimits.RefuseText(command.Path) ?? DocumentLimits.RefuseText(command.From)
+                ?? DocumentLimits.Refuse(command.Value, _options.MaxDocumentDepth, paths[i].Segments.Count)) is { } refused)
                 throw new FlushRejectedException(FlushError.CommandRejected, refused, i);
             try
             {
