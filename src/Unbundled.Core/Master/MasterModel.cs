@@ -82,7 +82,7 @@ public sealed class MasterModel : IDisposable
     {
         RequireType(model);
         var state = await ModelLoader.LoadAsync(_log, model, cancellationToken).ConfigureAwait(false);
-        ModelTenancy.Authorize(model, state.Document, tenant);
+        await AuthorizeAsync(model, state, tenant, cancellationToken).ConfigureAwait(false);
         return state;
     }
 
@@ -91,9 +91,32 @@ public sealed class MasterModel : IDisposable
     {
         RequireType(model);
         if (afterVersion < 0) throw new FlushRejectedException(FlushError.Malformed, "the version to read after cannot be negative");
-        if (tenant is not null) ModelTenancy.Authorize(model, (await ModelLoader.LoadAsync(_log, model, cancellationToken).ConfigureAwait(false)).Document, tenant);
+        if (tenant is not null) await AuthorizeAsync(model, await ModelLoader.LoadAsync(_log, model, cancellationToken).ConfigureAwait(false), tenant, cancellationToken).ConfigureAwait(false);
         var entries = await _log.ReadModelEntriesAsync(model, afterVersion, cancellationToken).ConfigureAwait(false);
         return entries.Count <= limit ? entries : entries.Take(limit).ToList();
+    }
+
+    /// <summary>
+    /// Lets <paramref name="tenant"/> reach the model only when it is that tenant's. A deleted model still is its last
+    /// tenant's: its history holds their data, and its id is not free for another tenant to create and take over.
+    /// </summary>
+    private async Task AuthorizeAsync(ModelKey model, ModelState state, string? tenant, CancellationToken cancellationToken)
+    {
+        if (tenant is null) return;
+        if (state.Document is not null || state.Version == 0)
+        {
+            ModelTenancy.Authorize(model, state.Document, tenant);
+            return;
+        }
+        // Read from the first entry: a snapshot may hold the model already deleted. Only tenants' reads of deleted models pay.
+        string? owner = null;
+        JsonNode? document = null;
+        foreach (var entry in await _log.ReadModelEntriesAsync(model, 0, cancellationToken).ConfigureAwait(false))
+        {
+            document = ModelDocument.Apply(document, entry.Command, DocumentPath.Parse(entry.Command.Path));
+            if (document is not null) owner = ModelTenancy.Of(document);
+        }
+        if (owner != tenant) throw new FlushRejectedException(FlushError.NotFound, $"there is no model {model}");
     }
 
     /// <inheritdoc />
@@ -108,7 +131,7 @@ public sealed class MasterModel : IDisposable
         var state = _cache.Get<ModelState>(request.Model);
         if (state is null || request.BaseVersion > state.Version)
             state = await ModelLoader.LoadAsync(_log, request.Model, cancellationToken).ConfigureAwait(false);
-        ModelTenancy.Authorize(request.Model, state.Document, request.Tenant);
+        await AuthorizeAsync(request.Model, state, request.Tenant, cancellationToken).ConfigureAwait(false);
         if (request.BaseVersion > state.Version)
             throw new FlushRejectedException(FlushError.VersionAhead,
                 $"the client is at version {request.BaseVersion} but {request.Model} is at version {state.Version}");

@@ -42,10 +42,30 @@ public sealed class TenantIsolationTests : IClassFixture<SecuredServer>
         Assert.Equal(("L", 1L, "acme"), ((string?)model["state"]!["title"], (long)model["version"]!, (string?)model["state"]!["_tenant"]));
     }
 
+    [Fact]
+    public async Task A_deleted_model_stays_its_tenants_its_history_closed_to_others_and_its_id_theirs_to_create_again()
+    {
+        var list = $"deleted-{Guid.NewGuid():N}";
+        await CreateListAsync(_server.Alice, list, "secret");
+        (await _server.Alice.PostAsync($"/models/todo-list/{list}/flush", Json("""{"baseVersion":1,"commands":[{"op":"delete","path":""}]}"""))).EnsureSuccessStatusCode();
+
+        var history = await _server.Bob.GetAsync($"/models/todo-list/{list}/commands?since=0");
+        var read = await _server.Bob.GetAsync($"/models/todo-list/{list}");
+        var takeover = await _server.Bob.PostAsync($"/models/todo-list/{list}/flush", Json("""{"baseVersion":2,"commands":[{"op":"create","path":"","value":{"title":"mine","todos":[]}}]}"""));
+
+        Assert.Equal((HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound), (history.StatusCode, read.StatusCode, takeover.StatusCode));
+        Assert.DoesNotContain("secret", await history.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, (await _server.Alice.GetAsync($"/models/todo-list/{list}/commands?since=0")).StatusCode);
+        var again = await _server.Alice.PostAsync($"/models/todo-list/{list}/flush", Json("""{"baseVersion":2,"commands":[{"op":"create","path":"","value":{"title":"again","todos":[]}}]}"""));
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal("acme", (string?)(await _server.Alice.GetFromJsonAsync<JsonObject>($"/models/todo-list/{list}"))!["state"]!["_tenant"]);
+    }
+
     [Theory]
     [InlineData("""{"op":"create","path":"","value":{"title":"L","todos":[],"_tenant":"globex"}}""")]
     [InlineData("""{"op":"update","path":"/_tenant","value":"globex"}""")]
     [InlineData("""{"op":"delete","path":"/_tenant"}""")]
+    [InlineData("""{"op":"move","from":"/_tenant","path":"/stolen"}""")]
     [InlineData("""{"op":"update","path":"","value":{"title":"L","todos":[],"_tenant":"globex"}}""")]
     public async Task The_tenant_of_a_model_can_be_neither_supplied_nor_changed_by_a_client(string command)
     {
