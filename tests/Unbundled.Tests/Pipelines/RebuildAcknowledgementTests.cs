@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Unbundled.Connectors.Redis;
 using Unbundled.Pipelines.Definition;
-using Unbundled.Sdk.Sources;
 using Unbundled.Sources.CommandLog;
 using Unbundled.Testing;
 using Unbundled.Tests.Services;
@@ -29,7 +28,8 @@ public sealed class RebuildAcknowledgementTests : IDisposable
         var at = new SourceSpan("test", 1, 1);
         var pipeline = Pipeline("lists", new RecordingView(), new NamedProjection(Unbundled.TodoApp.Projections.TodoItemsProjection.ProjectionName), batchSize: 10) with
         {
-            Source = new SourceDefinition("todo-lists", new AcknowledgedLogSourceFactory(acknowledged), new CommandLogSourceOptions { Models = ["todo-list"] }, at),
+            Source = new SourceDefinition("todo-lists", new InterceptedLogSourceFactory { OnAcknowledge = (generation, offset) => acknowledged.GetOrAdd(generation, _ => new()).Enqueue(offset) },
+                new CommandLogSourceOptions { Models = ["todo-list"] }, at),
             // A sink with generations, which a rebuild needs.
             Sink = new SinkDefinition("cache", new RedisCacheSinkFactory(), new RedisCacheOptions { Prefix = prefix, Connection = redis }, at),
         };
@@ -60,28 +60,4 @@ public sealed class RebuildAcknowledgementTests : IDisposable
     }
 
     public void Dispose() => _directory.Dispose();
-
-    /// <summary>The command log source, noting each acknowledgement by the generation of the reader that made it.</summary>
-    private sealed class AcknowledgedLogSourceFactory(ConcurrentDictionary<int, ConcurrentQueue<long>> acknowledged) : SourceConnectorFactory<CommandLogSourceOptions>
-    {
-        public override string Name => "acknowledged-log";
-
-        protected override ISourceConnector Create(CommandLogSourceOptions options, SourceContext context) =>
-            new Acknowledged(new CommandLogSourceFactory([]).Create(options, context), context.Lookup ? null : acknowledged.GetOrAdd(context.Generation, _ => new()));
-
-        private sealed class Acknowledged(ISourceConnector inner, ConcurrentQueue<long>? offsets) : ISourceConnector
-        {
-            public Task ConnectAsync(CancellationToken cancellationToken) => inner.ConnectAsync(cancellationToken);
-            public Task<SourceBatch> ReadAsync(long afterOffset, int maxCount, CancellationToken cancellationToken) => inner.ReadAsync(afterOffset, maxCount, cancellationToken);
-            public Task WaitAsync(long afterOffset, CancellationToken cancellationToken) => inner.WaitAsync(afterOffset, cancellationToken);
-            public Task<long> ReadHeadAsync(CancellationToken cancellationToken) => inner.ReadHeadAsync(cancellationToken);
-            public ValueTask DisposeAsync() => inner.DisposeAsync();
-
-            public ValueTask AcknowledgeAsync(long offset, CancellationToken cancellationToken)
-            {
-                offsets?.Enqueue(offset);
-                return inner.AcknowledgeAsync(offset, cancellationToken);
-            }
-        }
-    }
 }

@@ -50,6 +50,10 @@ public sealed class PipelineWorker : BackgroundService
     private long _batches;
     private long _fence;
     private bool _fenced;
+    // Whether the last run ended on an outage of the source or the state store, and how many did since a batch was
+    // last written: the next run starts after a pause that grows with them.
+    private bool _interrupted;
+    private int _outages;
 
     /// <summary>How often a standby instance looks whether the owner made another generation of the view active.</summary>
     private static readonly TimeSpan StandbyRefresh = TimeSpan.FromSeconds(2);
@@ -110,7 +114,8 @@ public sealed class PipelineWorker : BackgroundService
         var leases = _definition.Source.Connector.RunsOnEveryInstance || _definition.Sink.Connector.RunsOnEveryInstance ? null : _services.GetService<IPipelineLeases>();
         if (leases is null)
         {
-            await RunViewAsync(stoppingToken).ConfigureAwait(false);
+            do await RunViewAsync(stoppingToken).ConfigureAwait(false);
+            while (await AfterOutageAsync(stoppingToken).ConfigureAwait(false));
             // Without a lease there is no successor to stand by for: a store fenced by a later owner (another deployment
             // on the same Redis prefix) stops the pipeline for an operator to look at.
             if (_fenced) _progress.Enter(PipelineState.Faulted);
@@ -153,6 +158,7 @@ public sealed class PipelineWorker : BackgroundService
                 if (lease.Lost.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
                     _logger.LogWarning("Pipeline {Pipeline} lost its lease (its database session broke) and stopped writing; another instance may take it over", _definition.Name);
                 if (_progress.State == PipelineState.Faulted) return;
+                await AfterOutageAsync(stoppingToken).ConfigureAwait(false);
                 // Fenced out: the owner that wrote later may still hold the lease; standing by a moment keeps this
                 // instance from taking and giving it back in a tight loop meanwhile.
                 if (_fenced) await Task.Delay(StandbyRefresh, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -172,6 +178,7 @@ public sealed class PipelineWorker : BackgroundService
     /// <summary>Runs the view until <paramref name="runToken"/> fires (shutdown, or a lost lease) or the pipeline faults.</summary>
     private async Task RunViewAsync(CancellationToken runToken)
     {
+        _interrupted = false;
         try
         {
             _progress.Enter(PipelineState.Starting);
@@ -203,6 +210,14 @@ public sealed class PipelineWorker : BackgroundService
             _logger.LogError("Pipeline {Pipeline} stopped writing: {Reason}", _definition.Name, fenced.Message);
             _progress.Failed(fenced);
             _fenced = true;
+        }
+        catch (Exception error) when (IsOutage(error))
+        {
+            // The source or the log's database out of reach (a restart, a failover): the view opens again after a pause,
+            // as a sink's write is retried. Ended for good, the pipeline stayed stopped until the process restarted.
+            _progress.Failed(error);
+            (_interrupted, _outages) = (true, _outages + 1);
+            _logger.LogWarning(error, "Pipeline {Pipeline} lost its source or state store at offset {Offset}; it starts again shortly", _definition.Name, _progress.Offset);
         }
         catch (Exception error)
         {
@@ -359,6 +374,18 @@ public sealed class PipelineWorker : BackgroundService
         return next.Records.Count == 0 ? null : _writer.Derive(live, next, from, stopAtPoison);
     }
 
+    /// <summary>An error of a store or source that is out of reach for now, rather than one the next run would meet again.</summary>
+    private static bool IsOutage(Exception error) =>
+        error is System.Data.Common.DbException { IsTransient: true } or IOException or TimeoutException or System.Net.Sockets.SocketException;
+
+    /// <summary>After a run that ended on an outage, pauses 1, 2, 4 … up to 30 s; answers whether to run again (false when none or stopping).</summary>
+    private async Task<bool> AfterOutageAsync(CancellationToken stoppingToken)
+    {
+        if (!_interrupted || stoppingToken.IsCancellationRequested) return false;
+        await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(_outages - 1, 5))), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return !stoppingToken.IsCancellationRequested;
+    }
+
     /// <summary>Waits for a head read in flight, at most 10 s (a source's handles stay valid through a call in progress).</summary>
     private async Task HeadReadDoneAsync()
     {
@@ -434,6 +461,7 @@ public sealed class PipelineWorker : BackgroundService
 
     private void Advanced(SourceBatch batch, long offset, TimeSpan took)
     {
+        _outages = 0;
         // Counted before the offset shows: whoever waits for the offset then finds the counts too.
         _monitor.CountBatch(_definition.Name, took);
         _monitor.CountEvents(_definition.Name, batch.Records.Count);
