@@ -25,6 +25,10 @@ public sealed class HostilePipelinesFileTests
         { "deep where", PipelinesFileCorpus.Valid.Replace("after.title != \"x\"", string.Concat(Enumerable.Repeat("not (", 20_000)) + "after.title == \"x\"" + new string(')', 20_000)) },
         { "several documents", PipelinesFileCorpus.Valid + "---\n" + PipelinesFileCorpus.Valid },
         { "complex key", "? [a, b]\n: c\n" + PipelinesFileCorpus.Valid },
+        // Below the top level each reader took keys as plain names, and a cast threw.
+        { "complex pipeline name", PipelinesFileCorpus.Valid.Replace("  items:\n", "  ? [items]\n  :\n") },
+        { "complex source option", PipelinesFileCorpus.Valid.Replace("    models: [todo-list]", "    ? {models: 1}\n    : [todo-list]") },
+        { "complex sink option", PipelinesFileCorpus.Valid.Replace("    ttl: 1h", "    ttl: 1h\n    ? [x]\n    : y") },
         { "binary", new string(Enumerable.Range(0, 4096).Select(i => (char)(i % 32)).ToArray()) },
         { "huge duration", PipelinesFileCorpus.Valid.Replace("ttl: 1h", "ttl: 99999999999999999999999h") },
         { "overflowing duration", PipelinesFileCorpus.Valid.Replace("ttl: 1h", "ttl: 9223372036854775807ms") },

@@ -32,6 +32,31 @@ public sealed partial class PipelinesFileLoader(
         return Parse(File.ReadAllText(path), path);
     }
 
+    /// <summary>
+    /// The keys of <paramref name="root"/>'s mappings that are lists or mappings. Each node is visited once: an alias is the
+    /// node it names, so a walk by AllNodes expanded an alias bomb's 10^30 nodes.
+    /// </summary>
+    private static IEnumerable<YamlNode> ComplexKeys(YamlNode root)
+    {
+        var seen = new HashSet<YamlNode>(ReferenceEqualityComparer.Instance);
+        var pending = new Stack<YamlNode>([root]);
+        while (pending.TryPop(out var node))
+        {
+            if (!seen.Add(node)) continue;
+            if (node is YamlSequenceNode sequence)
+            {
+                foreach (var item in sequence.Children) pending.Push(item);
+                continue;
+            }
+            if (node is not YamlMappingNode map) continue;
+            foreach (var (key, value) in map.Children)
+            {
+                if (key is not YamlScalarNode) yield return key;
+                pending.Push(value);
+            }
+        }
+    }
+
     /// <summary>Validates YAML text as if it were the file <paramref name="file"/>.</summary>
     public PipelinesLoadResult Parse(string text, string file)
     {
@@ -62,6 +87,11 @@ public sealed partial class PipelinesFileLoader(
             var at = yaml.Documents.Count == 0 ? new SourceSpan(file, 1, 1) : reading.At(yaml.Documents[0].RootNode);
             return new PipelinesLoadResult(null, [new DefinitionProblem(at, "pipelines.yaml must be a mapping with the keys sources, sinks and pipelines")]);
         }
+        // A key that is a list or a mapping ('? [a]') names nothing: refused here, once, so that every reader below may take
+        // keys as plain names (their casts threw InvalidCastException past the verbs' handling).
+        var complex = ComplexKeys(root).ToList();
+        if (complex.Count > 0)
+            return new PipelinesLoadResult(null, [.. complex.Select(key => new DefinitionProblem(reading.At(key), "a key must be a plain name, not a list or a mapping"))]);
         reading.OnlyKeys(root, "the top level", "sources", "sinks", "pipelines");
 
         var sourceNodes = new Dictionary<string, YamlNode>();
