@@ -35,9 +35,11 @@ public sealed class KafkaGroupTests(KafkaServer kafka)
         await source.DisposeAsync();
         await Task.Delay(200);
         await stop.CancelAsync();
+        // Any other failure (before: librdkafka's timeouts on the closing handle, or the process aborting) ends WhenAll.
         var outcomes = await Task.WhenAll(readers);
 
-        Assert.All(outcomes, outcome => Assert.True(outcome.read > 0 && outcome.refused > 0, $"{outcome.read} reads, {outcome.refused} refused"));
+        // Once the partitions are revoked at close a head read needs no query, so a reader need not meet a refusal.
+        Assert.All(outcomes, outcome => Assert.True(outcome.read > 0, $"{outcome.read} reads, {outcome.refused} refused"));
     }
 
     [Fact]
