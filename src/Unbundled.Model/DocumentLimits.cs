@@ -52,15 +52,15 @@ public static partial class DocumentLimits
                 if (depth > maxDepth) return $"the document would nest deeper than the {maxDepth} levels a model may have";
                 if (node is JsonObject members)
                 {
-                    foreach (var (name, _) in members)
+                    foreach (var (name, child) in members)
                     {
-                        if (RefuseText(name) is { } badName) return badName;
+                        if ((RefuseText(name) ?? Check(child, maxDepth, depth + 1)) is { } problem) return problem;
                     }
+                    return null;
                 }
-                var children = node is JsonObject obj ? obj.Select(member => member.Value) : node.AsArray();
-                foreach (var child in children)
+                foreach (var item in node.AsArray())
                 {
-                    if (Check(child, maxDepth, depth + 1) is { } problem) return problem;
+                    if (Check(item, maxDepth, depth + 1) is { } problem) return problem;
                 }
                 return null;
             default:

@@ -76,19 +76,25 @@ internal sealed class GroupConsumer : IAsyncDisposable
     public string Group { get; }
 
     /// <summary>Runs an offset or watermark query on the consumer (librdkafka's are thread-safe); ObjectDisposedException once it is disposed.</summary>
-    public T Query<T>(Func<IConsumer<byte[], byte[]>, T> query)
+    public T Use<T>(Func<IConsumer<byte[], byte[]>, T> call)
     {
         _use.EnterReadLock();
         try
         {
             ObjectDisposedException.ThrowIf(_closed, this);
-            return query(_consumer);
+            return call(_consumer);
         }
         finally
         {
             _use.ExitReadLock();
         }
     }
+
+    private void Use(Action<IConsumer<byte[], byte[]>> call) => Use(consumer =>
+    {
+        call(consumer);
+        return true;
+    });
 
     /// <summary>Raised under the consumer's thread when partitions are assigned, with their epochs.</summary>
     public event Action<IReadOnlyDictionary<TopicPartition, int>>? PartitionsAssigned;
@@ -130,18 +136,18 @@ internal sealed class GroupConsumer : IAsyncDisposable
     }
 
     /// <summary>Marks <paramref name="offsets"/> (the next offset to read, per partition) for the next commit; partitions this member lost since are passed over.</summary>
-    public void Store(IEnumerable<(TopicPartition Partition, int Epoch, long Next)> offsets)
+    public void Store(IEnumerable<(TopicPartition Partition, int Epoch, long Next)> offsets) => Use(consumer =>
     {
         foreach (var (partition, epoch, next) in offsets)
         {
             if (EpochOf(partition) != epoch) continue;
-            try { Query(consumer => { consumer.StoreOffset(new TopicPartitionOffset(partition, next)); return true; }); }
+            try { consumer.StoreOffset(new TopicPartitionOffset(partition, next)); }
             catch (KafkaException error) when (error.Error.Code == ErrorCode.Local_State)
             {
                 // Revoked between the check and the store: the new owner reads it again from the last commit.
             }
         }
-    }
+    });
 
     private void Pump()
     {

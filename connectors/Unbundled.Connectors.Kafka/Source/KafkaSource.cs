@@ -178,7 +178,7 @@ public sealed class KafkaSource : ISourceConnector, IGenerationalSource, IDescri
             ResolveStarts();
             List<(TopicPartition Partition, Progress Progress)> partitions;
             lock (_gate) partitions = _partitions.Select(p => (p.Key, p.Value)).ToList();
-            var highs = partitions.Select(p => group.Query(consumer => consumer.QueryWatermarkOffsets(p.Partition, TimeSpan.FromSeconds(5))).High.Value).ToList();
+            var highs = partitions.Select(p => group.Use(consumer => consumer.QueryWatermarkOffsets(p.Partition, TimeSpan.FromSeconds(5))).High.Value).ToList();
             lock (_gate)
             {
                 for (var i = 0; i < partitions.Count; i++) partitions[i].Progress.High = highs[i];
@@ -238,9 +238,9 @@ public sealed class KafkaSource : ISourceConnector, IGenerationalSource, IDescri
         List<TopicPartition> unknown;
         lock (_gate) unknown = _partitions.Where(p => p.Value.Next < 0).Select(p => p.Key).ToList();
         if (unknown.Count == 0 || _group is not { } group) return;
-        foreach (var committed in group.Query(consumer => consumer.Committed(unknown, TimeSpan.FromSeconds(10))))
+        foreach (var committed in group.Use(consumer => consumer.Committed(unknown, TimeSpan.FromSeconds(10))))
         {
-            var start = _options.StartOf(committed.Offset, () => group.Query(consumer => consumer.QueryWatermarkOffsets(committed.TopicPartition, TimeSpan.FromSeconds(5))));
+            var start = _options.StartOf(committed.Offset, () => group.Use(consumer => consumer.QueryWatermarkOffsets(committed.TopicPartition, TimeSpan.FromSeconds(5))));
             lock (_gate)
             {
                 if (!_partitions.TryGetValue(committed.TopicPartition, out var progress) || progress.Next >= 0) continue;

@@ -108,15 +108,8 @@ public sealed class MasterModel : IDisposable
             ModelTenancy.Authorize(model, state.Document, tenant);
             return;
         }
-        // Read from the first entry: a snapshot may hold the model already deleted. Only tenants' reads of deleted models pay.
-        string? owner = null;
-        JsonNode? document = null;
-        foreach (var entry in await _log.ReadModelEntriesAsync(model, 0, cancellationToken).ConfigureAwait(false))
-        {
-            document = ModelDocument.Apply(document, entry.Command, DocumentPath.Parse(entry.Command.Path));
-            if (document is not null) owner = ModelTenancy.Of(document);
-        }
-        if (owner != tenant) throw new FlushRejectedException(FlushError.NotFound, $"there is no model {model}");
+        // Only tenants' reads of deleted models pay for the replay.
+        if (await ModelLoader.LastTenantAsync(_log, model, cancellationToken).ConfigureAwait(false) != tenant) throw new FlushRejectedException(FlushError.NotFound, $"there is no model {model}");
     }
 
     /// <inheritdoc />

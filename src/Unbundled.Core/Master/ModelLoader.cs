@@ -35,4 +35,20 @@ internal static class ModelLoader
         }
         return new ModelState(version, stored.LastPosition, document);
     }
+
+    /// <summary>
+    /// The tenant of the model's last document that existed, replayed from its first entry (a snapshot may hold it
+    /// deleted already): a deleted model is still that tenant's.
+    /// </summary>
+    public static async Task<string?> LastTenantAsync(ICommandLog log, ModelKey model, CancellationToken cancellationToken)
+    {
+        string? tenant = null;
+        JsonNode? document = null;
+        foreach (var entry in await log.ReadModelEntriesAsync(model, 0, cancellationToken).ConfigureAwait(false))
+        {
+            document = ModelDocument.Apply(document, entry.Command, DocumentPath.Parse(entry.Command.Path));
+            if (document is not null) tenant = ModelTenancy.Of(document);
+        }
+        return tenant;
+    }
 }

@@ -32,7 +32,7 @@ public static class ModelTenancy
     public static Command Stamp(Command command, DocumentPath path, JsonNode? before, string? tenant)
     {
         // A move takes its value away from where it was: out of the tenant member, it would leave the model without one.
-        if (command.Op == CommandOp.Move && command.From is { } from && (from == "/" + Member || from.StartsWith("/" + Member + "/", StringComparison.Ordinal)))
+        if (command.Op == CommandOp.Move && DocumentPath.TryParse(command.From, out var source, out _) && !source.IsRoot && source.Segments[0] == Member)
             throw new CommandFailedException($"'{Member}' is set by the server and cannot be moved");
         if (!path.IsRoot)
         {

@@ -20,17 +20,6 @@ public sealed class DeadLetterReplayTests : IDisposable
 
     private static async Task<IReadOnlyList<DeadLetter>> LettersAsync(PipelineHarness harness) => await harness.State.ReadDeadLettersAsync("lists", 0, 100, default);
 
-    private static async Task<IReadOnlyList<DeadLetter>> WaitForLettersAsync(PipelineHarness harness, int count)
-    {
-        for (var i = 0; i < 150; i++)
-        {
-            var letters = await LettersAsync(harness);
-            if (letters.Count >= count) return letters;
-            await Task.Delay(100);
-        }
-        throw new Xunit.Sdk.XunitException($"{count} dead letter(s) did not arrive");
-    }
-
     [Fact]
     public async Task A_letter_replayed_after_the_fix_reaches_the_view_and_leaves_the_store()
     {
@@ -38,7 +27,7 @@ public sealed class DeadLetterReplayTests : IDisposable
         var projection = new Fickle();
         await using var harness = await StartAsync(LogFile, [Pipeline("lists", view, new NamedProjection(projection.Name))], projection);
         await harness.FlushAsync("bad", NewList("poison"));
-        var letter = Assert.Single(await WaitForLettersAsync(harness, 1));
+        var letter = Assert.Single(await harness.WaitForDeadLettersAsync("lists", 1));
         Assert.Contains("poison", letter.Reason);
 
         projection.Fixed = true;
@@ -56,7 +45,7 @@ public sealed class DeadLetterReplayTests : IDisposable
         var projection = new Fickle();
         await using var harness = await StartAsync(LogFile, [Pipeline("lists", view, new NamedProjection(projection.Name))], projection);
         await harness.FlushAsync("bad", NewList("poison"));
-        var letter = Assert.Single(await WaitForLettersAsync(harness, 1));
+        var letter = Assert.Single(await harness.WaitForDeadLettersAsync("lists", 1));
 
         projection.Message = "still broken";
         var outcome = Assert.Single((await harness.Replays.ReplayAsync("lists", new DeadLetterSelection(), default))!);
@@ -75,7 +64,7 @@ public sealed class DeadLetterReplayTests : IDisposable
         var projection = new Fickle();
         await using var harness = await StartAsync(LogFile, [Pipeline("lists", view, new NamedProjection(projection.Name))], projection);
         await harness.FlushAsync("l", NewList("poison"));
-        var letter = Assert.Single(await WaitForLettersAsync(harness, 1));
+        var letter = Assert.Single(await harness.WaitForDeadLettersAsync("lists", 1));
         await harness.FlushAsync("l", Set("/title", "fine"));
         await harness.CatchUpAsync("lists");
         Assert.Equal("fine", (string?)view.Get("l")!["title"]);
@@ -94,7 +83,7 @@ public sealed class DeadLetterReplayTests : IDisposable
         var projection = new Fickle { Refuse = true };
         await using var harness = await StartAsync(LogFile, [Pipeline("lists", view, new NamedProjection(projection.Name))], projection);
         await harness.FlushAsync("m", NewList("groceries"));
-        var letter = Assert.Single(await WaitForLettersAsync(harness, 1));
+        var letter = Assert.Single(await harness.WaitForDeadLettersAsync("lists", 1));
         Assert.Equal("doc-m", letter.Key);
 
         projection.Refuse = false;
@@ -122,7 +111,7 @@ public sealed class DeadLetterReplayTests : IDisposable
             await writer.FlushAsAsync("bob", new ModelKey("todo-list", "m"), NewList("m"));
         }
         await using var harness = await StartAsync(LogFile, [pipeline]);
-        var letter = Assert.Single(await WaitForLettersAsync(harness, 1));
+        var letter = Assert.Single(await harness.WaitForDeadLettersAsync("lists", 1));
         Assert.Equal("l:t1", letter.Key);
         Assert.Contains("\"first\"", letter.Event);
         Assert.Equal("Ann", (string?)view.Get("l:t2")!["author"]!["name"]);

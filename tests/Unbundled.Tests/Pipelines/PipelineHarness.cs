@@ -134,6 +134,18 @@ public sealed class PipelineHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>The pipeline's dead letters once there are at least <paramref name="count"/>, waiting up to 15 s.</summary>
+    public async Task<IReadOnlyList<Unbundled.Pipelines.State.DeadLetter>> WaitForDeadLettersAsync(string pipeline, int count)
+    {
+        for (var i = 0; i < 150; i++)
+        {
+            var letters = await State.ReadDeadLettersAsync(pipeline, 0, 100, default);
+            if (letters.Count >= count) return letters;
+            await Task.Delay(100);
+        }
+        throw new Xunit.Sdk.XunitException($"{count} dead letter(s) of {pipeline} did not arrive");
+    }
+
     /// <summary>Command to create a list.</summary>
     public static Command NewList(string title) => new() { Op = CommandOp.Create, Path = "", Value = new JsonObject { ["title"] = title, ["todos"] = new JsonArray() } };
 

@@ -50,9 +50,8 @@ public sealed class PipelineWorker : BackgroundService
     private long _batches;
     private long _fence;
     private bool _fenced;
-    // Whether the last run ended on an outage of the source or the state store, and how many did since a batch was
-    // last written: the next run starts after a pause that grows with them.
-    private bool _interrupted;
+    // Runs that ended on an outage of the source or the state store since a batch was last written: the next run starts
+    // after a pause that grows with them.
     private int _outages;
 
     /// <summary>How often a standby instance looks whether the owner made another generation of the view active.</summary>
@@ -114,8 +113,10 @@ public sealed class PipelineWorker : BackgroundService
         var leases = _definition.Source.Connector.RunsOnEveryInstance || _definition.Sink.Connector.RunsOnEveryInstance ? null : _services.GetService<IPipelineLeases>();
         if (leases is null)
         {
-            do await RunViewAsync(stoppingToken).ConfigureAwait(false);
-            while (await AfterOutageAsync(stoppingToken).ConfigureAwait(false));
+            while (await RunViewAsync(stoppingToken).ConfigureAwait(false) && await PausedAfterOutageAsync(stoppingToken).ConfigureAwait(false))
+            {
+                // An outage ended the run: the view opens again.
+            }
             // Without a lease there is no successor to stand by for: a store fenced by a later owner (another deployment
             // on the same Redis prefix) stops the pipeline for an operator to look at.
             if (_fenced) _progress.Enter(PipelineState.Faulted);
@@ -154,11 +155,11 @@ public sealed class PipelineWorker : BackgroundService
                 _progress.OwnedBy(leases.Instance);
                 (_fence, _fenced) = (lease.Fence, false);
                 using var owned = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lease.Lost);
-                await RunViewAsync(owned.Token).ConfigureAwait(false);
+                var outage = await RunViewAsync(owned.Token).ConfigureAwait(false);
                 if (lease.Lost.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
                     _logger.LogWarning("Pipeline {Pipeline} lost its lease (its database session broke) and stopped writing; another instance may take it over", _definition.Name);
                 if (_progress.State == PipelineState.Faulted) return;
-                await AfterOutageAsync(stoppingToken).ConfigureAwait(false);
+                if (outage) await PausedAfterOutageAsync(stoppingToken).ConfigureAwait(false);
                 // Fenced out: the owner that wrote later may still hold the lease; standing by a moment keeps this
                 // instance from taking and giving it back in a tight loop meanwhile.
                 if (_fenced) await Task.Delay(StandbyRefresh, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -175,10 +176,12 @@ public sealed class PipelineWorker : BackgroundService
         }
     }
 
-    /// <summary>Runs the view until <paramref name="runToken"/> fires (shutdown, or a lost lease) or the pipeline faults.</summary>
-    private async Task RunViewAsync(CancellationToken runToken)
+    /// <summary>
+    /// Runs the view until <paramref name="runToken"/> fires (shutdown, or a lost lease) or the pipeline faults; answers
+    /// whether it ended on an outage of its source or state store, after which it is to run again.
+    /// </summary>
+    private async Task<bool> RunViewAsync(CancellationToken runToken)
     {
-        _interrupted = false;
         try
         {
             _progress.Enter(PipelineState.Starting);
@@ -198,10 +201,12 @@ public sealed class PipelineWorker : BackgroundService
                 _definition.Name, _live.Offset.Value, _definition.Source.Name, _definition.Sink.Name, generation.Active);
             if (generation.Building is { } building) await _rebuild.ResumeAsync(building, runToken).ConfigureAwait(false);
             await RunAsync(runToken).ConfigureAwait(false);
+            return false;
         }
         catch (OperationCanceledException) when (runToken.IsCancellationRequested)
         {
             // Shutting down, or the lease is lost: a batch in flight is abandoned and its offset not committed.
+            return false;
         }
         catch (SinkFencedException fenced)
         {
@@ -210,14 +215,16 @@ public sealed class PipelineWorker : BackgroundService
             _logger.LogError("Pipeline {Pipeline} stopped writing: {Reason}", _definition.Name, fenced.Message);
             _progress.Failed(fenced);
             _fenced = true;
+            return false;
         }
         catch (Exception error) when (IsOutage(error))
         {
             // The source or the log's database out of reach (a restart, a failover): the view opens again after a pause,
             // as a sink's write is retried. Ended for good, the pipeline stayed stopped until the process restarted.
             _progress.Failed(error);
-            (_interrupted, _outages) = (true, _outages + 1);
+            _outages++;
             _logger.LogWarning(error, "Pipeline {Pipeline} lost its source or state store at offset {Offset}; it starts again shortly", _definition.Name, _progress.Offset);
+            return true;
         }
         catch (Exception error)
         {
@@ -225,6 +232,7 @@ public sealed class PipelineWorker : BackgroundService
             _progress.Failed(error);
             _progress.Enter(PipelineState.Faulted);
             _logger.LogError(error, "Pipeline {Pipeline} failed at offset {Offset} and stopped", _definition.Name, _progress.Offset);
+            return false;
         }
         finally
         {
@@ -378,10 +386,9 @@ public sealed class PipelineWorker : BackgroundService
     private static bool IsOutage(Exception error) =>
         error is System.Data.Common.DbException { IsTransient: true } or IOException or TimeoutException or System.Net.Sockets.SocketException;
 
-    /// <summary>After a run that ended on an outage, pauses 1, 2, 4 … up to 30 s; answers whether to run again (false when none or stopping).</summary>
-    private async Task<bool> AfterOutageAsync(CancellationToken stoppingToken)
+    /// <summary>Pauses 1, 2, 4 … up to 30 s after a run that ended on an outage; answers whether to run again (false: stopping).</summary>
+    private async Task<bool> PausedAfterOutageAsync(CancellationToken stoppingToken)
     {
-        if (!_interrupted || stoppingToken.IsCancellationRequested) return false;
         await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(_outages - 1, 5))), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         return !stoppingToken.IsCancellationRequested;
     }

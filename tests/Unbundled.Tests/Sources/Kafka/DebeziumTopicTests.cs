@@ -5,7 +5,6 @@ using Unbundled.Connectors.Redis;
 using Unbundled.Pipelines.DeadLetters;
 using Unbundled.Pipelines.Definition;
 using Unbundled.Pipelines.Projection;
-using Unbundled.Pipelines.State;
 using Unbundled.Testing;
 using Unbundled.Tests.Pipelines;
 using Unbundled.Sdk.Events;
@@ -100,12 +99,7 @@ public sealed class DebeziumTopicTests(KafkaServer kafka)
             await Task.Delay(100);
         }
         await DebeziumSamples.ProduceAsync(kafka, topic, [(key, update)]);
-        DeadLetter letter;
-        for (var i = 0; (letter = (await harness.State.ReadDeadLettersAsync("customers", 0, 10, default)).SingleOrDefault()!) is null; i++)
-        {
-            Assert.True(i < 150, "the refused update was not dead-lettered");
-            await Task.Delay(100);
-        }
+        var letter = Assert.Single(await harness.WaitForDeadLettersAsync("customers", 1));
         Assert.Equal("annek@noanswer.org", (string?)view.Get("1")!["email"]);
 
         view.Refuses = null;
@@ -135,12 +129,7 @@ public sealed class DebeziumTopicTests(KafkaServer kafka)
         try
         {
             await DebeziumSamples.ProduceAsync(kafka, topic, [DebeziumSamples.Read("postgres-create"), DebeziumSamples.Read("postgres-truncate")]);
-            DeadLetter letter;
-            for (var i = 0; (letter = (await harness.State.ReadDeadLettersAsync("customers", 0, 10, default)).SingleOrDefault()!) is null; i++)
-            {
-                Assert.True(i < 150, "the truncate was not dead-lettered");
-                await Task.Delay(100);
-            }
+            var letter = Assert.Single(await harness.WaitForDeadLettersAsync("customers", 1));
 
             Assert.Contains("replays its history", letter.Reason);
             Assert.True(harness.Monitor.TryGet("customers", out var progress));
